@@ -1,0 +1,93 @@
+//! The event bus: everything the live UI shows is published here once, and each admin
+//! client (SSE) subscribes. A slow client loses old events rather than slowing the relay.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum RelayEvent {
+    /// The relay's status changed (settings saved, sandbox switched, key set …).
+    StatusChanged,
+    /// A webhook delivery reached the endpoint listener.
+    DeliveryReceived {
+        #[serde(rename = "eventType")]
+        event_type: String,
+        accepted: bool,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Envelope {
+    pub seq: u64,
+    #[serde(rename = "atMs")]
+    pub at_ms: i64,
+    #[serde(flatten)]
+    pub event: RelayEvent,
+}
+
+pub struct EventBus {
+    tx: broadcast::Sender<Envelope>,
+    seq: AtomicU64,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new(1024)
+    }
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity);
+        Self {
+            tx,
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    pub fn publish(&self, event: RelayEvent) {
+        let envelope = Envelope {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+            at_ms: now_ms(),
+            event,
+        };
+        // No subscribers is normal (no UI open); nothing to do then.
+        let _ = self.tx.send(envelope);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Envelope> {
+        self.tx.subscribe()
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn subscribers_see_events_in_order_with_sequence_numbers() {
+        let bus = EventBus::new(8);
+        let mut rx = bus.subscribe();
+        bus.publish(RelayEvent::StatusChanged);
+        bus.publish(RelayEvent::DeliveryReceived {
+            event_type: "MESSAGE".into(),
+            accepted: true,
+        });
+        let a = rx.recv().await.unwrap();
+        let b = rx.recv().await.unwrap();
+        assert_eq!((a.seq, b.seq), (1, 2));
+        let json = serde_json::to_value(&b).unwrap();
+        assert_eq!(json["type"], "deliveryReceived");
+        assert_eq!(json["eventType"], "MESSAGE");
+    }
+}

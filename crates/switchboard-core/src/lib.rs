@@ -1,0 +1,15 @@
+//! Switchboard's core: everything the relay needs, with no dependency on Tauri, so the
+//! desktop app, the headless server and the tests all run the same code.
+
+pub mod admin;
+pub mod db;
+pub mod endpoint;
+pub mod events;
+pub mod relay;
+pub mod secrets;
+pub mod server_config;
+pub mod settings;
+pub mod token;
+pub mod ui_assets;
+
+pub use relay::{start, RelayConfig, RelayHandle};

@@ -1,0 +1,367 @@
+//! Starting and stopping the relay as a library call: `start(config)` binds both
+//! listeners (port 0 in tests), opens the database, loads the settings, starts the
+//! sandbox when there are no credentials, and returns a handle with the bound addresses
+//! and a graceful shutdown. The desktop app, the headless server and the tests all use it.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    path::PathBuf,
+    sync::{atomic::AtomicU64, Arc},
+    time::Duration,
+};
+
+use tokio::{
+    net::TcpListener,
+    sync::{watch, RwLock},
+    task::JoinHandle,
+};
+
+use crate::{
+    admin,
+    db::{Db, DbError},
+    endpoint,
+    events::{now_ms, EventBus},
+    secrets::{SecretName, Secrets},
+    settings::{FieldError, Settings, SettingsError, SettingsStore},
+    token,
+};
+
+/// When the embedded 8x8 emulator runs instead of the real 8x8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SandboxMode {
+    /// The sandbox runs while no 8x8 API key is set: a newcomer sees the whole loop.
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl std::str::FromStr for SandboxMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "on" => Ok(Self::On),
+            "off" => Ok(Self::Off),
+            other => Err(format!("sandbox must be auto, on or off, not {other:?}")),
+        }
+    }
+}
+
+pub struct RelayConfig {
+    /// Where the endpoint listener binds (what a tunnel or reverse proxy forwards to).
+    pub endpoint_bind: SocketAddr,
+    /// The admin listener's port on 127.0.0.1; 0 picks a free one.
+    pub admin_port: u16,
+    /// Holds the database.
+    pub data_dir: PathBuf,
+    pub settings_store: Arc<dyn SettingsStore>,
+    pub secrets: Arc<Secrets>,
+    pub sandbox: SandboxMode,
+    /// Applied to the settings at start when given (server flag / environment).
+    pub public_base_url: Option<String>,
+    /// "desktop" or "server", shown in the status.
+    pub shell: String,
+}
+
+impl RelayConfig {
+    /// Everything on loopback with free ports, in-memory settings and secrets: for tests.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Self {
+            endpoint_bind: (Ipv4Addr::LOCALHOST, 0).into(),
+            admin_port: 0,
+            data_dir,
+            settings_store: Arc::new(crate::settings::MemorySettings::default()),
+            secrets: Arc::new(Secrets::in_memory()),
+            sandbox: SandboxMode::Auto,
+            public_base_url: None,
+            shell: "test".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("the {listener} listener cannot bind {addr}: {source}{hint}")]
+    Bind {
+        listener: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+        hint: &'static str,
+    },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("the stored settings are invalid: {}", describe(.0))]
+    InvalidSettings(Vec<FieldError>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the sandbox (8x8 emulator) did not start: {0}")]
+    Sandbox(#[from] chat_gateway_sim::SimError),
+}
+
+fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The embedded emulator the relay talks to in sandbox mode.
+pub struct SandboxInfo {
+    pub base_url: String,
+    pub seed: chat_gateway_sim::Seed,
+}
+
+/// What both listeners share.
+pub struct RelayState {
+    pub admin_token: String,
+    pub admin_port: u16,
+    pub endpoint_addr: SocketAddr,
+    pub shell: String,
+    pub started_at_ms: i64,
+    pub bus: EventBus,
+    pub db: Db,
+    pub secrets: Arc<Secrets>,
+    pub settings_store: Arc<dyn SettingsStore>,
+    pub settings: RwLock<Settings>,
+    pub sandbox: Option<SandboxInfo>,
+    pub sandbox_reason: String,
+    pub rejected_token_count: AtomicU64,
+    /// Flips to true at shutdown, so endless streams (SSE) can end.
+    pub stopping: watch::Receiver<bool>,
+}
+
+impl RelayState {
+    /// The Endpoint URL to give 8x8, and whether it is only reachable from this machine.
+    pub fn endpoint_url(&self, settings: &Settings) -> (String, bool) {
+        let path = format!("/endpoint/{}", settings.endpoint.token);
+        match settings.endpoint.public_base_url.as_deref() {
+            Some(public) => (format!("{}{path}", public.trim_end_matches('/')), false),
+            None => {
+                let mut addr = self.endpoint_addr;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(Ipv4Addr::LOCALHOST.into());
+                }
+                (format!("http://{addr}{path}"), true)
+            }
+        }
+    }
+}
+
+pub struct RelayHandle {
+    pub endpoint_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub state: Arc<RelayState>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    sandbox: Option<chat_gateway_sim::SimHandle>,
+}
+
+impl RelayHandle {
+    /// The link that opens the UI; it carries this launch's admin token.
+    pub fn admin_url(&self) -> String {
+        format!(
+            "http://{}/?token={}",
+            self.admin_addr, self.state.admin_token
+        )
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.state.admin_token
+    }
+
+    pub async fn endpoint_url(&self) -> String {
+        self.state
+            .endpoint_url(&*self.state.settings.read().await)
+            .0
+    }
+
+    /// Stops accepting, lets requests in flight finish (live streams are closed), then
+    /// stops the sandbox.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            // A connection that will not finish must not hold the app open.
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        if let Some(sim) = self.sandbox {
+            sim.shutdown().await;
+        }
+    }
+}
+
+pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| RelayError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+
+    // Bind first: a taken port is the most common start failure, and nothing else should
+    // have happened (sandbox started, files written) when it is reported.
+    let endpoint_listener = bind(
+        "endpoint",
+        config.endpoint_bind,
+        " — choose another address with --endpoint-bind, or stop the program using it",
+    )
+    .await?;
+    let admin_listener = bind(
+        "admin",
+        (Ipv4Addr::LOCALHOST, config.admin_port).into(),
+        " — choose another port with --admin-port, or 0 for any free port",
+    )
+    .await?;
+    let endpoint_addr = local_addr("endpoint", &endpoint_listener, config.endpoint_bind)?;
+    let admin_addr = local_addr("admin", &admin_listener, config.endpoint_bind)?;
+
+    let settings = load_settings(&*config.settings_store, config.public_base_url.as_deref())?;
+    let db = Db::open(&config.data_dir.join("switchboard.db"))?;
+
+    let key_set = matches!(
+        config.secrets.is_set(SecretName::EndpointApiKey).await,
+        Ok(true)
+    );
+    let (run_sandbox, sandbox_reason) = match (config.sandbox, key_set) {
+        (SandboxMode::On, _) => (true, "Sandbox forced on.".to_string()),
+        (SandboxMode::Off, _) => (false, "Sandbox turned off.".to_string()),
+        (SandboxMode::Auto, false) => (
+            true,
+            "No 8x8 API key is set, so the relay talks to the built-in 8x8 emulator.".to_string(),
+        ),
+        (SandboxMode::Auto, true) => (
+            false,
+            "An 8x8 API key is set, so the relay talks to 8x8.".to_string(),
+        ),
+    };
+    let sim = if run_sandbox {
+        let seed = chat_gateway_sim::Seed::sandbox();
+        Some(
+            chat_gateway_sim::start(chat_gateway_sim::SimConfig {
+                listen: (Ipv4Addr::LOCALHOST, 0).into(),
+                seed,
+            })
+            .await?,
+        )
+    } else {
+        None
+    };
+
+    let (stop, stopped) = watch::channel(false);
+    let state = Arc::new(RelayState {
+        admin_token: token::generate(),
+        admin_port: admin_addr.port(),
+        endpoint_addr,
+        shell: config.shell,
+        started_at_ms: now_ms(),
+        bus: EventBus::default(),
+        db,
+        secrets: config.secrets,
+        settings_store: config.settings_store,
+        settings: RwLock::new(settings),
+        sandbox: sim.as_ref().map(|s| SandboxInfo {
+            base_url: s.base_url(),
+            seed: chat_gateway_sim::Seed::sandbox(),
+        }),
+        sandbox_reason,
+        rejected_token_count: AtomicU64::new(0),
+        stopping: stopped.clone(),
+    });
+
+    let tasks = vec![
+        serve(
+            endpoint_listener,
+            endpoint::router(state.clone()),
+            stopped.clone(),
+        ),
+        serve(admin_listener, admin::router(state.clone()), stopped),
+    ];
+    tracing::info!(%endpoint_addr, %admin_addr, sandbox = run_sandbox, "relay started");
+    Ok(RelayHandle {
+        endpoint_addr,
+        admin_addr,
+        state,
+        stop,
+        tasks,
+        sandbox: sim,
+    })
+}
+
+async fn bind(
+    listener: &'static str,
+    addr: SocketAddr,
+    hint: &'static str,
+) -> Result<TcpListener, RelayError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| RelayError::Bind {
+            listener,
+            addr,
+            source,
+            hint,
+        })
+}
+
+fn local_addr(
+    listener: &'static str,
+    l: &TcpListener,
+    addr: SocketAddr,
+) -> Result<SocketAddr, RelayError> {
+    l.local_addr().map_err(|source| RelayError::Bind {
+        listener,
+        addr,
+        source,
+        hint: "",
+    })
+}
+
+/// Loads the settings, creating them (with a fresh Endpoint URL token) on first start.
+/// Invalid stored settings stop the start rather than being silently replaced.
+fn load_settings(
+    store: &dyn SettingsStore,
+    public_base_url: Option<&str>,
+) -> Result<Settings, RelayError> {
+    let loaded = store.load()?;
+    let mut settings = loaded.clone().unwrap_or_default();
+    if settings.endpoint.token.is_empty() {
+        settings.endpoint.token = token::generate();
+    }
+    if let Some(url) = public_base_url {
+        settings.endpoint.public_base_url = Some(url.to_string());
+    }
+    let errors = settings.validate();
+    if !errors.is_empty() {
+        return Err(RelayError::InvalidSettings(errors));
+    }
+    if loaded.as_ref() != Some(&settings) {
+        store.save(&settings)?;
+    }
+    Ok(settings)
+}
+
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "listener stopped with an error");
+        }
+    })
+}
