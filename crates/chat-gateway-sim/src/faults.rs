@@ -1,0 +1,81 @@
+//! Faults a test (or a person) can switch on at run time, to see how the relay copes
+//! with a misbehaving 8x8: API errors and latency, and webhook deliveries that are
+//! dropped, duplicated, reordered, unsigned or mis-signed.
+//!
+//! `…Next` counters fail the next N occurrences (deterministic, for tests); `…Rate`
+//! fails a random share (for trying things by hand).
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::ApiError;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Faults {
+    /// Added before every API call is handled.
+    pub api_latency_ms: u64,
+    pub api_fail_next: u32,
+    pub api_fail_rate: f64,
+    /// 429 (with `Retry-After`) or a 5xx; 0 means 429.
+    pub api_fail_status: u16,
+    pub retry_after_secs: u64,
+    /// Added before every webhook delivery attempt.
+    pub webhook_latency_ms: u64,
+    pub drop_next: u32,
+    pub drop_rate: f64,
+    pub duplicate_next: u32,
+    pub duplicate_rate: f64,
+    /// Holds the next event back and delivers it after the one that follows it.
+    pub reorder_next: u32,
+    pub unsigned_next: u32,
+    pub unsigned_rate: f64,
+    pub bad_signature_next: u32,
+    pub bad_signature_rate: f64,
+}
+
+/// The webhook faults that can hit one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFault {
+    Drop,
+    Duplicate,
+    Reorder,
+    Unsigned,
+    BadSignature,
+}
+
+impl Faults {
+    /// Consumes an API fault, if one is due.
+    pub fn take_api(&mut self) -> Option<ApiError> {
+        if !take(&mut self.api_fail_next, self.api_fail_rate) {
+            return None;
+        }
+        Some(match self.api_fail_status {
+            0 | 429 => ApiError::TooManyRequests {
+                retry_after_secs: self.retry_after_secs.max(1),
+            },
+            s => ApiError::Injected(s),
+        })
+    }
+
+    /// Consumes a delivery fault of `kind`, if one is due.
+    pub fn take(&mut self, kind: DeliveryFault) -> bool {
+        match kind {
+            DeliveryFault::Drop => take(&mut self.drop_next, self.drop_rate),
+            DeliveryFault::Duplicate => take(&mut self.duplicate_next, self.duplicate_rate),
+            DeliveryFault::Reorder => take(&mut self.reorder_next, 0.0),
+            DeliveryFault::Unsigned => take(&mut self.unsigned_next, self.unsigned_rate),
+            DeliveryFault::BadSignature => {
+                take(&mut self.bad_signature_next, self.bad_signature_rate)
+            }
+        }
+    }
+}
+
+fn take(next: &mut u32, rate: f64) -> bool {
+    if *next > 0 {
+        *next -= 1;
+        return true;
+    }
+    rate > 0.0 && rand::thread_rng().gen_bool(rate.clamp(0.0, 1.0))
+}
