@@ -1,0 +1,121 @@
+//! The desktop shell: starts the embedded relay and opens a window on the UI its admin
+//! listener serves, so the window shows exactly what the headless server and the browser
+//! tests show. Everything else lives in switchboard-core.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod settings_store;
+
+use std::sync::{Arc, Mutex};
+
+use switchboard_core::{
+    relay::{RelayConfig, RelayHandle, SandboxMode},
+    secrets::Secrets,
+};
+use tauri::{Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
+use tauri_plugin_store::StoreExt;
+
+/// The relay outlives no window: it is stopped when the app exits.
+struct Relay(Mutex<Option<RelayHandle>>);
+
+fn main() {
+    tracing_subscriber_init();
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            // A second launch brings the running window forward instead of a second relay.
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .setup(|app| {
+            let url = match tauri::async_runtime::block_on(start_relay(app.handle())) {
+                Ok(handle) => {
+                    let admin = handle.admin_url();
+                    println!("Switchboard relay is ready.\n  Admin UI: {admin}");
+                    app.manage(Relay(Mutex::new(Some(handle))));
+                    WebviewUrl::External(admin.parse().expect("admin URL is valid"))
+                }
+                Err(message) => {
+                    eprintln!("switchboard: {message}");
+                    app.manage(Relay(Mutex::new(None)));
+                    WebviewUrl::App(format!("index.html#{}", encode_fragment(&message)).into())
+                }
+            };
+            WebviewWindowBuilder::new(app, "main", url)
+                .title("Switchboard")
+                .inner_size(1100.0, 760.0)
+                .min_inner_size(720.0, 480.0)
+                .build()?;
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .expect("the Tauri app builds");
+    app.run(|app, event| {
+        if let RunEvent::Exit = event {
+            let handle = app.state::<Relay>().0.lock().ok().and_then(|mut h| h.take());
+            if let Some(handle) = handle {
+                tauri::async_runtime::block_on(handle.shutdown());
+            }
+        }
+    });
+}
+
+async fn start_relay(app: &tauri::AppHandle) -> Result<RelayHandle, String> {
+    let data_dir = app
+        .path()
+        .app_data_dir()
+        .map_err(|e| format!("no data directory: {e}"))?;
+    let store = app
+        .store("settings.json")
+        .map_err(|e| format!("cannot open the settings store: {e}"))?;
+    let settings = settings_store::PluginStoreSettings {
+        store,
+        location: data_dir.join("settings.json").display().to_string(),
+    };
+    let config = RelayConfig {
+        endpoint_bind: env_or("SWITCHBOARD_ENDPOINT_BIND", "127.0.0.1:8787")?,
+        admin_port: env_or("SWITCHBOARD_ADMIN_PORT", "0")?,
+        data_dir,
+        settings_store: Arc::new(settings),
+        secrets: Arc::new(Secrets::system()),
+        sandbox: env_or::<SandboxMode>("SWITCHBOARD_SANDBOX", "auto")?,
+        public_base_url: std::env::var("SWITCHBOARD_PUBLIC_URL").ok(),
+        shell: "desktop".into(),
+    };
+    switchboard_core::start(config)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The desktop app takes the same environment overrides as the headless server.
+fn env_or<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, String> {
+    let raw = std::env::var(name).unwrap_or_else(|_| default.to_string());
+    raw.parse()
+        .map_err(|_| format!("{name}={raw:?} is not valid"))
+}
+
+fn encode_fragment(message: &str) -> String {
+    message
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn tracing_subscriber_init() {
+    let filter = std::env::var("SWITCHBOARD_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(filter)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
