@@ -1,0 +1,110 @@
+//! Starting the relay: what fails, how it says so, and what it leaves untouched.
+
+use std::sync::Arc;
+
+use switchboard_core::{
+    relay::{RelayError, SandboxMode},
+    secrets::{Secret, SecretName, Secrets},
+    settings::{JsonFileSettings, SettingsStore},
+};
+use switchboard_e2e::TestRelay;
+
+#[tokio::test]
+async fn a_taken_endpoint_port_is_reported_by_name() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = switchboard_core::RelayConfig::for_tests(dir.path().to_path_buf());
+    config.endpoint_bind = addr;
+    let err = switchboard_core::start(config)
+        .await
+        .err()
+        .expect("bind fails");
+    assert!(matches!(
+        err,
+        RelayError::Bind {
+            listener: "endpoint",
+            ..
+        }
+    ));
+    let text = err.to_string();
+    assert!(
+        text.contains(&addr.to_string()) && text.contains("--endpoint-bind"),
+        "{text}"
+    );
+    // Nothing was created for a start that did not happen.
+    assert!(!dir.path().join("switchboard.db").exists());
+}
+
+#[tokio::test]
+async fn invalid_stored_settings_stop_the_start_and_stay_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.json");
+    let original =
+        r#"{"connection":{"baseUrl":"http://api.example.com"},"endpoint":{"token":"short"}}"#;
+    std::fs::write(&path, original).unwrap();
+    let mut config = switchboard_core::RelayConfig::for_tests(dir.path().to_path_buf());
+    config.settings_store = Arc::new(JsonFileSettings::new(&path));
+    let err = switchboard_core::start(config)
+        .await
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("connection.baseUrl") && text.contains("https"),
+        "{text}"
+    );
+    assert!(text.contains("endpoint.token"), "{text}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+}
+
+#[tokio::test]
+async fn first_start_creates_settings_with_a_strong_token_that_later_starts_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.json");
+    let start = |path: std::path::PathBuf| {
+        let mut config = switchboard_core::RelayConfig::for_tests(dir.path().to_path_buf());
+        config.settings_store = Arc::new(JsonFileSettings::new(path));
+        switchboard_core::start(config)
+    };
+    let first = start(path.clone()).await.unwrap();
+    let url = first.endpoint_url().await;
+    first.shutdown().await;
+    let token = JsonFileSettings::new(&path)
+        .load()
+        .unwrap()
+        .unwrap()
+        .endpoint
+        .token;
+    assert!(token.len() >= 22);
+    assert!(url.ends_with(&token));
+    let second = start(path.clone()).await.unwrap();
+    assert!(second.endpoint_url().await.ends_with(&token));
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sandbox_follows_the_api_key() {
+    // With a key set, auto mode talks to 8x8, not the emulator.
+    let secrets = Secrets::in_memory();
+    secrets
+        .set(SecretName::EndpointApiKey, &Secret::new("real-key"))
+        .await
+        .unwrap();
+    let secrets = Arc::new(secrets);
+    let relay = TestRelay::start_with(|c| c.secrets = secrets.clone()).await;
+    assert!(relay.handle.state.sandbox.is_none());
+    relay.handle.shutdown().await;
+
+    let forced = TestRelay::start_with(|c| {
+        c.secrets = secrets.clone();
+        c.sandbox = SandboxMode::On;
+    })
+    .await;
+    assert!(forced.handle.state.sandbox.is_some());
+    forced.handle.shutdown().await;
+
+    let off = TestRelay::start_with(|c| c.sandbox = SandboxMode::Off).await;
+    assert!(off.handle.state.sandbox.is_none());
+    off.handle.shutdown().await;
+}
