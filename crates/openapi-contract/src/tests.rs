@@ -180,3 +180,13 @@ fn jwk_is_an_object() {
         )
         .is_err());
 }
+
+#[test]
+fn binary_download_needs_the_declared_media_type() {
+    let p = "/chat-gateway/v1/conversations/c/attachments/a/content";
+    c().validate_response("GET", p, 200, Some("application/octet-stream"), None)
+        .unwrap();
+    assert!(c()
+        .validate_response("GET", p, 200, Some("application/json"), Some(&json!({})))
+        .is_err());
+}
