@@ -1,0 +1,73 @@
+// The UI in a real browser (Debian's Chromium through playwright-core), served by the
+// headless server exactly as the desktop window gets it.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { artifacts, startServer } from "./lib/relay.mjs";
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("the status screen shows the running relay, live, on the sandbox", async () => {
+  const context = await browser.newContext();
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.adminOrigin });
+  const page = await context.newPage();
+  await page.goto(server.adminUrl);
+
+  // The one-time link's token leaves the address bar.
+  assert.equal(page.url(), `${server.adminOrigin}/`);
+  assert.equal(await page.title(), "Switchboard");
+  await page.getByTestId("relay-state").waitFor();
+  assert.equal(await page.getByTestId("relay-state").innerText(), "Running");
+  assert.equal(await page.getByTestId("sandbox-state").innerText(), "On");
+  assert.equal(await page.getByTestId("mode-badge").innerText(), "Sandbox");
+  assert.equal(await page.getByTestId("endpoint-url").inputValue(), server.endpointUrl);
+  assert.equal(await page.getByTestId("admin-listen").innerText(), `127.0.0.1:${new URL(server.adminOrigin).port}`);
+  assert.equal(await page.getByTestId("endpoint-listen").innerText(), new URL(server.endpointUrl).host);
+  assert.equal(await page.getByTestId("api-key-state").innerText(), "not set");
+  await page.getByText("Live", { exact: true }).waitFor();
+
+  await page.getByTestId("copy-endpoint").click();
+  await page.getByText("Endpoint URL copied").waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), server.endpointUrl);
+
+  await page.screenshot({ path: join(artifacts, "browser-status.png"), fullPage: true });
+  await context.close();
+});
+
+test("without the admin link the page says what is missing", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.adminOrigin}/`);
+  const problem = page.getByTestId("api-error");
+  await problem.waitFor();
+  const text = await problem.innerText();
+  assert.match(text, /access link/);
+  assert.match(text, /admin link/);
+  await context.close();
+});

@@ -1,0 +1,54 @@
+// Starts the built headless server on free loopback ports with a throwaway data
+// directory, and reads the admin link and Endpoint URL from its ready lines.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const artifacts = join(root, "tests/node/artifacts");
+mkdirSync(artifacts, { recursive: true });
+
+export function binary(name) {
+  return join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", name);
+}
+
+export async function startServer(extraArgs = []) {
+  const dataDir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
+  const child = spawn(
+    binary("switchboard-server"),
+    ["--endpoint-bind", "127.0.0.1:0", "--secrets", "env", "--data-dir", dataDir, ...extraArgs],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const lines = createInterface({ input: child.stdout });
+  const ready = await new Promise((resolvePromise, reject) => {
+    const found = {};
+    const timer = setTimeout(() => reject(new Error(`server not ready in 30 s: ${stderr}`)), 30_000);
+    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+    lines.on("line", (line) => {
+      const admin = line.match(/Admin UI:\s+(\S+)/);
+      const endpoint = line.match(/Endpoint URL:\s+(\S+)/);
+      if (admin) found.adminUrl = admin[1];
+      if (endpoint) found.endpointUrl = endpoint[1];
+      if (line.includes("Ctrl+C")) {
+        clearTimeout(timer);
+        resolvePromise(found);
+      }
+    });
+  });
+  return {
+    ...ready,
+    adminOrigin: new URL(ready.adminUrl).origin,
+    dataDir,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
