@@ -58,7 +58,11 @@ fn base64_encode(b: &[u8]) -> String {
 }
 
 async fn jwk(env: &Env, kid: &str) -> Value {
-    let r = env.api.with_key(None).get(&format!("{V1}/jwk/{kid}/public")).await;
+    let r = env
+        .api
+        .with_key(None)
+        .get(&format!("{V1}/jwk/{kid}/public"))
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.content_type.as_deref(), Some("application/json"));
     r.json().clone()
@@ -77,7 +81,10 @@ async fn deliveries_verify_with_node_jose() {
     let verify = env.rx.all()[0].clone();
     assert_eq!(verify.json["eventType"], "WEB_HOOK_VERIFY");
     // The verify body is the docs' bytes; its CRC is the brief's vector.
-    assert_eq!(chat_gateway_sim::signing::checksum(&verify.body), 4_205_147_136);
+    assert_eq!(
+        chat_gateway_sim::signing::checksum(&verify.body),
+        4_205_147_136
+    );
     let key = jwk(&env, &kid_of(&verify)).await;
     assert!(jose_verifies(&key, &verify));
 
@@ -86,13 +93,21 @@ async fn deliveries_verify_with_node_jose() {
     let conv = env.create_conversation(&cid).await;
     env.rx.wait_event(&conv, "QUEUED", |_| true).await;
     let all = env.rx.for_conversation(&conv);
-    assert!(all.iter().any(|d| d.header("x-8x8-retry").as_deref() == Some("1")));
+    assert!(all
+        .iter()
+        .any(|d| d.header("x-8x8-retry").as_deref() == Some("1")));
     for d in &all {
-        assert!(jose_verifies(&key, d), "jose rejects {}", String::from_utf8_lossy(&d.body));
+        assert!(
+            jose_verifies(&key, d),
+            "jose rejects {}",
+            String::from_utf8_lossy(&d.body)
+        );
     }
     // Tampering is detected: another body, or another retry counter.
     let mut tampered = all[0].clone();
-    tampered.body = axum::body::Bytes::from(tampered.body.to_vec().into_iter().chain(*b" ").collect::<Vec<u8>>());
+    let mut longer = tampered.body.to_vec();
+    longer.push(b' ');
+    tampered.body = axum::body::Bytes::from(longer);
     assert!(!jose_verifies(&key, &tampered));
     let mut tampered = all[0].clone();
     tampered.headers.insert("x-8x8-retry".into(), "7".into());
@@ -105,18 +120,35 @@ async fn unsigned_and_missigned_faults() {
     let env = Env::start().await;
     env.manual_agents().await;
     let (_, cid) = env.webhook_and_channel().await;
-    env.control("PATCH", "/sim/faults", Some(json!({"unsignedNext": 1, "badSignatureNext": 1}))).await;
+    env.control(
+        "PATCH",
+        "/sim/faults",
+        Some(json!({"unsignedNext": 1, "badSignatureNext": 1})),
+    )
+    .await;
     let conv = env.create_conversation(&cid).await;
     env.rx.wait_event(&conv, "QUEUED", |_| true).await;
     let all = env.rx.for_conversation(&conv);
-    assert!(all[0].header("x-8x8-signature").is_none(), "first event unsigned");
-    assert!(all[0].header("x-8x8-event-id").is_some(), "the other headers stay");
+    assert!(
+        all[0].header("x-8x8-signature").is_none(),
+        "first event unsigned"
+    );
+    assert!(
+        all[0].header("x-8x8-event-id").is_some(),
+        "the other headers stay"
+    );
     let key = jwk(&env, &kid_of(&all[1])).await;
     assert!(!jose_verifies(&key, &all[1]), "second event mis-signed");
-    assert!(chat_gateway_sim::signing::verify_delivery(&key, &all[1].body, |n| all[1].header(n)).is_err());
+    assert!(
+        chat_gateway_sim::signing::verify_delivery(&key, &all[1].body, |n| all[1].header(n))
+            .is_err()
+    );
     assert!(jose_verifies(&key, &all[2]), "third event signed again");
     let log = env.log(&format!("conversationId={conv}")).await;
-    let faults: Vec<_> = log.iter().filter_map(|r| r["fault"].as_str().map(str::to_string)).collect();
+    let faults: Vec<_> = log
+        .iter()
+        .filter_map(|r| r["fault"].as_str().map(str::to_string))
+        .collect();
     assert_eq!(faults, vec!["unsigned", "bad-signature"]);
     env.sim.shutdown().await;
 }
@@ -124,31 +156,77 @@ async fn unsigned_and_missigned_faults() {
 #[tokio::test]
 async fn key_rotation_publishes_the_new_key_and_keeps_the_old() {
     // Its own keyring, since rotation changes it.
-    let mut config = chat_gateway_sim::SimConfig::new("127.0.0.1:0".parse().unwrap(), chat_gateway_sim::Seed::sandbox());
+    let mut config = chat_gateway_sim::SimConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        chat_gateway_sim::Seed::sandbox(),
+    );
     config.settings = chat_gateway_sim::Settings::fast();
-    config.keyring = Some(std::sync::Arc::new(chat_gateway_sim::Keyring::with_bits(2048).unwrap()));
+    config.keyring = Some(std::sync::Arc::new(
+        chat_gateway_sim::Keyring::with_bits(2048).unwrap(),
+    ));
     let sim = chat_gateway_sim::start(config).await.unwrap();
     let api = Api::new(&sim.base_url());
     let rx = Receiver::start().await;
-    api.post(&format!("{V1}/webhooks"), json!({"name": "r", "uri": rx.url, "version": "Chat Gateway v1.0"})).await;
+    api.post(
+        &format!("{V1}/webhooks"),
+        json!({"name": "r", "uri": rx.url, "version": "Chat Gateway v1.0"}),
+    )
+    .await;
     let old = rx.all()[0].clone();
     let old_kid = kid_of(&old);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let rotated: Value = http.post(format!("{}/sim/keys/rotate", sim.base_url())).send().await.unwrap().json().await.unwrap();
+    let rotated: Value = http
+        .post(format!("{}/sim/keys/rotate", sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let new_kid = rotated["kid"].as_str().unwrap().to_string();
     assert_ne!(new_kid, old_kid);
-    api.post(&format!("{V1}/webhooks/verify"), json!({"version": "Chat Gateway v1.0", "uri": rx.url})).await;
+    api.post(
+        &format!("{V1}/webhooks/verify"),
+        json!({"version": "Chat Gateway v1.0", "uri": rx.url}),
+    )
+    .await;
     let new = rx.all()[1].clone();
     assert_eq!(kid_of(&new), new_kid);
-    let new_jwk = api.with_key(None).get(&format!("{V1}/jwk/{new_kid}/public")).await.json().clone();
-    let old_jwk = api.with_key(None).get(&format!("{V1}/jwk/{old_kid}/public")).await.json().clone();
+    let new_jwk = api
+        .with_key(None)
+        .get(&format!("{V1}/jwk/{new_kid}/public"))
+        .await
+        .json()
+        .clone();
+    let old_jwk = api
+        .with_key(None)
+        .get(&format!("{V1}/jwk/{old_kid}/public"))
+        .await
+        .json()
+        .clone();
     assert!(jose_verifies(&new_jwk, &new));
     assert!(jose_verifies(&old_jwk, &old));
-    assert!(!jose_verifies(&old_jwk, &new), "the old key does not verify new deliveries");
+    assert!(
+        !jose_verifies(&old_jwk, &new),
+        "the old key does not verify new deliveries"
+    );
     // The legacy JWK path serves the same key (P15); unknown kids are 404.
-    let legacy: Value = http.get(format!("{}/vcc/us/chat/v2/jwk/{new_kid}/public", sim.base_url())).send().await.unwrap().json().await.unwrap();
+    let legacy: Value = http
+        .get(format!(
+            "{}/vcc/us/chat/v2/jwk/{new_kid}/public",
+            sim.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(legacy, new_jwk);
-    let missing = api.with_key(None).get(&format!("{V1}/jwk/nope/public")).await;
+    let missing = api
+        .with_key(None)
+        .get(&format!("{V1}/jwk/nope/public"))
+        .await;
     assert_eq!(missing.status, 404);
     // The handle can rotate too.
     let third = sim.rotate_key().unwrap();

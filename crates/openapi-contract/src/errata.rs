@@ -33,6 +33,10 @@ pub(crate) fn apply(doc: &mut Value) {
     for field in ["startTime", "endTime"] {
         schemas["InteractionInfo"]["properties"][field]["format"] = json!("date-time");
     }
+    // The user-leave operation's `default` response reads "user left" and has no content
+    // (a copy-paste glitch); P27 makes bad bodies a 400 GenericExceptionPayload.
+    doc["paths"]["/chat-gateway/v1/conversations/{conversationId}/participants/user"]["patch"]
+        ["responses"]["default"] = json!({"$ref": "#/components/responses/GeneralErrorResponse"});
     // P15: the JWK is declared `type: string` while the example (and reality) is an object.
     let jwk = &mut doc["paths"]["/chat-gateway/v1/jwk/{jwkId}/public"]["get"]["responses"]["200"]
         ["content"]["application/json"]["schema"];

@@ -190,3 +190,26 @@ fn binary_download_needs_the_declared_media_type() {
         .validate_response("GET", p, 200, Some("application/json"), Some(&json!({})))
         .is_err());
 }
+
+#[test]
+fn user_leave_errors_use_the_generic_shape() {
+    let p = "/chat-gateway/v1/conversations/c/participants/user";
+    let generic = json!({"message":"m","errors":[{"code":"invalid_parameter","message":"m"}]});
+    c().validate_response(
+        "PATCH",
+        p,
+        400,
+        Some("application/problem+json"),
+        Some(&generic),
+    )
+    .unwrap();
+    assert!(c()
+        .validate_response(
+            "PATCH",
+            p,
+            400,
+            Some("application/problem+json"),
+            Some(&json!({"errors": "x"}))
+        )
+        .is_err());
+}

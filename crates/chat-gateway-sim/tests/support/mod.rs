@@ -153,7 +153,10 @@ impl Receiver {
                     .iter()
                     .map(|d| format!("[{}] {}", d.answered, String::from_utf8_lossy(&d.body)))
                     .collect();
-                panic!("timed out waiting for {what}; deliveries:\n{}", dump.join("\n"));
+                panic!(
+                    "timed out waiting for {what}; deliveries:\n{}",
+                    dump.join("\n")
+                );
             }
             let _ = tokio::time::timeout(left.min(Duration::from_millis(100)), notified).await;
         }
@@ -220,7 +223,10 @@ pub fn label(d: &Delivered) -> String {
         ),
         "MESSAGE" => {
             if data["isEcho"] == true {
-                format!("MESSAGE:echo:{}", data["sender"]["type"].as_str().unwrap_or(""))
+                format!(
+                    "MESSAGE:echo:{}",
+                    data["sender"]["type"].as_str().unwrap_or("")
+                )
             } else {
                 format!("MESSAGE:{}", data["sender"]["type"].as_str().unwrap_or(""))
             }
@@ -228,7 +234,10 @@ pub fn label(d: &Delivered) -> String {
         "ACTIVITY" => match data["name"].as_str().unwrap_or("") {
             "typing" => format!(
                 "ACTIVITY:typing:{}",
-                data["value"]["users"].as_array().map(|a| a.len()).unwrap_or(0)
+                data["value"]["users"]
+                    .as_array()
+                    .map(|a| a.len())
+                    .unwrap_or(0)
             ),
             other => format!("ACTIVITY:{other}"),
         },
@@ -308,7 +317,13 @@ impl Api {
     }
 
     /// Any bytes, any content type; the response is still validated.
-    pub async fn raw(&self, method: &str, path: &str, body: Option<Vec<u8>>, content_type: Option<&str>) -> Resp {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+    ) -> Resp {
         let mut req = self
             .http
             .request(method.parse().unwrap(), format!("{}{}", self.base, path))
@@ -329,7 +344,10 @@ impl Api {
     }
 
     pub async fn upload(&self, path: &str, form: reqwest::multipart::Form) -> Resp {
-        let mut req = self.http.post(format!("{}{}", self.base, path)).multipart(form);
+        let mut req = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .multipart(form);
         if let Some(k) = &self.key {
             req = req.header("x-api-key", k);
         }
@@ -355,12 +373,19 @@ impl Api {
             None
         } else {
             Some(serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|e| {
-                panic!("{method} {path} -> {status}: body is not JSON ({e}): {}", String::from_utf8_lossy(&bytes))
+                panic!(
+                    "{method} {path} -> {status}: body is not JSON ({e}): {}",
+                    String::from_utf8_lossy(&bytes)
+                )
             }))
         };
-        if let Err(errors) =
-            Contract::get().validate_response(method, path, status, content_type.as_deref(), body.as_ref())
-        {
+        if let Err(errors) = Contract::get().validate_response(
+            method,
+            path,
+            status,
+            content_type.as_deref(),
+            body.as_ref(),
+        ) {
             panic!(
                 "response does not match the OpenAPI contract:\n  {}\nbody: {}",
                 errors.join("\n  "),
@@ -394,7 +419,9 @@ impl Env {
         let mut config = SimConfig::new("127.0.0.1:0".parse().unwrap(), seed);
         config.settings = chat_gateway_sim::Settings::fast();
         config.keyring = Some(shared_keyring());
-        let sim = chat_gateway_sim::start(config).await.expect("the emulator starts");
+        let sim = chat_gateway_sim::start(config)
+            .await
+            .expect("the emulator starts");
         let api = Api::new(&sim.base_url());
         let rx = Receiver::start().await;
         Env {
@@ -418,28 +445,39 @@ impl Env {
                 "transferTo": to,
                 "endKeyword": "bye",
             });
-            self.control("PUT", &format!("/sim/queues/{q}/agent"), Some(script)).await;
+            self.control("PUT", &format!("/sim/queues/{q}/agent"), Some(script))
+                .await;
         }
     }
 
     /// Leaves queue offers to a person (the control API), no scripted agent.
     pub async fn manual_agents(&self) {
         for q in ["101", "102"] {
-            self.control("PUT", &format!("/sim/queues/{q}/agent"), Some(Value::Null)).await;
+            self.control("PUT", &format!("/sim/queues/{q}/agent"), Some(Value::Null))
+                .await;
         }
     }
 
     /// Calls the control API; panics unless 2xx.
     pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, v) = self.control_status(method, path, body).await;
-        assert!((200..300).contains(&status), "{method} {path} -> {status}: {v}");
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} -> {status}: {v}"
+        );
         v
     }
 
-    pub async fn control_status(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{}", self.sim.base_url(), path));
+    pub async fn control_status(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(
+            method.parse().unwrap(),
+            format!("{}{}", self.sim.base_url(), path),
+        );
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -492,7 +530,9 @@ impl Env {
     }
 
     pub async fn log(&self, query: &str) -> Vec<Value> {
-        let v = self.control("GET", &format!("/sim/log?{query}"), None).await;
+        let v = self
+            .control("GET", &format!("/sim/log?{query}"), None)
+            .await;
         v["records"].as_array().cloned().unwrap_or_default()
     }
 }
