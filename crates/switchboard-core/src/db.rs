@@ -2,8 +2,29 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 1):
+//! Schema (version 2):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
+//! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
+//!   token, accepted or not — the inspector's source and the inbox queue at once.
+//!   `received_at_ms`, `headers_json` (the `x-8x8-*`, content-type and retry headers as
+//!   received), `body` (raw bytes, exactly as signed), `event_id`, `event_type`,
+//!   `conversation_id`, `signature` (`valid`, `invalid`, `unsigned`, `skipped`),
+//!   `signature_reason` (a reason code such as `bad_signature`, `unknown_kid`, `stale`,
+//!   `missing_header`, plus detail), `http_status` (what the receiver answered),
+//!   `duplicate_of` (the first accepted delivery with the same event id), `status`
+//!   (`pending` → queued for the conversation engine; `processed`, `failed`; `duplicate`,
+//!   `ignored` (verify, unknown or legacy types), `rejected`), `outcome` (free text from
+//!   the engine or the receiver), `processed_at_ms`. At most one accepted, non-duplicate
+//!   row per event id (partial unique index): that is the idempotency guarantee.
+//! - `outbox`: every call that changes 8x8 state, written before it is sent.
+//!   `ordering_key` (calls with the same key go out in id order — normally the
+//!   conversation), `operation` (e.g. `sendMessage`), `request_json` (the typed call),
+//!   `status` (`pending`, `sending`, `delivered`, `failed`), `attempts`,
+//!   `next_attempt_at_ms`, `last_error`, `last_status`, `response_json` (e.g. the
+//!   `conversationId` of a create), `created_at_ms`, `updated_at_ms`, `finished_at_ms`.
+//! - `conversations`, `messages`: the conversation engine's record of 8x8 conversations
+//!   (role, state, assignment) and of the messages relayed in both directions, linked to
+//!   the delivery or outbox row they came from.
 
 use std::{
     path::{Path, PathBuf},
@@ -19,6 +40,65 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     INSERT INTO app_meta (key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ','now'));",
+    "CREATE TABLE deliveries (
+        id               INTEGER PRIMARY KEY,
+        received_at_ms   INTEGER NOT NULL,
+        headers_json     TEXT NOT NULL,
+        body             BLOB NOT NULL,
+        event_id         TEXT,
+        event_type       TEXT,
+        conversation_id  TEXT,
+        signature        TEXT NOT NULL,
+        signature_reason TEXT,
+        http_status      INTEGER NOT NULL,
+        duplicate_of     INTEGER REFERENCES deliveries(id),
+        status           TEXT NOT NULL,
+        outcome          TEXT,
+        processed_at_ms  INTEGER
+    );
+    CREATE UNIQUE INDEX deliveries_event_once ON deliveries(event_id)
+        WHERE event_id IS NOT NULL AND status NOT IN ('duplicate', 'rejected');
+    CREATE INDEX deliveries_pending ON deliveries(id) WHERE status = 'pending';
+    CREATE INDEX deliveries_conversation ON deliveries(conversation_id, id);
+    CREATE TABLE outbox (
+        id                 INTEGER PRIMARY KEY,
+        ordering_key       TEXT NOT NULL,
+        operation          TEXT NOT NULL,
+        request_json       TEXT NOT NULL,
+        status             TEXT NOT NULL,
+        attempts           INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER NOT NULL,
+        last_error         TEXT,
+        last_status        INTEGER,
+        response_json      TEXT,
+        created_at_ms      INTEGER NOT NULL,
+        updated_at_ms      INTEGER NOT NULL,
+        finished_at_ms     INTEGER
+    );
+    CREATE INDEX outbox_open ON outbox(ordering_key, id) WHERE status IN ('pending', 'sending');
+    CREATE TABLE conversations (
+        id               TEXT PRIMARY KEY,
+        role             TEXT NOT NULL,
+        state            TEXT,
+        assignment_type  TEXT,
+        assignment_id    TEXT,
+        channel_id       TEXT,
+        data_json        TEXT NOT NULL DEFAULT '{}',
+        created_at_ms    INTEGER NOT NULL,
+        updated_at_ms    INTEGER NOT NULL
+    );
+    CREATE TABLE messages (
+        id               INTEGER PRIMARY KEY,
+        conversation_id  TEXT NOT NULL,
+        direction        TEXT NOT NULL,
+        author_type      TEXT NOT NULL,
+        text             TEXT,
+        payload_json     TEXT NOT NULL DEFAULT '{}',
+        delivery_id      INTEGER REFERENCES deliveries(id),
+        outbox_id        INTEGER REFERENCES outbox(id),
+        created_at_ms    INTEGER NOT NULL
+    );
+    CREATE INDEX messages_conversation ON messages(conversation_id, id);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -59,15 +139,7 @@ impl Db {
             path: shown.clone(),
             source,
         };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_err)?;
+        let mut conn = connect(path).map_err(open_err)?;
         migrate(&mut conn, &shown)?;
         conn.execute(
             "INSERT INTO app_meta (key, value) VALUES ('last_started_at', strftime('%Y-%m-%dT%H:%M:%fZ','now'))
@@ -82,6 +154,16 @@ impl Db {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A second connection to the same file, for a component that writes on its own
+    /// thread (the webhook inbox's group-commit writer) so it never queues behind the
+    /// shared connection. WAL lets it write while others read.
+    pub fn open_writer(&self) -> Result<Connection, DbError> {
+        connect(&self.path).map_err(|source| DbError::Open {
+            path: self.path.display().to_string(),
+            source,
+        })
     }
 
     pub fn schema_version() -> usize {
@@ -100,6 +182,19 @@ impl Db {
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
     }
+}
+
+/// `synchronous=NORMAL` in WAL mode: a commit survives the process being killed (the
+/// WAL is in the OS page cache), only an OS crash or power cut can lose the last
+/// transactions. That is the durability "written before acknowledged" promises here;
+/// FULL would add an fsync per commit.
+fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
 }
 
 fn migrate(conn: &mut Connection, path: &str) -> Result<(), DbError> {

@@ -17,6 +17,28 @@ pub enum RelayEvent {
         event_type: String,
         accepted: bool,
     },
+    /// A delivery was committed to the store (the inspector's live feed).
+    DeliveryRecorded {
+        id: i64,
+        #[serde(rename = "eventType")]
+        event_type: String,
+        #[serde(rename = "httpStatus")]
+        http_status: u16,
+        signature: String,
+        #[serde(rename = "signatureReason")]
+        signature_reason: Option<String>,
+        #[serde(rename = "duplicateOf")]
+        duplicate_of: Option<i64>,
+    },
+    /// An outbox entry changed state (queued, sent, retrying, failed).
+    OutboxUpdated {
+        id: i64,
+        operation: String,
+        status: String,
+        attempts: i64,
+        #[serde(rename = "lastError")]
+        last_error: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]

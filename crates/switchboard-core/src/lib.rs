@@ -2,9 +2,11 @@
 //! desktop app, the headless server and the tests all run the same code.
 
 pub mod admin;
+pub mod client;
 pub mod db;
 pub mod endpoint;
 pub mod events;
+pub mod inbox;
 pub mod relay;
 pub mod secrets;
 pub mod server_config;

@@ -135,6 +135,8 @@ pub struct RelayState {
     pub rejected_token_count: AtomicU64,
     /// Flips to true at shutdown, so endless streams (SSE) can end.
     pub stopping: watch::Receiver<bool>,
+    /// Webhook deliveries: verification, durable record, queue to the engine.
+    pub inbox: Arc<crate::inbox::Inbox>,
 }
 
 impl RelayState {
@@ -227,6 +229,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
 
     let settings = load_settings(&*config.settings_store, config.public_base_url.as_deref())?;
     let db = Db::open(&config.data_dir.join("switchboard.db"))?;
+    let inbox = Arc::new(crate::inbox::Inbox::open(&db)?);
 
     let key_set = matches!(
         config.secrets.is_set(SecretName::EndpointApiKey).await,
@@ -247,10 +250,10 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let sim = if run_sandbox {
         let seed = chat_gateway_sim::Seed::sandbox();
         Some(
-            chat_gateway_sim::start(chat_gateway_sim::SimConfig {
-                listen: (Ipv4Addr::LOCALHOST, 0).into(),
+            chat_gateway_sim::start(chat_gateway_sim::SimConfig::new(
+                (Ipv4Addr::LOCALHOST, 0).into(),
                 seed,
-            })
+            ))
             .await?,
         )
     } else {
@@ -276,6 +279,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         sandbox_reason,
         rejected_token_count: AtomicU64::new(0),
         stopping: stopped.clone(),
+        inbox,
     });
 
     let tasks = vec![

@@ -1,0 +1,280 @@
+//! The durable record of every webhook delivery. A delivery is committed here before the
+//! receiver answers 2xx, so an acknowledged event is never lost; the same insert decides
+//! whether it is a retry of an event already accepted (idempotency on `x-8x8-event-id`).
+//!
+//! Writes go through one thread with its own connection that commits whatever has queued
+//! up in one transaction (group commit): under load a commit carries many deliveries,
+//! alone it carries one, and nobody waits on the shared connection.
+
+use std::{sync::mpsc, thread};
+
+use bytes::Bytes;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::db::{Db, DbError};
+
+/// Most deliveries one transaction carries; keeps each commit short.
+const MAX_BATCH: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the delivery could not be stored: {0}")]
+    Write(String),
+    #[error("the delivery store has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// What the receiver decided before storing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Authentic (or checks off) and for the conversation engine: queued as `pending`.
+    Queue,
+    /// Authentic but nothing to process (verify, unknown or legacy type): `ignored`.
+    Ignore,
+    /// Refused: stored for the inspector only, never deduplicated against.
+    Reject,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub received_at_ms: i64,
+    pub headers_json: String,
+    pub body: Bytes,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub conversation_id: Option<String>,
+    /// `valid`, `invalid`, `unsigned` or `skipped`.
+    pub signature: &'static str,
+    pub signature_reason: Option<String>,
+    pub http_status: u16,
+    pub disposition: Disposition,
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: i64,
+    /// Set when this delivery repeats an event already accepted: it is not queued again.
+    pub duplicate_of: Option<i64>,
+}
+
+struct Job {
+    delivery: NewDelivery,
+    reply: oneshot::Sender<Result<Recorded, String>>,
+}
+
+/// Hands deliveries to the writer thread; the thread ends when the store is dropped.
+pub struct DeliveryStore {
+    tx: mpsc::Sender<Job>,
+    db: Db,
+}
+
+impl DeliveryStore {
+    pub fn open(db: &Db) -> Result<Self, DbError> {
+        let conn = db.open_writer()?;
+        let (tx, rx) = mpsc::channel();
+        thread::Builder::new()
+            .name("inbox-writer".into())
+            .spawn(move || write_loop(conn, rx))
+            .map_err(|e| DbError::Task(format!("cannot start the inbox writer: {e}")))?;
+        Ok(Self { tx, db: db.clone() })
+    }
+
+    /// Commits one delivery; returns once it is on disk (see `db` for what that means).
+    pub async fn record(&self, delivery: NewDelivery) -> Result<Recorded, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job { delivery, reply })
+            .map_err(|_| StoreError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| StoreError::Stopped)?
+            .map_err(StoreError::Write)
+    }
+
+    /// The newest deliveries first, `before` an id for paging.
+    pub async fn list(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let before = before.unwrap_or(i64::MAX);
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![before, limit], DeliveryRecord::from_row)?;
+                rows.collect()
+            })
+            .await?)
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<DeliveryRecord>, StoreError> {
+        Ok(self
+            .db
+            .call(move |c| {
+                c.query_row(
+                    &format!("SELECT {COLUMNS} FROM deliveries WHERE id = ?1"),
+                    [id],
+                    DeliveryRecord::from_row,
+                )
+                .optional()
+            })
+            .await?)
+    }
+
+    /// Every delivery of one event id (the original and its duplicates), oldest first.
+    pub async fn by_event_id(&self, event_id: &str) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let event_id = event_id.to_string();
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE event_id = ?1 ORDER BY id"
+                ))?;
+                let rows = stmt.query_map([event_id], DeliveryRecord::from_row)?;
+                rows.collect()
+            })
+            .await?)
+    }
+}
+
+const COLUMNS: &str =
+    "id, received_at_ms, headers_json, body, event_id, event_type, conversation_id, \
+     signature, signature_reason, http_status, duplicate_of, status, outcome, processed_at_ms";
+
+/// One delivery as the inspector shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub received_at_ms: i64,
+    pub headers: serde_json::Value,
+    /// The raw body as text (lossy only if it was not UTF-8).
+    pub body: String,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub conversation_id: Option<String>,
+    pub signature: String,
+    pub signature_reason: Option<String>,
+    pub http_status: u16,
+    pub duplicate_of: Option<i64>,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub processed_at_ms: Option<i64>,
+}
+
+impl DeliveryRecord {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let headers: String = r.get(2)?;
+        let body: Vec<u8> = r.get(3)?;
+        Ok(Self {
+            id: r.get(0)?,
+            received_at_ms: r.get(1)?,
+            headers: serde_json::from_str(&headers).unwrap_or(serde_json::Value::Null),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            event_id: r.get(4)?,
+            event_type: r.get(5)?,
+            conversation_id: r.get(6)?,
+            signature: r.get(7)?,
+            signature_reason: r.get(8)?,
+            http_status: r.get(9)?,
+            duplicate_of: r.get(10)?,
+            status: r.get(11)?,
+            outcome: r.get(12)?,
+            processed_at_ms: r.get(13)?,
+        })
+    }
+}
+
+fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = write_batch(&mut conn, &batch);
+        for (job, result) in batch.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// Each delivery in its own savepoint, so one bad row fails alone; the replies are sent
+/// only after the commit.
+fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Recorded, String>> {
+    let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return batch.iter().map(|_| Err(e.to_string())).collect(),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let result = tx
+            .savepoint()
+            .and_then(|sp| {
+                let recorded = insert(&sp, &job.delivery)?;
+                sp.commit()?;
+                Ok(recorded)
+            })
+            .map_err(|e| e.to_string());
+        results.push(result);
+    }
+    if let Err(e) = tx.commit() {
+        tracing::error!(error = %e, "committing webhook deliveries failed");
+        return batch.iter().map(|_| Err(e.to_string())).collect();
+    }
+    results
+}
+
+fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
+    let duplicate_of: Option<i64> = match (&d.event_id, d.disposition) {
+        (Some(eid), Disposition::Queue | Disposition::Ignore) => c
+            .prepare_cached(
+                "SELECT id FROM deliveries WHERE event_id = ?1 AND status NOT IN ('duplicate', 'rejected')",
+            )?
+            .query_row([eid], |r| r.get(0))
+            .optional()?,
+        _ => None,
+    };
+    let (status, outcome) = match (duplicate_of, d.disposition) {
+        (Some(first), _) => (
+            "duplicate",
+            Some(format!("retry of delivery {first}; not processed again")),
+        ),
+        (None, Disposition::Queue) => ("pending", d.outcome.clone()),
+        (None, Disposition::Ignore) => ("ignored", d.outcome.clone()),
+        (None, Disposition::Reject) => ("rejected", d.outcome.clone()),
+    };
+    c.prepare_cached(
+        "INSERT INTO deliveries (received_at_ms, headers_json, body, event_id, event_type,
+            conversation_id, signature, signature_reason, http_status, duplicate_of, status, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        d.received_at_ms,
+        d.headers_json,
+        &d.body[..],
+        d.event_id,
+        d.event_type,
+        d.conversation_id,
+        d.signature,
+        d.signature_reason,
+        d.http_status,
+        duplicate_of,
+        status,
+        outcome,
+    ])?;
+    Ok(Recorded {
+        id: c.last_insert_rowid(),
+        duplicate_of,
+    })
+}
