@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use chat_gateway_sim::{ApiKeySeed, Seed, SimConfig};
+use chat_gateway_sim::{ApiKeySeed, QueueSeed, Seed, SimConfig};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -30,6 +30,9 @@ struct Args {
     /// Extra API key, as KEY or KEY=TENANT1,TENANT2 (repeatable).
     #[arg(long = "api-key")]
     api_keys: Vec<String>,
+    /// Extra queue without a mock agent, as ID=NAME (repeatable).
+    #[arg(long = "queue")]
+    queues: Vec<String>,
     /// Customer id sent as x-8x8-customer-id.
     #[arg(long)]
     customer_id: Option<String>,
@@ -73,6 +76,17 @@ async fn main() -> std::process::ExitCode {
         seed.api_keys.push(ApiKeySeed {
             key: key.to_string(),
             tenants,
+        });
+    }
+    for spec in &args.queues {
+        let (id, name) = spec
+            .split_once('=')
+            .unwrap_or((spec.as_str(), spec.as_str()));
+        seed.queues.push(QueueSeed {
+            id: id.to_string(),
+            name: name.to_string(),
+            tenant: None,
+            agent: None,
         });
     }
     if let Some(c) = args.customer_id {

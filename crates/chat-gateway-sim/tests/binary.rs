@@ -16,7 +16,13 @@ fn help_describes_the_options() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--listen", "--config", "--api-key", "--retry-schedule-ms"] {
+    for flag in [
+        "--listen",
+        "--config",
+        "--api-key",
+        "--queue",
+        "--retry-schedule-ms",
+    ] {
         assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
     }
 }
