@@ -199,15 +199,24 @@ fn access(name: SecretName, e: keyring_core::Error) -> SecretsError {
     }
 }
 
+/// A locked keyring can wait for an unlock prompt nobody will answer (no desktop);
+/// past this the relay goes on as if no key were set and says why.
+const KEYCHAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Keychain calls block on D-Bus; keep them off the async workers.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, SecretsError> + Send + 'static,
 ) -> Result<T, SecretsError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
-        Err(SecretsError::Unavailable(format!(
+    match tokio::time::timeout(KEYCHAIN_TIMEOUT, tokio::task::spawn_blocking(f)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(SecretsError::Unavailable(format!(
             "keychain task failed: {e}"
-        )))
-    })
+        ))),
+        Err(_) => Err(SecretsError::Unavailable(format!(
+            "the keychain did not answer within {} s (is it locked?)",
+            KEYCHAIN_TIMEOUT.as_secs()
+        ))),
+    }
 }
 
 #[cfg(target_os = "linux")]
