@@ -55,7 +55,10 @@ fn a_bad_config_file_exits_2_and_names_the_problem() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("endpointBind") && err.contains("nowhere"), "{err}");
+    assert!(
+        err.contains("endpointBind") && err.contains("nowhere"),
+        "{err}"
+    );
 
     std::fs::write(&config, r#"{"sandbox": "sometimes"}"#).unwrap();
     let out = server().arg("--config").arg(&config).output().unwrap();
@@ -85,7 +88,10 @@ fn a_taken_port_exits_non_zero_with_a_hint() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains(&addr) && err.contains("--endpoint-bind"), "{err}");
+    assert!(
+        err.contains(&addr) && err.contains("--endpoint-bind"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -112,7 +118,13 @@ fn environment_overrides_the_config_file() {
 fn prints_the_admin_and_endpoint_urls_when_ready_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = server()
-        .args(["--endpoint-bind", "127.0.0.1:0", "--secrets", "env", "--data-dir"])
+        .args([
+            "--endpoint-bind",
+            "127.0.0.1:0",
+            "--secrets",
+            "env",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
