@@ -55,7 +55,12 @@ fn main() {
         .expect("the Tauri app builds");
     app.run(|app, event| {
         if let RunEvent::Exit = event {
-            let handle = app.state::<Relay>().0.lock().ok().and_then(|mut h| h.take());
+            let handle = app
+                .state::<Relay>()
+                .0
+                .lock()
+                .ok()
+                .and_then(|mut h| h.take());
             if let Some(handle) = handle {
                 tauri::async_runtime::block_on(handle.shutdown());
             }
