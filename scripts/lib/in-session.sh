@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Run by scripts/test.sh inside dbus-run-session.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+keyring_home=$(mktemp -d)
+trap 'rm -rf "$keyring_home"' EXIT
+export XDG_DATA_HOME="$keyring_home"
+# Keep GTK from starting accessibility daemons that outlive the tests.
+export NO_AT_BRIDGE=1
+printf '%s' "switchboard-tests" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+
+cargo test --workspace --quiet
+echo "== The OS keychain (Secret Service)"
+cargo test -p switchboard-e2e --test keychain --quiet -- --ignored
+echo "== Browser and desktop-window tests"
+xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/node/*.test.mjs

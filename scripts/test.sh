@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, UI type-check, Rust unit and end-to-end tests, the
+# real keychain, the browser test and the desktop-window test. Installs what it needs
+# on a fresh Debian 12 machine first (needs root or sudo for apt).
+set -euo pipefail
+source "$(dirname "$0")/lib/setup.sh"
+started=$SECONDS
+
+ensure_toolchains
+ensure_apt "${BUILD_PACKAGES[@]}" xvfb xauth gnome-keyring webkit2gtk-driver chromium
+cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1 \
+  || rustup component add rustfmt clippy
+command -v tauri-driver >/dev/null || { say "Installing tauri-driver"; cargo install tauri-driver --locked --version 2.1.0; }
+ensure_npm tests/node
+
+say "UI type-check"
+ensure_npm ui
+npm --prefix ui run --silent check
+build_ui
+
+say "Formatting (cargo fmt --check)"
+cargo fmt --all --check
+
+say "Lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+say "Building the app and the server"
+cargo build --workspace --bins --quiet
+
+# The rest runs on a private session bus with a fresh, unlocked keyring, so the keychain
+# tests use the real Secret Service and never touch the developer's own keyring.
+say "Tests (inside a private D-Bus session with gnome-keyring)"
+dbus-run-session -- bash scripts/lib/in-session.sh
+
+say "All tests passed in $((SECONDS - started)) s"
