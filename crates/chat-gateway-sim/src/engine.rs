@@ -686,14 +686,19 @@ impl Sim {
                 conv.reply_index += 1;
             }
         }
-        let handback_timeout = (author_type == "bot" && conv.handback.is_some())
-            .then(|| {
-                conv.post_agent
-                    .as_ref()
-                    .and_then(|p| p.user_timeout_minutes)
-                    .map(|t| (t, conv.handback_epoch))
-            })
-            .flatten();
+        // The user timeout counts from the bot's last message: each bot message
+        // restarts it (and a user message cancels it, above).
+        let mut handback_timeout = None;
+        if author_type == "bot" && conv.handback.is_some() {
+            if let Some(t) = conv
+                .post_agent
+                .as_ref()
+                .and_then(|p| p.user_timeout_minutes)
+            {
+                conv.handback_epoch += 1;
+                handback_timeout = Some((t, conv.handback_epoch));
+            }
+        }
         self.dispatch(&store, conv_id, evs);
         drop(store);
         if let Some((minutes, epoch)) = handback_timeout {

@@ -65,7 +65,15 @@ pub fn router(sim: Arc<Sim>) -> Router {
         )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(sim.clone(), inbound));
-    api.merge(control::router()).with_state(sim)
+    api.merge(control::router())
+        .fallback(unknown_path)
+        .with_state(sim)
+}
+
+/// Unknown paths answer like 8x8's gateway would, with a problem body rather than an
+/// empty 404.
+async fn unknown_path(uri: axum::http::Uri) -> Response {
+    crate::errors::ApiError::not_found("Path", uri.path()).render(ErrorStyle::Generic, "")
 }
 
 const MAX_BODY: usize = 25 * 1024 * 1024;

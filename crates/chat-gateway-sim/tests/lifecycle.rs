@@ -503,7 +503,9 @@ async fn post_agent_handback_to_the_bot_webhook() {
     );
     let c = env.api.get(&format!("{V1}/conversations/{conv}")).await;
     assert_eq!(c.json()["assignment"]["type"], "webhook");
-    // The bot talks through the API; its echo goes to the handback webhook.
+    // The bot talks through the API after a pause; its echo goes to the handback webhook.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let bot_said = std::time::Instant::now();
     env.api
         .post(
             &format!("{V1}/conversations/{conv}/messages"),
@@ -517,13 +519,14 @@ async fn post_agent_handback_to_the_bot_webhook() {
         .for_conversation(&conv)
         .iter()
         .any(|d| d.json["data"]["text"] == "How did we do? 1-5"));
-    // userTimeoutInMinutes=10 with a 100 ms test minute: the handback ends after ~1 s.
+    // userTimeoutInMinutes=10 with a 100 ms test minute: ~1 s.
     let idle = bot
         .wait_event(&conv, "CONVERSATION_UPDATE", |j| {
             j["data"]["state"] == "idle"
         })
         .await;
-    assert!(idle.at.duration_since(hb.at).as_millis() >= 900);
+    // userTimeoutInMinutes counts from the bot's last message, not from the handback.
+    assert!(idle.at.duration_since(bot_said).as_millis() >= 950);
     let c = env.api.get(&format!("{V1}/conversations/{conv}")).await;
     assert_eq!(c.json()["state"], "idle");
     env.sim.shutdown().await;
@@ -815,7 +818,7 @@ async fn a_timeout_is_retried() {
     env.control(
         "PATCH",
         "/sim/settings",
-        Some(json!({"deliveryTimeoutMs": 150})),
+        Some(json!({"deliveryTimeoutMs": 150, "retryScheduleMs": [500, 500, 500]})),
     )
     .await;
     env.rx.set_delay_ms(400);

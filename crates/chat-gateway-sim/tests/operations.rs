@@ -462,3 +462,23 @@ async fn paging_sorting_and_filtering() {
         .is_empty());
     env.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn unknown_paths_get_a_problem_body() {
+    let env = Env::start().await;
+    let r = env
+        .http
+        .get(format!(
+            "{}/chat-gateway/v1/nothing-here",
+            env.sim.base_url()
+        ))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("nothing-here"));
+    env.sim.shutdown().await;
+}
