@@ -789,6 +789,9 @@ impl Sim {
             .conversations
             .get_mut(conv_id)
             .expect("caller checked");
+        // Re-sending the current assignment (a PUT carries the whole resource) does not
+        // re-route.
+        let assignment = assignment.filter(|a| *a != conv.assignment);
         let Some(assignment) = assignment else {
             if user_changed {
                 evs.push(Self::update_event(store, conv_id));
