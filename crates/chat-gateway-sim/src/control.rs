@@ -40,6 +40,7 @@ impl IntoResponse for ControlError {
             ControlError::Engine(EngineError::NoConversation(_))
             | ControlError::Engine(EngineError::NoCard(_))
             | ControlError::Engine(EngineError::NoChannel(_))
+            | ControlError::Engine(EngineError::NoWebhook(_))
             | ControlError::NotFound(_) => StatusCode::NOT_FOUND,
             ControlError::Engine(EngineError::NoQueue(_)) => StatusCode::BAD_REQUEST,
             ControlError::Engine(EngineError::NoOffer(_))
@@ -421,19 +422,50 @@ struct WebchatBody {
 
 /// 8x8's web chat routes a new customer to the bot first (brief §6.6).
 async fn webchat_start(State(sim): State<Arc<Sim>>, Json(b): Json<WebchatBody>) -> R {
-    let tenant = b.tenant.unwrap_or_else(|| sim.seed.tenant_id().to_string());
+    let target = match (b.channel_id, b.webhook_id) {
+        (Some(ch), _) => WebchatTarget::Channel(ch),
+        (None, Some(wh)) => WebchatTarget::Webhook(wh),
+        (None, None) => {
+            return Err(ControlError::BadRequest(
+                "webhookId or channelId is required".into(),
+            ))
+        }
+    };
+    let (id, channel_id) = start_webchat(&sim, b.tenant, target, b.user, b.queue_id)?;
+    ok(json!({"conversationId": id, "channelId": channel_id}))
+}
+
+/// Where a web-chat customer's conversation lands.
+#[derive(Debug, Clone)]
+pub enum WebchatTarget {
+    /// A `WebChat` channel bound to this webhook is created (or reused).
+    Webhook(String),
+    /// An existing channel.
+    Channel(String),
+}
+
+/// Starts an 8x8 web-chat conversation routed to the bot first; returns the
+/// conversation and channel ids.
+pub(crate) fn start_webchat(
+    sim: &Arc<Sim>,
+    tenant: Option<String>,
+    target: WebchatTarget,
+    user: Option<Map<String, Value>>,
+    queue_id: Option<String>,
+) -> Result<(String, String), EngineError> {
+    let tenant = tenant.unwrap_or_else(|| sim.seed.tenant_id().to_string());
     let channel_id = {
         let mut store = sim.lock();
-        match (b.channel_id, b.webhook_id) {
-            (Some(ch), _) => {
+        match target {
+            WebchatTarget::Channel(ch) => {
                 store
                     .channel(&tenant, &ch)
                     .ok_or_else(|| EngineError::NoChannel(ch.clone()))?;
                 ch
             }
-            (None, Some(wh)) => {
+            WebchatTarget::Webhook(wh) => {
                 if store.webhook(&tenant, &wh).is_none() {
-                    return Err(ControlError::NotFound(format!("webhook {wh} not found")));
+                    return Err(EngineError::NoWebhook(wh));
                 }
                 let existing = store
                     .channels
@@ -443,9 +475,7 @@ async fn webchat_start(State(sim): State<Arc<Sim>>, Json(b): Json<WebchatBody>) 
                 match existing {
                     Some(id) => id,
                     None => {
-                        let queue_id = b
-                            .queue_id
-                            .clone()
+                        let queue_id = queue_id
                             .or_else(|| store.queues.first().map(|q| q.id.clone()))
                             .unwrap_or_default();
                         let id = store.next_numeric_id();
@@ -466,14 +496,9 @@ async fn webchat_start(State(sim): State<Arc<Sim>>, Json(b): Json<WebchatBody>) 
                     }
                 }
             }
-            (None, None) => {
-                return Err(ControlError::BadRequest(
-                    "webhookId or channelId is required".into(),
-                ))
-            }
         }
     };
-    let mut user = b.user.unwrap_or_default();
+    let mut user = user.unwrap_or_default();
     user.entry("name")
         .or_insert_with(|| json!("Web chat visitor"));
     user.entry("language").or_insert_with(|| json!("en"));
@@ -488,7 +513,7 @@ async fn webchat_start(State(sim): State<Arc<Sim>>, Json(b): Json<WebchatBody>) 
         Vec::new(),
         Some("WebChat".into()),
     );
-    ok(json!({"conversationId": id, "channelId": channel_id}))
+    Ok((id, channel_id))
 }
 
 #[derive(Deserialize)]

@@ -32,6 +32,8 @@ pub enum EngineError {
     NoCard(String),
     #[error("channel {0} not found")]
     NoChannel(String),
+    #[error("webhook {0} not found")]
+    NoWebhook(String),
 }
 
 /// A message as the engine stores it, whoever wrote it.

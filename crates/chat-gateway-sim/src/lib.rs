@@ -37,6 +37,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
+pub use control::WebchatTarget;
+pub use engine::EngineError;
 pub use eventlog::LogRecord;
 pub use faults::Faults;
 pub use seed::{AgentScript, ApiKeySeed, ChannelSeed, QueueSeed, Seed, SeedError, WebhookSeed};
@@ -132,6 +134,59 @@ impl SimHandle {
     /// The Event Log so far.
     pub fn log(&self) -> Vec<LogRecord> {
         self.sim.log.records()
+    }
+
+    // The agent and web-chat customer side, as the control API offers it over HTTP.
+
+    /// The agent accepts the pending offer; returns the agent id.
+    pub fn agent_accept(
+        &self,
+        conversation_id: &str,
+        agent_id: Option<&str>,
+    ) -> Result<String, EngineError> {
+        self.sim
+            .accept(conversation_id, agent_id.map(str::to_string), None)
+    }
+
+    pub fn agent_typing(&self, conversation_id: &str, typing: bool) -> Result<(), EngineError> {
+        self.sim.agent_typing(conversation_id, typing)
+    }
+
+    /// The agent says `text`; returns the message id.
+    pub fn agent_say(&self, conversation_id: &str, text: &str) -> Result<String, EngineError> {
+        self.sim.agent_say(
+            conversation_id,
+            Some(text.to_string()),
+            Vec::new(),
+            Vec::new(),
+        )
+    }
+
+    pub fn agent_transfer(&self, conversation_id: &str, queue_id: &str) -> Result<(), EngineError> {
+        self.sim.transfer(conversation_id, queue_id)
+    }
+
+    pub fn agent_end(&self, conversation_id: &str) -> Result<(), EngineError> {
+        self.sim.agent_end(conversation_id)
+    }
+
+    /// An 8x8 web-chat customer starts a chat that 8x8 routes to the bot first (brief
+    /// §6.6); returns `(conversation id, channel id)`. `tenant` defaults to the first.
+    pub fn start_webchat(
+        &self,
+        tenant: Option<&str>,
+        target: WebchatTarget,
+        user: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<(String, String), EngineError> {
+        control::start_webchat(&self.sim, tenant.map(str::to_string), target, user, None)
+    }
+
+    pub fn customer_say(&self, conversation_id: &str, text: &str) -> Result<(), EngineError> {
+        self.sim.customer_say(conversation_id, text.to_string())
+    }
+
+    pub fn customer_leave(&self, conversation_id: &str) -> Result<(), EngineError> {
+        self.sim.user_leave(conversation_id)
     }
 
     pub async fn shutdown(self) {

@@ -851,3 +851,69 @@ async fn a_timeout_is_retried() {
     assert!(delivered[0]["retry"].as_u64().unwrap() >= 1);
     env.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_handle_drives_agent_and_customer_without_http() {
+    let env = Env::start().await;
+    env.manual_agents().await;
+    let (wid, _) = env.webhook_and_channel().await;
+    let (conv, _channel) = env
+        .sim
+        .start_webchat(None, chat_gateway_sim::WebchatTarget::Webhook(wid), None)
+        .unwrap();
+    env.rx
+        .wait_event(&conv, "CONVERSATION_UPDATE", |j| {
+            j["data"]["state"] == "active"
+        })
+        .await;
+    env.sim.customer_say(&conv, "hi bot").unwrap();
+    env.rx
+        .wait_event(&conv, "MESSAGE", |j| j["data"]["text"] == "hi bot")
+        .await;
+    // No offer yet: accepting is refused.
+    assert_eq!(
+        env.sim.agent_accept(&conv, None),
+        Err(chat_gateway_sim::EngineError::NoOffer(conv.clone()))
+    );
+    env.api
+        .patch(
+            &format!("{V1}/conversations/{conv}"),
+            json!({"assignment": {"id": "102"}}),
+        )
+        .await;
+    env.rx.wait_event(&conv, "QUEUED", |_| true).await;
+    assert_eq!(env.sim.agent_accept(&conv, Some("ann")).unwrap(), "ann");
+    env.sim.agent_typing(&conv, true).unwrap();
+    env.sim.agent_say(&conv, "Ann here").unwrap();
+    env.sim.agent_transfer(&conv, "101").unwrap();
+    assert!(
+        env.sim.agent_transfer(&conv, "101").is_err(),
+        "no agent after a transfer"
+    );
+    env.sim.agent_accept(&conv, Some("bob")).unwrap();
+    env.sim.agent_end(&conv).unwrap();
+    env.sim.customer_leave(&conv).unwrap();
+    env.rx
+        .wait_event(&conv, "MEMBERS_CHANGED", |j| {
+            j["data"]["memberType"] == "user"
+        })
+        .await;
+    assert_subsequence(
+        &env.rx.labels(&conv),
+        &[
+            "CONVERSATION_UPDATE:active:script",
+            "MESSAGE:user",
+            "QUEUED:102",
+            "MEMBERS_CHANGED:agent:joined",
+            "ACTIVITY:typing:1",
+            "MESSAGE:agent",
+            "TRANSFER",
+            "QUEUED:101",
+            "MEMBERS_CHANGED:agent:joined",
+            "MEMBERS_CHANGED:agent:left",
+            "CONVERSATION_UPDATE:idle:agent",
+            "MEMBERS_CHANGED:user:left",
+        ],
+    );
+    env.sim.shutdown().await;
+}
