@@ -44,17 +44,17 @@ async fn api_429_with_retry_after_then_5xx_then_latency() {
     let list = env.api.get(&format!("{V1}/conversations")).await;
     assert_eq!(list.json()["page"]["totalElements"], 0);
 
-    env.control("PATCH", "/sim/faults", Some(json!({"apiLatencyMs": 250})))
+    env.control("PATCH", "/sim/faults", Some(json!({"apiLatencyMs": 600})))
         .await;
     let t = Instant::now();
     assert_eq!(env.api.get(&format!("{V1}/webhooks")).await.status, 200);
-    assert!(t.elapsed() >= Duration::from_millis(250));
+    assert!(t.elapsed() >= Duration::from_millis(600));
     let faults = env.control("GET", "/sim/faults", None).await;
-    assert_eq!(faults["apiLatencyMs"], 250);
+    assert_eq!(faults["apiLatencyMs"], 600);
     env.control("PUT", "/sim/faults", Some(json!({}))).await;
     let t = Instant::now();
     env.api.get(&format!("{V1}/webhooks")).await;
-    assert!(t.elapsed() < Duration::from_millis(250));
+    assert!(t.elapsed() < Duration::from_millis(600));
     // The inbound Event Log records the injected faults.
     let log = env.log("direction=inbound").await;
     assert!(log
