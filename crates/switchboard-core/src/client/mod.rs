@@ -144,6 +144,12 @@ impl ChatGatewayClient {
         self.list("/channels", q, "channels").await
     }
 
+    /// Only `ChatAPI` channels can be created through the API.
+    pub async fn create_channel(&self, req: &ChannelRequest) -> Result<Channel, ClientError> {
+        self.json(Method::POST, "/channels".into(), &[], Some(req), false)
+            .await
+    }
+
     pub async fn get_channel(&self, id: &str) -> Result<Channel, ClientError> {
         self.json::<(), _>(
             Method::GET,

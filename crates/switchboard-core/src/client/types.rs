@@ -58,6 +58,35 @@ pub struct Channel {
     pub routing_options: Option<RoutingOptions>,
 }
 
+/// `ChannelV2CreateRequest`: binds a webhook to a default queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelRequest {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub web_hook_id: String,
+    pub routing_options: RoutingOptions,
+}
+
+impl ChannelRequest {
+    pub fn chat_api(
+        name: impl Into<String>,
+        webhook_id: impl Into<String>,
+        queue_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            kind: "ChatAPI".into(),
+            web_hook_id: webhook_id.into(),
+            routing_options: RoutingOptions {
+                kind: "queue".into(),
+                id: queue_id.into(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RoutingOptions {
