@@ -245,6 +245,58 @@ impl Contract {
         }
     }
 
+    /// Whether the operation declares the `x-api-key` security scheme (all but the JWK).
+    pub fn requires_api_key(&self, method: &str, concrete_path: &str) -> Option<bool> {
+        let op = self.find_operation(method, concrete_path)?;
+        Some(
+            self.op_json(op)
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty()),
+        )
+    }
+
+    /// Checks request headers (names case-insensitive): `x-api-key` where the operation
+    /// declares it, and header parameters the operation marks required.
+    pub fn validate_request_headers(
+        &self,
+        method: &str,
+        concrete_path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(), Vec<String>> {
+        let op = self.operation_or_err(method, concrete_path)?;
+        let label = format!("{} {} request", op.method, op.template);
+        let has = |name: &str| {
+            headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_empty())
+        };
+        let mut errors = Vec::new();
+        if self.requires_api_key(method, concrete_path) == Some(true) && !has("x-api-key") {
+            errors.push(format!("{label}: the x-api-key header is required"));
+        }
+        let params = self.op_json(op).get("parameters").and_then(Value::as_array);
+        for p in params.into_iter().flatten() {
+            let p = self.deref(p);
+            let is_required_header = p.get("in").and_then(Value::as_str) == Some("header")
+                && p.get("required").and_then(Value::as_bool) == Some(true);
+            if let Some(name) = p
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|_| is_required_header)
+            {
+                if !has(name) {
+                    errors.push(format!("{label}: the {name} header is required"));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
     fn operation_or_err(&self, method: &str, path: &str) -> Result<&Operation, Vec<String>> {
         self.find_operation(method, path).ok_or_else(|| {
             vec![format!(

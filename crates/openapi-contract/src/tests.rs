@@ -213,3 +213,18 @@ fn user_leave_errors_use_the_generic_shape() {
         )
         .is_err());
 }
+
+#[test]
+fn api_key_is_required_except_for_the_jwk() {
+    let p = "/chat-gateway/v1/conversations";
+    assert_eq!(c().requires_api_key("POST", p), Some(true));
+    assert_eq!(
+        c().requires_api_key("GET", "/chat-gateway/v1/jwk/k/public"),
+        Some(false)
+    );
+    c().validate_request_headers("POST", p, &[("X-API-KEY", "k")])
+        .unwrap();
+    assert!(c().validate_request_headers("POST", p, &[]).is_err());
+    c().validate_request_headers("GET", "/chat-gateway/v1/jwk/k/public", &[])
+        .unwrap();
+}
