@@ -45,6 +45,9 @@ pub struct NewMessage {
     pub cards: Vec<(String, Value)>,
 }
 
+/// How long an agent's typing lasts without a stop.
+const TYPING_TTL_MS: u64 = 5_000;
+
 /// What to do after a scripted agent has said something.
 #[derive(Debug, Clone)]
 enum Then {
@@ -182,6 +185,8 @@ impl Sim {
             digital_channel,
             epoch: 0,
             handback_epoch: 0,
+            typing_seq: 0,
+            agent_typing: false,
             indicators: Vec::new(),
         };
         conv.participant_mut("user", "user");
@@ -323,20 +328,25 @@ impl Sim {
         Ok(agent)
     }
 
+    /// The agent starts or stops typing. A start with no stop expires after
+    /// `TYPING_TTL_MS` with an empty list, as a typing pulse does (P23).
     pub(crate) fn agent_typing(
         self: &Arc<Self>,
         conv_id: &str,
         on: bool,
     ) -> Result<(), EngineError> {
-        let store = self.lock();
+        let mut store = self.lock();
         let conv = store
             .conversations
-            .get(conv_id)
+            .get_mut(conv_id)
             .ok_or_else(|| EngineError::NoConversation(conv_id.into()))?;
         let agent = conv
             .agent
             .clone()
             .ok_or_else(|| EngineError::NoAgent(conv_id.into()))?;
+        conv.typing_seq += 1;
+        conv.agent_typing = on;
+        let seq = conv.typing_seq;
         let users = if on {
             vec![("agent", agent.as_str())]
         } else {
@@ -344,6 +354,20 @@ impl Sim {
         };
         let ev = events::typing(conv_id, now_ms(), users);
         self.dispatch(&store, conv_id, vec![ev]);
+        drop(store);
+        if on {
+            let id = conv_id.to_string();
+            self.after(TYPING_TTL_MS, move |sim| {
+                let still = sim
+                    .lock()
+                    .conversations
+                    .get(&id)
+                    .is_some_and(|c| c.agent_typing && c.typing_seq == seq);
+                if still {
+                    let _ = sim.agent_typing(&id, false);
+                }
+            });
+        }
         Ok(())
     }
 

@@ -236,6 +236,9 @@ pub struct Conversation {
     /// Bumped by every routing change so that timers of an earlier routing do nothing.
     pub epoch: u64,
     pub handback_epoch: u64,
+    /// Whether the agent is shown typing, and which typing start that was.
+    pub agent_typing: bool,
+    pub typing_seq: u64,
     pub indicators: Vec<Indicator>,
 }
 

@@ -917,3 +917,39 @@ async fn the_handle_drives_agent_and_customer_without_http() {
     );
     env.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn agent_typing_without_a_stop_expires_after_five_seconds() {
+    let env = Env::start().await;
+    env.manual_agents().await;
+    let (_, cid) = env.webhook_and_channel().await;
+    let conv = env.create_conversation(&cid).await;
+    env.rx.wait_event(&conv, "QUEUED", |_| true).await;
+    env.sim.agent_accept(&conv, Some("ann")).unwrap();
+    env.sim.agent_typing(&conv, true).unwrap();
+    let started = env
+        .rx
+        .wait_event(&conv, "ACTIVITY", |j| {
+            j["data"]["value"]["users"][0]["id"] == "ann"
+        })
+        .await;
+    env.rx
+        .wait_until(8_000, "typing to expire", |_| {
+            env.rx
+                .labels(&conv)
+                .contains(&"ACTIVITY:typing:0".to_string())
+        })
+        .await;
+    let stopped = env
+        .rx
+        .for_conversation(&conv)
+        .into_iter()
+        .find(|d| label(d) == "ACTIVITY:typing:0")
+        .unwrap();
+    let waited = stopped.at.duration_since(started.at).as_millis();
+    assert!(
+        (4_500..7_000).contains(&waited),
+        "expired after {waited} ms"
+    );
+    env.sim.shutdown().await;
+}
