@@ -71,7 +71,7 @@ pub async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes
             })?,
             strict,
         )?;
-        let (channel_queue, assignment) = {
+        let assignment = {
             let store = sim.lock();
             let channel = store.channel(&caller.tenant, &channel_id).ok_or_else(|| {
                 ApiError::invalid(
@@ -92,9 +92,8 @@ pub async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes
                     format!("Queue ID {} is invalid.", assignment.id),
                 ));
             }
-            (channel.queue_id.clone(), assignment)
+            assignment
         };
-        let _ = channel_queue;
         let mut history = Vec::new();
         if let Some(h) = m.get("history").filter(|h| !h.is_null()) {
             let hm = object(h, "history")?;
