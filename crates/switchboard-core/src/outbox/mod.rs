@@ -1,0 +1,251 @@
+//! The durable outbox: every call that changes 8x8 state is written to SQLite before it
+//! is sent, then delivered by [`worker`] in order per ordering key (normally the
+//! conversation), retried with backoff until 8x8 accepts it or refuses it for good (a 4xx
+//! other than 408/429), and its final state stays visible. Entries survive a restart; one
+//! that was in flight when the relay stopped is sent again.
+//!
+//! Delivery is **at least once**: 8x8 has no idempotency key (P10), so an attempt that
+//! timed out or got a 500 may have been applied, and sending it again may duplicate it.
+//! The entry's `last_error` says so. Losing a customer's message is the worse outcome.
+//!
+//! A permanently failed entry does not block the entries after it in the same
+//! conversation: the conversation engine sees the failure (status and event) and decides.
+
+pub mod call;
+pub mod worker;
+
+use std::{sync::Mutex, time::Duration};
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::{
+    client::RequestObserver,
+    db::{Db, DbError},
+    events::now_ms,
+};
+
+pub use call::OutboundCall;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the outbox entry cannot be stored: {0}")]
+    Encode(String),
+    #[error("outbox entry {0} did not finish in time")]
+    Timeout(i64),
+}
+
+/// How long to wait between attempts; tests shorten it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One entry as the inspector shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub ordering_key: String,
+    pub operation: String,
+    pub request: serde_json::Value,
+    /// `pending`, `sending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at_ms: i64,
+    pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+    pub response: Option<serde_json::Value>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+impl OutboxEntry {
+    pub fn is_final(&self) -> bool {
+        self.status == "delivered" || self.status == "failed"
+    }
+
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        Ok(Self {
+            id: r.get(0)?,
+            ordering_key: r.get(1)?,
+            operation: r.get(2)?,
+            request: json(r.get(3)?).unwrap_or(serde_json::Value::Null),
+            status: r.get(4)?,
+            attempts: r.get(5)?,
+            next_attempt_at_ms: r.get(6)?,
+            last_error: r.get(7)?,
+            last_status: r.get(8)?,
+            response: json(r.get(9)?),
+            created_at_ms: r.get(10)?,
+            updated_at_ms: r.get(11)?,
+            finished_at_ms: r.get(12)?,
+        })
+    }
+}
+
+pub(crate) const COLUMNS: &str = "id, ordering_key, operation, request_json, status, attempts, \
+     next_attempt_at_ms, last_error, last_status, response_json, created_at_ms, updated_at_ms, finished_at_ms";
+
+pub struct Outbox {
+    db: Db,
+    /// Wakes the worker when an entry is added.
+    added: Notify,
+    /// Wakes [`Outbox::wait`] callers when an entry reaches a final state.
+    finished: Notify,
+    backoff: Mutex<Backoff>,
+    observer: Mutex<Option<RequestObserver>>,
+}
+
+impl Outbox {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            added: Notify::new(),
+            finished: Notify::new(),
+            backoff: Mutex::new(Backoff::default()),
+            observer: Mutex::new(None),
+        }
+    }
+
+    pub fn set_backoff(&self, backoff: Backoff) {
+        *self.backoff.lock().unwrap_or_else(|e| e.into_inner()) = backoff;
+    }
+
+    pub fn backoff(&self) -> Backoff {
+        self.backoff
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sees every request the worker sends (tests check them against the contract).
+    pub fn set_observer(&self, observer: RequestObserver) {
+        *self.observer.lock().unwrap_or_else(|e| e.into_inner()) = Some(observer);
+    }
+
+    pub(crate) fn observer(&self) -> Option<RequestObserver> {
+        self.observer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stores a call for delivery after every earlier entry with the same key. Returns
+    /// once it is committed: from then on it will be delivered, restart or not.
+    pub async fn enqueue(
+        &self,
+        ordering_key: &str,
+        call: &OutboundCall,
+    ) -> Result<i64, OutboxError> {
+        let request =
+            serde_json::to_string(call).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let key = ordering_key.to_string();
+        let operation = call.operation();
+        let now = now_ms();
+        let id = self
+            .db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO outbox (ordering_key, operation, request_json, status,
+                        next_attempt_at_ms, created_at_ms, updated_at_ms)
+                     VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?4)",
+                    params![key, operation, request, now],
+                )?;
+                Ok(c.last_insert_rowid())
+            })
+            .await?;
+        self.added.notify_one();
+        Ok(id)
+    }
+
+    /// Enqueues under the call's own conversation id (a create needs an explicit key).
+    pub async fn enqueue_for_conversation(&self, call: &OutboundCall) -> Result<i64, OutboxError> {
+        let key = call.conversation_id().unwrap_or("").to_string();
+        self.enqueue(&key, call).await
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<OutboxEntry>, OutboxError> {
+        Ok(self
+            .db
+            .call(move |c| {
+                c.query_row(
+                    &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
+                    [id],
+                    OutboxEntry::from_row,
+                )
+                .optional()
+            })
+            .await?)
+    }
+
+    /// Newest first; `before` an id for paging.
+    pub async fn list(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let before = before.unwrap_or(i64::MAX);
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM outbox WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![before, limit], OutboxEntry::from_row)?;
+                rows.collect()
+            })
+            .await?)
+    }
+
+    /// Entries not yet delivered or failed.
+    pub async fn open_count(&self) -> Result<i64, OutboxError> {
+        Ok(self
+            .db
+            .call(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .await?)
+    }
+
+    /// Waits until entry `id` is delivered or failed.
+    pub async fn wait(&self, id: i64, timeout: Duration) -> Result<OutboxEntry, OutboxError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let woken = self.finished.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if let Some(entry) = self.get(id).await? {
+                if entry.is_final() {
+                    return Ok(entry);
+                }
+            }
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                return Err(OutboxError::Timeout(id));
+            }
+        }
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+}

@@ -1,0 +1,255 @@
+//! The task that empties the outbox. Each round it takes the head entry of every
+//! ordering key that is due (the oldest open entry of that key — later ones wait behind
+//! it), sends those heads concurrently, and records each outcome. It sleeps until the
+//! next retry is due or a new entry arrives.
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use rusqlite::params;
+use tokio::{sync::watch, task::JoinHandle};
+
+use super::{Outbox, OutboxEntry, COLUMNS};
+use crate::{
+    client::{self, retry, ChatGatewayClient, ClientError, Connection, RetryPolicy},
+    events::{now_ms, RelayEvent},
+    outbox::OutboundCall,
+};
+
+/// Heads sent at once; more keys wait for the next round.
+const CONCURRENCY: u32 = 8;
+/// Longest wait when nothing is scheduled (a new entry wakes the worker anyway).
+const IDLE: Duration = Duration::from_secs(3600);
+
+pub type Resolver = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Connection, ClientError>> + Send>> + Send + Sync,
+>;
+pub type Publisher = Arc<dyn Fn(RelayEvent) + Send + Sync>;
+
+pub fn spawn(
+    outbox: Arc<Outbox>,
+    resolve: Resolver,
+    publish: Publisher,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        // A database hiccup (locked, disk full) must not end delivery for the rest of the
+        // run: log it, wait, start over (entries left `sending` go again).
+        loop {
+            match run(
+                outbox.clone(),
+                resolve.clone(),
+                publish.clone(),
+                stop.clone(),
+            )
+            .await
+            {
+                Ok(()) => return,
+                Err(e) => tracing::error!(error = %e, "the outbox worker failed; restarting it"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}
+
+async fn run(
+    outbox: Arc<Outbox>,
+    resolve: Resolver,
+    publish: Publisher,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), super::OutboxError> {
+    // Entries in flight when the relay stopped: 8x8 may or may not have them, so they
+    // go again (at least once).
+    let now = now_ms();
+    outbox
+        .db()
+        .call(move |c| {
+            c.execute(
+                "UPDATE outbox SET status = 'pending', updated_at_ms = ?1,
+                    last_error = COALESCE(last_error, 'interrupted by a restart; sent again')
+                 WHERE status = 'sending'",
+                [now],
+            )
+        })
+        .await?;
+    let http = client::http_client(&RetryPolicy::once());
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let (due, next_at) = outbox.db().call(move |c| take_due(c, now)).await?;
+        if due.is_empty() {
+            let wait = next_at
+                .map(|t| Duration::from_millis((t - now).max(0) as u64))
+                .unwrap_or(IDLE);
+            tokio::select! {
+                _ = outbox.added.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return Ok(()),
+            }
+            continue;
+        }
+        for entry in &due {
+            publish(updated(entry));
+        }
+        let conn = resolve().await;
+        let sends = due.into_iter().map(|entry| {
+            let conn = conn.clone();
+            let http = http.clone();
+            let observer = outbox.observer();
+            async move {
+                let result = match (
+                    conn,
+                    serde_json::from_value::<OutboundCall>(entry.request.clone()),
+                ) {
+                    (_, Err(e)) => Err(ClientError::InvalidRequest(format!(
+                        "stored call does not parse: {e}"
+                    ))),
+                    (Err(e), _) => Err(e),
+                    (Ok(conn), Ok(call)) => {
+                        let mut client =
+                            ChatGatewayClient::with_http(http, conn, RetryPolicy::once());
+                        if let Some(o) = observer {
+                            client = client.observe(o);
+                        }
+                        call.execute(&client).await
+                    }
+                };
+                (entry, result)
+            }
+        });
+        let results = tokio::select! {
+            r = futures_util::future::join_all(sends) => r,
+            // Unfinished sends stay `sending` and go again after the restart.
+            _ = stop.changed() => return Ok(()),
+        };
+        let backoff = outbox.backoff();
+        for (entry, result) in results {
+            let finished = record(&outbox, &entry, result, &backoff).await?;
+            if let Some(entry) = outbox.get(entry.id).await? {
+                publish(updated(&entry));
+            }
+            if finished {
+                outbox.finished.notify_waiters();
+            }
+        }
+    }
+}
+
+fn updated(e: &OutboxEntry) -> RelayEvent {
+    RelayEvent::OutboxUpdated {
+        id: e.id,
+        operation: e.operation.clone(),
+        status: e.status.clone(),
+        attempts: e.attempts,
+        last_error: e.last_error.clone(),
+    }
+}
+
+/// Marks the due heads `sending` and returns them, with the time the next head falls due.
+fn take_due(
+    c: &mut rusqlite::Connection,
+    now: i64,
+) -> rusqlite::Result<(Vec<OutboxEntry>, Option<i64>)> {
+    const HEAD: &str = "o.status = 'pending' AND NOT EXISTS (
+        SELECT 1 FROM outbox p WHERE p.ordering_key = o.ordering_key AND p.id < o.id
+          AND p.status IN ('pending', 'sending'))";
+    // IMMEDIATE: the inbox writes on its own connection, and a deferred transaction
+    // that reads, then writes, fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting.
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let due: Vec<OutboxEntry> = {
+        let columns = COLUMNS
+            .split(", ")
+            .map(|c| format!("o.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {columns} FROM outbox o WHERE {HEAD} AND o.next_attempt_at_ms <= ?1
+             ORDER BY o.id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![now, CONCURRENCY], OutboxEntry::from_row)?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let next_at: Option<i64> = if due.is_empty() {
+        tx.query_row(
+            &format!("SELECT MIN(o.next_attempt_at_ms) FROM outbox o WHERE {HEAD}"),
+            [],
+            |r| r.get(0),
+        )?
+    } else {
+        None
+    };
+    let mut taken = Vec::with_capacity(due.len());
+    for mut entry in due {
+        tx.execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at_ms = ?1
+             WHERE id = ?2",
+            params![now, entry.id],
+        )?;
+        entry.status = "sending".into();
+        entry.attempts += 1;
+        taken.push(entry);
+    }
+    tx.commit()?;
+    Ok((taken, next_at))
+}
+
+/// Stores one attempt's outcome; true when the entry reached a final state.
+async fn record(
+    outbox: &Outbox,
+    entry: &OutboxEntry,
+    result: Result<Option<serde_json::Value>, ClientError>,
+    backoff: &super::Backoff,
+) -> Result<bool, super::OutboxError> {
+    let id = entry.id;
+    let now = now_ms();
+    let (status, next_at, error, http_status, response) = match result {
+        Ok(response) => (
+            "delivered",
+            now,
+            None,
+            None,
+            response.map(|v| v.to_string()),
+        ),
+        Err(e) if e.is_permanent() => {
+            tracing::warn!(id, operation = %entry.operation, code = e.code(), "an outbox entry failed for good");
+            ("failed", now, Some(e.to_string()), e.status(), None)
+        }
+        Err(e) => {
+            let wait = match e.retry_after() {
+                // 8x8's own word, within reason.
+                Some(after) => after.min(backoff.max.max(Duration::from_secs(300))),
+                None => retry::backoff(backoff.base, backoff.max, entry.attempts.max(1) as u32),
+            };
+            let mut text = e.to_string();
+            if !e.certainly_not_processed() {
+                text.push_str(" — 8x8 may have applied it; it will be sent again");
+            }
+            (
+                "pending",
+                now + wait.as_millis() as i64,
+                Some(text),
+                e.status(),
+                None,
+            )
+        }
+    };
+    let finished = status != "pending";
+    outbox
+        .db()
+        .call(move |c| {
+            c.execute(
+                "UPDATE outbox SET status = ?1, next_attempt_at_ms = ?2,
+                    last_error = COALESCE(?3, last_error), last_status = COALESCE(?4, last_status),
+                    response_json = ?5, updated_at_ms = ?6,
+                    finished_at_ms = CASE WHEN ?1 IN ('delivered', 'failed') THEN ?6 END
+                 WHERE id = ?7",
+                params![status, next_at, error, http_status, response, now, id],
+            )
+        })
+        .await?;
+    Ok(finished)
+}
