@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use switchboard_core::{
     relay::{RelayError, SandboxMode},
+    roles::Role,
     secrets::{Secret, SecretName, Secrets},
     settings::{JsonFileSettings, SettingsStore},
 };
@@ -84,27 +85,40 @@ async fn first_start_creates_settings_with_a_strong_token_that_later_starts_keep
 }
 
 #[tokio::test]
-async fn the_sandbox_follows_the_api_key() {
-    // With a key set, auto mode talks to 8x8, not the emulator.
-    let secrets = Secrets::in_memory();
+async fn the_sandbox_follows_the_api_key_and_the_run_flag() {
+    let endpoint_uses_sandbox = |relay: &TestRelay| {
+        let state = &relay.handle.state;
+        let settings = state.settings.try_read().unwrap().clone();
+        state.sandbox_active(&settings, Role::Endpoint)
+    };
+    // No key: the emulator runs and the relay uses it.
+    let secrets = Arc::new(Secrets::in_memory());
+    let relay = TestRelay::start_with(|c| c.secrets = secrets.clone()).await;
+    assert!(endpoint_uses_sandbox(&relay));
+    // A key set while running switches to 8x8 without a restart; the emulator stays up.
     secrets
         .set(SecretName::EndpointApiKey, &Secret::new("real-key"))
         .await
         .unwrap();
-    let secrets = Arc::new(secrets);
-    let relay = TestRelay::start_with(|c| c.secrets = secrets.clone()).await;
-    assert!(relay.handle.state.sandbox.is_none());
+    relay.handle.state.refresh_key_presence().await;
+    assert!(!endpoint_uses_sandbox(&relay));
+    assert!(
+        relay.handle.state.sandbox.is_some(),
+        "the sandbox stays available"
+    );
     relay.handle.shutdown().await;
 
+    // --sandbox on wins over a set key; --sandbox off does not start the emulator.
     let forced = TestRelay::start_with(|c| {
         c.secrets = secrets.clone();
         c.sandbox = SandboxMode::On;
     })
     .await;
-    assert!(forced.handle.state.sandbox.is_some());
+    assert!(endpoint_uses_sandbox(&forced));
     forced.handle.shutdown().await;
 
     let off = TestRelay::start_with(|c| c.sandbox = SandboxMode::Off).await;
     assert!(off.handle.state.sandbox.is_none());
+    assert!(!endpoint_uses_sandbox(&off));
     off.handle.shutdown().await;
 }

@@ -11,6 +11,8 @@ use tokio::sync::broadcast;
 pub enum RelayEvent {
     /// The relay's status changed (settings saved, sandbox switched, key set …).
     StatusChanged,
+    /// The settings were saved, imported or the Endpoint URL token regenerated.
+    SettingsChanged,
     /// A webhook delivery reached the endpoint listener.
     DeliveryReceived {
         #[serde(rename = "eventType")]

@@ -7,10 +7,15 @@ pub mod db;
 pub mod endpoint;
 pub mod events;
 pub mod inbox;
+pub mod json_properties;
 pub mod relay;
+pub mod roles;
+pub mod sandbox_setup;
 pub mod secrets;
 pub mod server_config;
 pub mod settings;
+pub mod settings_update;
+pub mod setup_helpers;
 pub mod token;
 pub mod ui_assets;
 

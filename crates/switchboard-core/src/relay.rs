@@ -21,32 +21,14 @@ use crate::{
     db::{Db, DbError},
     endpoint,
     events::{now_ms, EventBus},
-    secrets::{SecretName, Secrets},
+    secrets::Secrets,
     settings::{FieldError, Settings, SettingsError, SettingsStore},
     token,
 };
 
-/// When the embedded 8x8 emulator runs instead of the real 8x8.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SandboxMode {
-    /// The sandbox runs while no 8x8 API key is set: a newcomer sees the whole loop.
-    #[default]
-    Auto,
-    On,
-    Off,
-}
-
-impl std::str::FromStr for SandboxMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(Self::Auto),
-            "on" => Ok(Self::On),
-            "off" => Ok(Self::Off),
-            other => Err(format!("sandbox must be auto, on or off, not {other:?}")),
-        }
-    }
-}
+/// The `--sandbox` choice for one run: `auto` follows the settings, `on` forces the
+/// sandbox, `off` does not even start the emulator.
+pub use crate::settings::SandboxChoice as SandboxMode;
 
 pub struct RelayConfig {
     /// Where the endpoint listener binds (what a tunnel or reverse proxy forwards to).
@@ -130,8 +112,15 @@ pub struct RelayState {
     pub secrets: Arc<Secrets>,
     pub settings_store: Arc<dyn SettingsStore>,
     pub settings: RwLock<Settings>,
+    /// The embedded emulator, when it runs (whether a role uses it is decided per use,
+    /// see roles.rs).
     pub sandbox: Option<SandboxInfo>,
-    pub sandbox_reason: String,
+    /// `Some(true)` when `--sandbox on` overrides the settings for this run.
+    pub sandbox_forced: Option<bool>,
+    pub keys: std::sync::RwLock<crate::roles::KeyPresence>,
+    pub sandbox_setup: std::sync::RwLock<crate::roles::SandboxSetup>,
+    /// One settings save at a time: keychain and file must change together.
+    pub settings_save: tokio::sync::Mutex<()>,
     pub rejected_token_count: AtomicU64,
     /// Flips to true at shutdown, so endless streams (SSE) can end.
     pub stopping: watch::Receiver<bool>,
@@ -231,22 +220,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let db = Db::open(&config.data_dir.join("switchboard.db"))?;
     let inbox = Arc::new(crate::inbox::Inbox::open(&db)?);
 
-    let key_set = matches!(
-        config.secrets.is_set(SecretName::EndpointApiKey).await,
-        Ok(true)
-    );
-    let (run_sandbox, sandbox_reason) = match (config.sandbox, key_set) {
-        (SandboxMode::On, _) => (true, "Sandbox forced on.".to_string()),
-        (SandboxMode::Off, _) => (false, "Sandbox turned off.".to_string()),
-        (SandboxMode::Auto, false) => (
-            true,
-            "No 8x8 API key is set, so the relay talks to the built-in 8x8 emulator.".to_string(),
-        ),
-        (SandboxMode::Auto, true) => (
-            false,
-            "An 8x8 API key is set, so the relay talks to 8x8.".to_string(),
-        ),
-    };
+    let run_sandbox = config.sandbox != SandboxMode::Off;
     let sim = if run_sandbox {
         let seed = chat_gateway_sim::Seed::sandbox();
         Some(
@@ -276,7 +250,10 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
             base_url: s.base_url(),
             seed: chat_gateway_sim::Seed::sandbox(),
         }),
-        sandbox_reason,
+        sandbox_forced: (config.sandbox == SandboxMode::On).then_some(true),
+        keys: std::sync::RwLock::new(crate::roles::KeyPresence::default()),
+        sandbox_setup: std::sync::RwLock::new(crate::roles::SandboxSetup::default()),
+        settings_save: tokio::sync::Mutex::new(()),
         rejected_token_count: AtomicU64::new(0),
         stopping: stopped.clone(),
         inbox,
@@ -290,6 +267,11 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         ),
         serve(admin_listener, admin::router(state.clone()), stopped),
     ];
+    state.refresh_key_presence().await;
+    if state.sandbox.is_some() {
+        // The endpoint listener is serving now, so the emulator's WEB_HOOK_VERIFY reaches it.
+        crate::sandbox_setup::seed(&state).await;
+    }
     tracing::info!(%endpoint_addr, %admin_addr, sandbox = run_sandbox, "relay started");
     Ok(RelayHandle {
         endpoint_addr,

@@ -20,9 +20,44 @@ pub const DEFAULT_BASE_URL: &str = "https://api.8x8.com";
 pub struct Settings {
     /// Bumped when the shape changes, so that an old file can be migrated, not misread.
     pub version: u32,
+    /// Whether the relay talks to the built-in 8x8 emulator instead of 8x8.
+    pub sandbox: SandboxChoice,
     pub connection: ConnectionSettings,
     pub endpoint: EndpointSettings,
     pub handover: HandoverSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SandboxChoice {
+    /// The sandbox while no 8x8 API key is set: a newcomer sees the whole loop at once.
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl std::str::FromStr for SandboxChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "on" => Ok(Self::On),
+            "off" => Ok(Self::Off),
+            other => Err(format!("sandbox must be auto, on or off, not {other:?}")),
+        }
+    }
+}
+
+/// What the handover does when the agent leaves without a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AgentLeaves {
+    /// The bot takes the conversation back.
+    #[default]
+    ResumeBot,
+    /// The conversation ends.
+    Close,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,16 +84,28 @@ pub struct EndpointSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct HandoverSettings {
+    /// Use the endpoint's Base URL, tenant and API key (one 8x8 connection for both roles).
+    pub use_endpoint_connection: bool,
+    /// The handover's own connection, when it does not share the endpoint's.
+    pub connection: ConnectionSettings,
     pub channel_id: Option<String>,
     pub queue_id: Option<String>,
     /// Custom JSON shown to the agent, kept as the admin typed it.
     pub json_properties: String,
+    /// What the user is told when the bot hands over.
+    pub handover_message: String,
+    /// A handed-over conversation with no user message for this long is ended.
+    pub inactivity_timeout_minutes: u32,
+    pub when_agent_leaves: AgentLeaves,
+    /// Ask 8x8 to route the conversation back to the bot after the agent (post-agent assignment).
+    pub handback: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             version: 1,
+            sandbox: SandboxChoice::Auto,
             connection: ConnectionSettings::default(),
             endpoint: EndpointSettings::default(),
             handover: HandoverSettings::default(),
@@ -91,9 +138,15 @@ impl Default for EndpointSettings {
 impl Default for HandoverSettings {
     fn default() -> Self {
         Self {
+            use_endpoint_connection: true,
+            connection: ConnectionSettings::default(),
             channel_id: None,
             queue_id: None,
             json_properties: "{}".into(),
+            handover_message: "One moment please, I am connecting you to an agent.".into(),
+            inactivity_timeout_minutes: 30,
+            when_agent_leaves: AgentLeaves::ResumeBot,
+            handback: false,
         }
     }
 }
@@ -118,13 +171,8 @@ impl Settings {
         if let Err(m) = check_base_url(&self.connection.base_url) {
             bad("connection.baseUrl", m);
         }
-        if let Some(tenant) = &self.connection.tenant {
-            if tenant.trim().is_empty() || tenant.trim() != tenant {
-                bad(
-                    "connection.tenant",
-                    "The 8x8-Tenant must not be blank or have spaces around it; leave it empty if your organisation has one tenant.".into(),
-                );
-            }
+        if let Some(m) = check_tenant(self.connection.tenant.as_deref()) {
+            bad("connection.tenant", m);
         }
         if let Some(url) = &self.endpoint.public_base_url {
             if let Err(m) = check_public_base_url(url) {
@@ -137,23 +185,73 @@ impl Settings {
                 "The Endpoint URL token must be at least 22 URL-safe characters; use Regenerate to make a new one.".into(),
             );
         }
-        if let Err(m) = serde_json::from_str::<serde_json::Value>(&self.handover.json_properties)
-            .map_err(|e| e.to_string())
-            .and_then(|v| {
-                if v.is_object() {
-                    Ok(())
-                } else {
-                    Err("it must be a JSON object such as {\"intent\": \"billing\"}".into())
+        if !self.handover.use_endpoint_connection {
+            if let Err(m) = check_base_url(&self.handover.connection.base_url) {
+                bad("handover.connection.baseUrl", m);
+            }
+            if let Some(m) = check_tenant(self.handover.connection.tenant.as_deref()) {
+                bad("handover.connection.tenant", m);
+            }
+        }
+        for (field, value) in [
+            ("handover.channelId", &self.handover.channel_id),
+            ("handover.queueId", &self.handover.queue_id),
+        ] {
+            if let Some(v) = value {
+                if v.is_empty() || v.chars().any(char::is_whitespace) {
+                    bad(
+                        field,
+                        "An 8x8 id has no spaces; pick one from the list or leave it empty.".into(),
+                    );
                 }
-            })
-        {
+            }
+        }
+        if let Err(m) = crate::json_properties::parse(&self.handover.json_properties) {
+            bad("handover.jsonProperties", m);
+        }
+        if self.handover.handover_message.trim().is_empty() {
             bad(
-                "handover.jsonProperties",
-                format!("JSON properties are not valid: {m}"),
+                "handover.handoverMessage",
+                "Say something to the user while they wait, e.g. \"Connecting you to an agent.\""
+                    .into(),
+            );
+        }
+        if !(1..=1440).contains(&self.handover.inactivity_timeout_minutes) {
+            bad(
+                "handover.inactivityTimeoutMinutes",
+                "The inactivity timeout must be between 1 and 1440 minutes (24 hours).".into(),
             );
         }
         errors
     }
+}
+
+impl Settings {
+    /// Form fields arrive as typed: trim them and turn empty optional fields into "none",
+    /// so "" never reaches 8x8 as a tenant or an id.
+    pub fn normalized(mut self) -> Self {
+        fn opt(v: &mut Option<String>) {
+            *v = v
+                .take()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
+        }
+        self.connection.base_url = self.connection.base_url.trim().to_string();
+        self.handover.connection.base_url = self.handover.connection.base_url.trim().to_string();
+        opt(&mut self.connection.tenant);
+        opt(&mut self.handover.connection.tenant);
+        opt(&mut self.endpoint.public_base_url);
+        opt(&mut self.handover.channel_id);
+        opt(&mut self.handover.queue_id);
+        self
+    }
+}
+
+fn check_tenant(tenant: Option<&str>) -> Option<String> {
+    let t = tenant?;
+    (t.is_empty() || t.chars().any(char::is_whitespace)).then(|| {
+        "The 8x8-Tenant has no spaces; leave it empty if your organisation has one tenant.".into()
+    })
 }
 
 fn is_loopback_host(url: &Url) -> bool {
@@ -326,6 +424,11 @@ mod tests {
         s.connection.tenant = Some(" ".into());
         s.endpoint.token = "x".into();
         s.handover.json_properties = "[1]".into();
+        s.handover.use_endpoint_connection = false;
+        s.handover.connection.base_url = "nope".into();
+        s.handover.queue_id = Some("1 2".into());
+        s.handover.handover_message = " ".into();
+        s.handover.inactivity_timeout_minutes = 0;
         let fields: Vec<_> = s.validate().into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
@@ -333,7 +436,11 @@ mod tests {
                 "connection.baseUrl",
                 "connection.tenant",
                 "endpoint.token",
-                "handover.jsonProperties"
+                "handover.connection.baseUrl",
+                "handover.queueId",
+                "handover.jsonProperties",
+                "handover.handoverMessage",
+                "handover.inactivityTimeoutMinutes",
             ]
         );
     }
@@ -357,6 +464,21 @@ mod tests {
         assert!(err.to_string().contains("not valid JSON"), "{err}");
         assert!(err.to_string().contains("line 1"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
+    }
+
+    #[test]
+    fn normalizing_turns_blank_optional_fields_into_none() {
+        let mut s = valid();
+        s.connection.tenant = Some("  ".into());
+        s.endpoint.public_base_url = Some("".into());
+        s.handover.channel_id = Some(" 25 ".into());
+        s.connection.base_url = " https://api.8x8.com ".into();
+        let n = s.normalized();
+        assert_eq!(n.connection.tenant, None);
+        assert_eq!(n.endpoint.public_base_url, None);
+        assert_eq!(n.handover.channel_id.as_deref(), Some("25"));
+        assert_eq!(n.connection.base_url, "https://api.8x8.com");
+        assert_eq!(n.validate(), vec![]);
     }
 
     #[test]

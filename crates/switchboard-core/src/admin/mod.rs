@@ -4,6 +4,7 @@
 //! admin link), and an Origin check on requests that change state.
 
 mod guard;
+mod settings_api;
 mod status;
 mod ui;
 
@@ -63,6 +64,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
     let api = Router::new()
         .route("/status", get(status::get_status))
         .route("/events", get(events))
+        .merge(settings_api::router())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

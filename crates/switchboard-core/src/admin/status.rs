@@ -50,9 +50,12 @@ pub struct AdminStatus {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SandboxStatus {
+    /// Whether the endpoint role talks to the emulator now.
     pub active: bool,
     pub reason: String,
+    /// The emulator's address while it runs (it stays available when not active).
     pub base_url: Option<String>,
+    pub setup_problem: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,11 +91,10 @@ pub async fn build(state: &RelayState) -> Status {
     let settings = state.settings.read().await.clone();
     let (url, local_only) = state.endpoint_url(&settings);
     let key = SecretName::EndpointApiKey;
-    let (api_key_set, keychain_problem) = match state.secrets.is_set(key).await {
-        Ok(set) => (set, None),
-        Err(e) => (false, Some(e.to_string())),
-    };
-    let sandbox = state.sandbox.as_ref();
+    let keychain = keychain_status(state).await;
+    let api_key_set = state.key_presence().endpoint;
+    let sandbox_active = state.sandbox_active(&settings, crate::roles::Role::Endpoint);
+    let target = crate::client::target(state, &settings);
     Status {
         version: env!("CARGO_PKG_VERSION"),
         shell: state.shell.clone(),
@@ -110,29 +112,41 @@ pub async fn build(state: &RelayState) -> Status {
             port: state.admin_port,
         },
         sandbox: SandboxStatus {
-            active: sandbox.is_some(),
-            reason: state.sandbox_reason.clone(),
-            base_url: sandbox.map(|s| s.base_url.clone()),
+            active: sandbox_active,
+            reason: state.sandbox_reason(&settings),
+            base_url: state.sandbox.as_ref().map(|s| s.base_url.clone()),
+            setup_problem: state.sandbox_setup().problem,
         },
         connection: ConnectionStatus {
-            effective_base_url: sandbox
-                .map(|s| s.base_url.clone())
-                .unwrap_or_else(|| settings.connection.base_url.clone()),
+            effective_base_url: target.base_url,
             configured_base_url: settings.connection.base_url.clone(),
             tenant: settings.connection.tenant.clone(),
             api_key_set,
             api_key_from_environment: state.secrets.from_environment(key),
         },
-        keychain: KeychainStatus {
-            backend: state.secrets.backend(),
-            problem: keychain_problem
-                .or_else(|| state.secrets.unavailable_reason().map(str::to_string)),
-        },
+        keychain,
         database: DatabaseStatus {
             path: state.db.path().display().to_string(),
             schema_version: Db::schema_version(),
         },
         settings_location: state.settings_store.location(),
         ui_built: ui_assets::is_built(),
+    }
+}
+
+/// The keychain's backend and, when it cannot be used, why.
+pub async fn keychain_status(state: &RelayState) -> KeychainStatus {
+    let problem = match state.secrets.unavailable_reason() {
+        Some(reason) => Some(reason.to_string()),
+        None => state
+            .secrets
+            .is_set(SecretName::EndpointApiKey)
+            .await
+            .err()
+            .map(|e| e.to_string()),
+    };
+    KeychainStatus {
+        backend: state.secrets.backend(),
+        problem,
     }
 }

@@ -1,12 +1,9 @@
-//! Which 8x8 the relay talks to right now: the embedded sandbox while it runs, otherwise
-//! the configured Base URL, tenant and the API key from the keychain. Resolved per use,
-//! so a changed setting or key applies without a restart.
+//! Which 8x8 the relay talks to right now, per role: the embedded sandbox while that
+//! role uses it (roles.rs decides), otherwise the role's Base URL, tenant and API key
+//! from the keychain. Resolved per use, so a changed setting or key applies without a
+//! restart.
 
-use crate::{
-    relay::RelayState,
-    secrets::{Secret, SecretName},
-    settings::Settings,
-};
+use crate::{relay::RelayState, roles::Role, sandbox_setup, settings::Settings};
 
 use super::error::ClientError;
 
@@ -18,22 +15,26 @@ pub struct Target {
     pub sandbox: bool,
 }
 
+/// The endpoint role's target (what signs the webhooks the relay receives).
 pub fn target(state: &RelayState, settings: &Settings) -> Target {
-    match &state.sandbox {
-        Some(sandbox) => Target {
-            base_url: sandbox.base_url.clone(),
-            tenant: sandbox_key(&sandbox.seed).and_then(|k| k.tenants.first().cloned()),
-            sandbox: true,
-        },
-        None => Target {
-            base_url: settings
-                .connection
-                .base_url
-                .trim_end_matches('/')
-                .to_string(),
-            tenant: settings.connection.tenant.clone(),
-            sandbox: false,
-        },
+    target_for(state, settings, Role::Endpoint)
+}
+
+pub fn target_for(state: &RelayState, settings: &Settings, role: Role) -> Target {
+    if state.sandbox_active(settings, role) {
+        if let Some(conn) = sandbox_setup::connection(state) {
+            return Target {
+                base_url: conn.base_url,
+                tenant: conn.tenant,
+                sandbox: true,
+            };
+        }
+    }
+    let c = role.connection(settings);
+    Target {
+        base_url: c.base_url.trim_end_matches('/').to_string(),
+        tenant: c.tenant.clone(),
+        sandbox: false,
     }
 }
 
@@ -42,34 +43,33 @@ pub fn target(state: &RelayState, settings: &Settings) -> Target {
 pub struct Connection {
     pub base_url: String,
     pub tenant: Option<String>,
-    pub api_key: Secret,
+    pub api_key: crate::secrets::Secret,
 }
 
-/// The connection for outbound calls now; an error when no key is set (outside the
-/// sandbox), which the outbox treats as "try again later".
+/// The endpoint role's connection for outbound calls now.
 pub async fn resolve(state: &RelayState) -> Result<Connection, ClientError> {
-    let target = target(state, &*state.settings.read().await);
-    let api_key = match &state.sandbox {
-        Some(sandbox) => Secret::new(
-            sandbox_key(&sandbox.seed)
-                .map(|k| k.key.clone())
-                .unwrap_or_default(),
-        ),
-        None => state
-            .secrets
-            .get(SecretName::EndpointApiKey)
-            .await
-            .map_err(|e| ClientError::NotConfigured(e.to_string()))?
-            .ok_or_else(|| ClientError::NotConfigured("no 8x8 API key is set".into()))?,
-    };
+    resolve_for(state, Role::Endpoint).await
+}
+
+/// A role's connection now; an error when no key is set (outside the sandbox), which the
+/// outbox treats as "try again later".
+pub async fn resolve_for(state: &RelayState, role: Role) -> Result<Connection, ClientError> {
+    let settings = state.settings.read().await.clone();
+    let target = target_for(state, &settings, role);
+    if target.sandbox {
+        if let Some(conn) = sandbox_setup::connection(state) {
+            return Ok(conn);
+        }
+    }
+    let api_key = state
+        .secrets
+        .get(role.key_name(&settings))
+        .await
+        .map_err(|e| ClientError::NotConfigured(e.to_string()))?
+        .ok_or_else(|| ClientError::NotConfigured("no 8x8 API key is set".into()))?;
     Ok(Connection {
         base_url: target.base_url,
         tenant: target.tenant,
         api_key,
     })
-}
-
-/// The sandbox's first API key is the relay's (the seed's others are for tests).
-fn sandbox_key(seed: &chat_gateway_sim::Seed) -> Option<&chat_gateway_sim::ApiKeySeed> {
-    seed.api_keys.first()
 }

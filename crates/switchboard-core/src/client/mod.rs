@@ -16,7 +16,7 @@ use reqwest::{header, Method};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
-pub use connection::{resolve, target, Connection, Target};
+pub use connection::{resolve, resolve_for, target, target_for, Connection, Target};
 pub use error::{ApiError, ClientError};
 pub use retry::RetryPolicy;
 use types::*;
