@@ -16,15 +16,27 @@ export function binary(name) {
   return join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", name);
 }
 
-export async function startServer(extraArgs = []) {
-  const dataDir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
+/**
+ * Options (all optional): `secrets` ("env", the default, keeps keys in memory; "keychain"
+ * uses the session's Secret Service), `dataDir` (reuse one, e.g. to restart a server; it
+ * is then left in place), `keepDataDir` (leave a fresh one in place after stop).
+ * `output()` returns everything the server printed so far (stdout and stderr).
+ */
+export async function startServer(extraArgs = [], options = {}) {
+  const ownDir = !options.dataDir;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "switchboard-test-"));
   const child = spawn(
     binary("switchboard-server"),
-    ["--endpoint-bind", "127.0.0.1:0", "--secrets", "env", "--data-dir", dataDir, ...extraArgs],
+    ["--endpoint-bind", "127.0.0.1:0", "--secrets", options.secrets ?? "env", "--data-dir", dataDir, ...extraArgs],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
+  let output = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    output += d;
+  });
+  child.stdout.on("data", (d) => (output += d));
   const lines = createInterface({ input: child.stdout });
   const ready = await new Promise((resolvePromise, reject) => {
     const found = {};
@@ -45,10 +57,11 @@ export async function startServer(extraArgs = []) {
     ...ready,
     adminOrigin: new URL(ready.adminUrl).origin,
     dataDir,
+    output: () => output,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDir && !options.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
