@@ -171,9 +171,17 @@ fn detail(api: &crate::client::ApiError) -> String {
 
 fn is_tls(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    ["certificate", "tls", "handshake", "ssl"]
-        .iter()
-        .any(|w| m.contains(w))
+    // rustls words it "invalid peer certificate", "received corrupt message", "alert".
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "ssl",
+        "corrupt message",
+        "alert",
+    ]
+    .iter()
+    .any(|w| m.contains(w))
 }
 
 fn host_of(base_url: &str) -> String {

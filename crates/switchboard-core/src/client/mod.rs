@@ -479,11 +479,27 @@ impl ChatGatewayClient {
         if e.is_timeout() {
             ClientError::Timeout(self.policy.timeout)
         } else if e.is_connect() {
-            ClientError::Connect(e.without_url().to_string())
+            ClientError::Connect(with_causes(e.without_url()))
         } else {
-            ClientError::Transport(e.without_url().to_string())
+            ClientError::Transport(with_causes(e.without_url()))
         }
     }
+}
+
+/// reqwest's own message is only "error sending request"; the reason (refused, DNS,
+/// certificate, TLS) is in the causes, and the admin needs it.
+fn with_causes(e: reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn json_body<B: Serialize>(body: Option<&B>) -> Result<Body<'static>, ClientError> {
