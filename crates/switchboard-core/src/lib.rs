@@ -8,6 +8,7 @@ pub mod endpoint;
 pub mod events;
 pub mod inbox;
 pub mod json_properties;
+pub mod outbox;
 pub mod relay;
 pub mod roles;
 pub mod sandbox_setup;

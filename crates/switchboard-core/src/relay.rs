@@ -126,6 +126,8 @@ pub struct RelayState {
     pub stopping: watch::Receiver<bool>,
     /// Webhook deliveries: verification, durable record, queue to the engine.
     pub inbox: Arc<crate::inbox::Inbox>,
+    /// Calls that change 8x8 state, stored before they are sent.
+    pub outbox: Arc<crate::outbox::Outbox>,
 }
 
 impl RelayState {
@@ -219,6 +221,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let settings = load_settings(&*config.settings_store, config.public_base_url.as_deref())?;
     let db = Db::open(&config.data_dir.join("switchboard.db"))?;
     let inbox = Arc::new(crate::inbox::Inbox::open(&db)?);
+    let outbox = Arc::new(crate::outbox::Outbox::new(db.clone()));
 
     let run_sandbox = config.sandbox != SandboxMode::Off;
     let sim = if run_sandbox {
@@ -257,8 +260,31 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         rejected_token_count: AtomicU64::new(0),
         stopping: stopped.clone(),
         inbox,
+        outbox,
     });
 
+    let outbox_worker = {
+        // Weak: the worker must not keep the relay's state alive after shutdown.
+        let weak = Arc::downgrade(&state);
+        let resolve: crate::outbox::worker::Resolver = Arc::new(move || {
+            let weak = weak.clone();
+            Box::pin(async move {
+                match weak.upgrade() {
+                    Some(state) => crate::client::resolve(&state).await,
+                    None => Err(crate::client::ClientError::NotConfigured(
+                        "the relay is stopping".into(),
+                    )),
+                }
+            })
+        });
+        let weak = Arc::downgrade(&state);
+        let publish: crate::outbox::worker::Publisher = Arc::new(move |event| {
+            if let Some(state) = weak.upgrade() {
+                state.bus.publish(event);
+            }
+        });
+        crate::outbox::worker::spawn(state.outbox.clone(), resolve, publish, stopped.clone())
+    };
     let tasks = vec![
         serve(
             endpoint_listener,
@@ -266,6 +292,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
             stopped.clone(),
         ),
         serve(admin_listener, admin::router(state.clone()), stopped),
+        outbox_worker,
     ];
     state.refresh_key_presence().await;
     if state.sandbox.is_some() {

@@ -77,12 +77,13 @@ impl ChatGatewayClient {
     }
 
     pub fn with_policy(conn: Connection, policy: RetryPolicy) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(policy.timeout)
-            .connect_timeout(policy.timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a plain reqwest client builds");
+        let http = http_client(&policy);
+        Self::with_http(http, conn, policy)
+    }
+
+    /// Shares a connection pool (see [`http_client`]) across clients made per call, as
+    /// the outbox does so that a changed key or Base URL applies at once.
+    pub fn with_http(http: reqwest::Client, conn: Connection, policy: RetryPolicy) -> Self {
         Self {
             http,
             conn,
@@ -500,6 +501,16 @@ fn with_causes(e: reqwest::Error) -> String {
         cause = c.source();
     }
     text
+}
+
+/// The reqwest client 8x8 calls use: per-attempt timeout from the policy.
+pub fn http_client(policy: &RetryPolicy) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(policy.timeout)
+        .connect_timeout(policy.timeout.min(Duration::from_secs(5)))
+        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a plain reqwest client builds")
 }
 
 fn json_body<B: Serialize>(body: Option<&B>) -> Result<Body<'static>, ClientError> {

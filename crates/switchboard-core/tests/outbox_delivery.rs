@@ -1,0 +1,260 @@
+//! The durable outbox against the emulator: an 8x8 that answers 503 and 429 for a while
+//! gets every call afterwards, in order per conversation; a call 8x8 refuses for good is
+//! marked failed without blocking the next; a relay restarted mid-way loses nothing.
+
+mod inbox_support;
+
+use std::time::Duration;
+
+use chat_gateway_sim::{Faults, SimHandle};
+use inbox_support::*;
+use switchboard_core::{
+    client::{types::*, ChatGatewayClient},
+    outbox::{Backoff, OutboundCall, Outbox},
+};
+
+fn fast(outbox: &Outbox, contract: &ContractLog) {
+    outbox.set_backoff(Backoff {
+        base: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+    });
+    let c = contract.clone();
+    outbox.set_observer(std::sync::Arc::new(move |r| c.check(r)));
+}
+
+async fn conversation(client: &ChatGatewayClient, channel_id: &str) -> String {
+    client
+        .create_conversation(&CreateConversation {
+            channel_id: channel_id.into(),
+            user: ConversationUser {
+                name: Some("Customer".into()),
+                ..ConversationUser::default()
+            },
+            assignment: None,
+            history: None,
+        })
+        .await
+        .unwrap()
+        .conversation_id
+}
+
+async fn setup(client: &ChatGatewayClient, endpoint: &str) -> String {
+    let webhook = client
+        .create_webhook(&WebhookRequest::new("relay", endpoint))
+        .await
+        .unwrap();
+    client
+        .create_channel(&ChannelRequest::chat_api("c", &webhook.id, "101"))
+        .await
+        .unwrap()
+        .id
+}
+
+/// The texts 8x8 accepted for a conversation, in the order it accepted them, from the
+/// emulator's Event Log (the 8x8 side's record, not ours).
+fn accepted_texts(sim: &SimHandle, conversation: &str) -> Vec<String> {
+    let post = format!("POST /chat-gateway/v1/conversations/{conversation}/messages");
+    sim.log()
+        .into_iter()
+        .filter(|r| r.direction == "inbound" && r.record_type == post)
+        .filter(|r| r.status_code.is_some_and(|s| (200..300).contains(&s)))
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.request_body).unwrap();
+            body["text"].as_str().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+fn send(conversation: &str, text: &str) -> OutboundCall {
+    OutboundCall::SendMessage {
+        conversation_id: conversation.into(),
+        message: SendMessage::text("user", text),
+    }
+}
+
+#[tokio::test]
+async fn after_503s_and_429s_every_call_is_delivered_in_order_per_conversation() {
+    let env = Env::start().await;
+    let contract = ContractLog::default();
+    let client = contract.client(&env.sim.base_url(), fast_policy());
+    let channel = setup(&client, &env.endpoint).await;
+    let (a, b) = (
+        conversation(&client, &channel).await,
+        conversation(&client, &channel).await,
+    );
+    let outbox = &env.relay.state.outbox;
+    fast(outbox, &contract);
+
+    env.sim.set_faults(Faults {
+        api_fail_next: 12,
+        api_fail_status: 503,
+        ..Faults::default()
+    });
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        for conv in [&a, &b] {
+            ids.push(
+                outbox
+                    .enqueue_for_conversation(&send(conv, &format!("{conv} #{i}")))
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    // Once the 503s are spent, 8x8 says 429 with Retry-After for a while.
+    let fault_log = env.sim.log().len();
+    eventually(10, || async {
+        (env.sim.log().len() >= fault_log + 12).then_some(())
+    })
+    .await;
+    env.sim.set_faults(Faults {
+        api_fail_next: 3,
+        api_fail_status: 429,
+        retry_after_secs: 1,
+        ..Faults::default()
+    });
+
+    for id in &ids {
+        let entry = match outbox.wait(*id, Duration::from_secs(30)).await {
+            Ok(e) => e,
+            Err(e) => panic!("{e}: {:#?}", outbox.list(100, None).await.unwrap()),
+        };
+        assert_eq!(entry.status, "delivered", "{entry:?}");
+    }
+    let retried = outbox
+        .list(100, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.attempts > 1)
+        .count();
+    assert!(retried > 0, "the faults were felt");
+    for conv in [&a, &b] {
+        let expected: Vec<_> = (0..8).map(|i| format!("{conv} #{i}")).collect();
+        assert_eq!(accepted_texts(&env.sim, conv), expected);
+    }
+    assert_eq!(outbox.open_count().await.unwrap(), 0);
+    contract.assert_clean();
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_call_8x8_refuses_fails_for_good_without_blocking_the_next() {
+    let env = Env::start().await;
+    let contract = ContractLog::default();
+    let client = contract.client(&env.sim.base_url(), fast_policy());
+    let channel = setup(&client, &env.endpoint).await;
+    let conv = conversation(&client, &channel).await;
+    let outbox = &env.relay.state.outbox;
+    fast(outbox, &contract);
+
+    // Same ordering key, a conversation 8x8 does not know: 404, final.
+    let refused = outbox
+        .enqueue(&conv, &send("no-such-conversation", "lost"))
+        .await
+        .unwrap();
+    let next = outbox
+        .enqueue(&conv, &send(&conv, "after the refusal"))
+        .await
+        .unwrap();
+    let entry = outbox.wait(refused, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(entry.status, "failed");
+    assert_eq!(entry.attempts, 1, "a 4xx is not retried");
+    assert_eq!(entry.last_status, Some(404));
+    assert!(
+        entry.last_error.as_deref().unwrap().contains("404"),
+        "{entry:?}"
+    );
+    assert!(entry.finished_at_ms.is_some());
+    let entry = outbox.wait(next, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(entry.status, "delivered");
+    assert_eq!(accepted_texts(&env.sim, &conv), ["after the refusal"]);
+
+    // A create keeps 8x8's answer, so the engine learns the new conversation's id.
+    let create = outbox
+        .enqueue(
+            "handover-1",
+            &OutboundCall::CreateConversation {
+                request: CreateConversation {
+                    channel_id: channel.clone(),
+                    user: ConversationUser::default(),
+                    assignment: Some(Assignment::queue("101")),
+                    history: None,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let entry = outbox.wait(create, Duration::from_secs(10)).await.unwrap();
+    let new_id = entry.response.unwrap()["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(client.get_conversation(&new_id).await.unwrap().id, new_id);
+    contract.assert_clean();
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_relay_restarted_mid_way_loses_nothing() {
+    let sim = start_sim().await;
+    let contract = ContractLog::default();
+    let client = contract.client(&sim.base_url(), fast_policy());
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(dir.path(), &sim.base_url()).await;
+    let channel = setup(&client, &relay.endpoint_url().await).await;
+    let (a, b) = (
+        conversation(&client, &channel).await,
+        conversation(&client, &channel).await,
+    );
+    fast(&relay.state.outbox, &contract);
+
+    // 8x8 is down; entries pile up and are retried.
+    sim.set_faults(Faults {
+        api_fail_next: 1_000_000,
+        api_fail_status: 503,
+        ..Faults::default()
+    });
+    for i in 0..5 {
+        for conv in [&a, &b] {
+            relay
+                .state
+                .outbox
+                .enqueue_for_conversation(&send(conv, &format!("{conv} #{i}")))
+                .await
+                .unwrap();
+        }
+    }
+    let outbox = relay.state.outbox.clone();
+    eventually(10, || async {
+        let entries = outbox.list(100, None).await.unwrap();
+        entries.iter().any(|e| e.attempts >= 2).then_some(())
+    })
+    .await;
+    drop(outbox);
+    relay.shutdown().await;
+
+    // 8x8 recovers while the relay is down; the new relay picks up where the old stopped.
+    sim.set_faults(Faults::default());
+    let relay = start_relay(dir.path(), &sim.base_url()).await;
+    fast(&relay.state.outbox, &contract);
+    let outbox = relay.state.outbox.clone();
+    let entries = eventually(20, || async {
+        let entries = outbox.list(100, None).await.unwrap();
+        entries.iter().all(|e| e.is_final()).then_some(entries)
+    })
+    .await;
+    assert_eq!(entries.len(), 10);
+    assert!(
+        entries.iter().all(|e| e.status == "delivered"),
+        "{entries:?}"
+    );
+    for conv in [&a, &b] {
+        let expected: Vec<_> = (0..5).map(|i| format!("{conv} #{i}")).collect();
+        // 503 means 8x8 did not take them, so each arrived exactly once, in order.
+        assert_eq!(accepted_texts(&sim, conv), expected);
+    }
+    contract.assert_clean();
+    relay.shutdown().await;
+    sim.shutdown().await;
+}
