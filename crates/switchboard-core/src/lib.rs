@@ -2,6 +2,7 @@
 //! desktop app, the headless server and the tests all run the same code.
 
 pub mod admin;
+pub mod bot;
 pub mod client;
 pub mod db;
 pub mod endpoint;
