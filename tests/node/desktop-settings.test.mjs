@@ -98,7 +98,8 @@ after(async () => {
     driver.kill();
     await exited;
   }
-  if (home) rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  // The app may still be flushing caches (e.g. Mesa's shader cache) as it exits.
+  if (home) await until("the app's files removed", () => (rmSync(home, { recursive: true, force: true }), true), 15_000);
 });
 
 test("a setting saved in the desktop window is still there after the app restarts", async () => {

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startServer } from "./lib/relay.mjs";
 import { launchBrowser, openAdmin, openSettings } from "./lib/browser.mjs";
-import { switchboardSecrets } from "./lib/keyring.mjs";
+import { switchboardAccounts } from "./lib/keyring.mjs";
 
 // Distinctive values no program would print by chance.
 const ENDPOINT_KEY = `leak-probe-endpoint-${randomBytes(12).toString("hex")}`;
@@ -119,13 +119,12 @@ test("API keys reach the keychain and nowhere else, and survive a restart", asyn
   }
 
   // The keychain holds both keys.
-  const stored = switchboardSecrets();
-  assert.ok(stored.includes(ENDPOINT_KEY), "the endpoint key is in the keychain");
-  assert.ok(stored.includes(HANDOVER_KEY), "the handover key is in the keychain");
+  assert.deepEqual(switchboardAccounts(), ["endpoint-api-key", "handover-api-key"]);
 
   // Files while running (the -wal file exists only then), then after a clean stop.
   places.push(...dataDirFiles(dataDir, "data dir (running)"));
   assert.ok(filesUnder(dataDir).some((p) => p.endsWith(".db")), "the database is in the data dir");
+  assert.ok(filesUnder(dataDir).some((p) => p.endsWith(".db-wal")), "the database's write-ahead log is in the data dir");
   await context.close();
   await server.stop();
   places.push(...dataDirFiles(dataDir, "data dir (stopped)"));
@@ -156,6 +155,5 @@ test("API keys reach the keychain and nowhere else, and survive a restart", asyn
   await page.getByTestId("save").click();
   await page.getByText("Settings saved").waitFor();
   assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "not set");
-  const left = switchboardSecrets();
-  assert.ok(!left.includes(ENDPOINT_KEY) && !left.includes(HANDOVER_KEY), "removed keys leave the keychain");
+  assert.deepEqual(switchboardAccounts(), [], "removed keys leave the keychain");
 });

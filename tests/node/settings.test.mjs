@@ -334,3 +334,52 @@ test("export leaves keys and the token out; import brings the settings back", as
   void context;
   noPageErrors(pageErrors);
 });
+
+/** Points the emulator's webhook elsewhere, as if someone had edited it in 8x8's console. */
+async function moveWebhookInEmulator(sandboxUrl, webhook, uri) {
+  const sim = (path, body) =>
+    fetch(`${sandboxUrl}/sim/${path}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  // The emulator, like 8x8, verifies a webhook's URI on update; the stand-in URI answers nothing.
+  assert.equal((await sim("settings", { verifyWebhooks: false })).ok, true);
+  const moved = await fetch(`${sandboxUrl}/chat-gateway/v1/webhooks/${webhook.id}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", "x-api-key": SANDBOX_KEY, "X-8x8-Tenant": SANDBOX_TENANT },
+    body: JSON.stringify({ name: webhook.name, uri, notificationVersion: "Chat Gateway v1.0" }),
+  });
+  assert.equal(moved.status, 200, await moved.text());
+  assert.equal((await sim("settings", { verifyWebhooks: true })).ok, true);
+}
+
+test("a drifted webhook: the handover channel's doubling warning and the update are offered, and the update clears both", async (t) => {
+  const { page, context, server, pageErrors, sandboxUrl } = await session(t);
+  // The sandbox's channel delivers to this relay's webhook: pick it from 8x8's list.
+  await openSettings(page, "Handover settings");
+  await page.getByTestId("channel-list").waitFor();
+  await page.getByTestId("channel-list").getByRole("button", { name: /^Use channel/ }).first().click();
+  assert.notEqual(await page.getByLabel("Channel Id").inputValue(), "");
+  await page.getByTestId("save").click();
+  await page.getByText("Settings saved").waitFor();
+  const doubling = page.locator('[data-testid=settings-warnings] [data-code="handover_channel_elsewhere"]');
+  assert.equal(await doubling.count(), 0);
+
+  const registered = await (await context.request.get(`${server.adminOrigin}/api/webhook`)).json();
+  assert.equal(registered.upToDate, true);
+  await moveWebhookInEmulator(sandboxUrl, registered.webhook, "https://elsewhere.example.test/hook");
+
+  await page.reload();
+  await doubling.waitFor();
+  assert.match(await doubling.innerText(), /elsewhere\.example\.test/);
+  assert.match(await doubling.innerText(), /doubled/);
+
+  await openSettings(page, "Endpoint settings");
+  await page.getByTestId("webhook-state").getByText("still posts to an old address").waitFor();
+  const update = page.getByTestId("register-webhook");
+  assert.equal(await update.innerText(), "Update webhook in 8x8");
+  await update.click();
+  await page.getByTestId("webhook-result").locator(".ok").waitFor({ timeout: 20_000 });
+  assert.match(await page.getByTestId("webhook-result").innerText(), /Webhook updated/);
+  await page.getByTestId("webhook-state").getByText("up to date").waitFor();
+  await openSettings(page, "Handover settings");
+  assert.equal(await doubling.count(), 0);
+  noPageErrors(pageErrors);
+});

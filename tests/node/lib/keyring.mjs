@@ -1,5 +1,7 @@
-// Reads Switchboard's entries straight from the session's Secret Service (gnome-keyring in
-// the tests) through gdbus, so a test can check that a key really is in the keychain.
+// Lists Switchboard's entries in the session's Secret Service (gnome-keyring in the tests)
+// through gdbus, so a test can check that a key was filed in the keychain. Reading the
+// values would need one D-Bus connection to hold a Secret Service session across calls,
+// which one-shot gdbus calls cannot do; the entries' attributes are enough here.
 
 import { execFileSync } from "node:child_process";
 
@@ -13,19 +15,22 @@ function gdbus(objectPath, method, ...args) {
   );
 }
 
-/** The secret values filed under Switchboard's service name, as strings. */
-export function switchboardSecrets() {
+/** The attribute maps of the entries filed under Switchboard's service name. */
+export function switchboardEntries() {
   const found = gdbus("/org/freedesktop/secrets", "org.freedesktop.Secret.Service.SearchItems", `{'service': '${SERVICE}'}`);
-  const items = [...found.matchAll(/objectpath '([^']+)'/g)].map((m) => m[1]);
-  if (items.length === 0) return [];
-  // A "plain" session: the secret comes back as bytes, fine on a private test bus.
-  const opened = gdbus("/org/freedesktop/secrets", "org.freedesktop.Secret.Service.OpenSession", "plain", "<''>");
-  const session = opened.match(/objectpath '([^']+)'/)?.[1];
-  if (!session) throw new Error(`no Secret Service session: ${opened}`);
-  const list = `[${items.map((p) => `objectpath '${p}'`).join(", ")}]`;
-  const secrets = gdbus("/org/freedesktop/secrets", "org.freedesktop.Secret.Service.GetSecrets", list, session);
-  // Each secret is (session, parameters, value, content type); value is a byte array.
-  return [...secrets.matchAll(/\[byte ([^\]]*)\], '[^']*'\)/g)].map((m) =>
-    Buffer.from(m[1].split(",").map((b) => Number(b.trim()))).toString("utf8"),
-  );
+  // Two arrays, (unlocked, locked), printed as ([objectpath '/a', '/b'], @ao []): both
+  // count, a locked entry is still an entry.
+  const items = [...found.matchAll(/'(\/[^']+)'/g)].map((m) => m[1]);
+  return items.map((item) => {
+    const raw = gdbus(item, "org.freedesktop.DBus.Properties.Get", "org.freedesktop.Secret.Item", "Attributes");
+    return Object.fromEntries([...raw.matchAll(/'([^']*)': '([^']*)'/g)].map((m) => [m[1], m[2]]));
+  });
+}
+
+/** The accounts (e.g. "endpoint-api-key") Switchboard has in the keychain. */
+export function switchboardAccounts() {
+  return switchboardEntries()
+    .map((attrs) => attrs.username ?? attrs.account ?? attrs.user)
+    .filter(Boolean)
+    .sort();
 }
