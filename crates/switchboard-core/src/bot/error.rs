@@ -10,8 +10,9 @@ pub enum BotError {
     Flow(#[from] FlowError),
     #[error("The external bot has no URL; set one in the bot settings.")]
     NoExternalUrl,
-    #[error("The external bot URL {url:?} is not usable: {reason}.")]
-    BadExternalUrl { url: String, reason: String },
+    /// Says why in a sentence of its own; the URL is not repeated, it may hold a token.
+    #[error("{0}")]
+    BadExternalUrl(String),
     #[error("The external bot at {host} did not answer within {limit_ms} ms; the message got no bot reply.")]
     Timeout { host: String, limit_ms: u32 },
     #[error("The external bot at {host} could not be reached: {reason}.")]

@@ -31,10 +31,7 @@ pub(crate) struct Rasa {
 
 impl Rasa {
     pub(crate) fn new(url: &str, limit_ms: u32) -> Result<Self, BotError> {
-        let url = check_external_url(url).map_err(|reason| BotError::BadExternalUrl {
-            url: url.to_string(),
-            reason: reason.trim_end_matches('.').to_string(),
-        })?;
+        let url = check_external_url(url).map_err(BotError::BadExternalUrl)?;
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_string(),

@@ -2,6 +2,29 @@
 //! module turns that text into a checked [`Flow`] — regexes compiled, replies non-empty,
 //! keys known — or into one error that names the line and column to fix, because the
 //! admin edits it in a plain text box and "invalid flow" alone would leave them guessing.
+//!
+//! The format (see `default_flow.yaml` for a full example):
+//!
+//! ```yaml
+//! greeting:                  # required; a text, or reply + quick_replies
+//!   reply: Hello! How can I help?
+//!   quick_replies:           # a title alone, or title + payload
+//!     - Opening hours
+//!     - title: Talk to a person
+//!       payload: agent
+//! rules:                     # optional; checked in order, the first match answers
+//!   - name: opening_hours    # optional; a quick reply with this payload picks the rule
+//!     keywords: [opening hours, open]   # whole words, any letter case
+//!     regex: '\bhours?\b'    # Rust regex syntax, any letter case; keywords or regex or both
+//!     reply: We are open 9 to 5.        # required unless the rule hands over
+//!     quick_replies: [Something else]   # optional
+//!     handover: false        # optional; true says the reply (if any), then hands over
+//! fallback: Sorry, I did not get that.  # required; a text, or reply + quick_replies
+//! handover:                  # required
+//!   keywords: [agent, human] # optional (and/or regex): these hand over at once
+//!   after_fallbacks: 2       # optional; misunderstood messages in a row, 0 (default) = never
+//!   reply: Connecting you to an agent.  # required; the last thing the bot says
+//! ```
 
 use std::fmt;
 
@@ -96,7 +119,7 @@ type Result<T> = std::result::Result<T, FlowError>;
 /// Parses and checks the admin's flow text.
 pub fn parse(text: &str) -> Result<Flow> {
     let root = yaml::parse(text)
-        .map_err(|e| error(e.at, format!("this is not valid YAML: {}", e.message)))?
+        .map_err(|e| syntax_error(text, e))?
         .ok_or_else(|| {
             error(
                 Pos { line: 1, column: 1 },
@@ -120,6 +143,28 @@ pub fn parse(text: &str) -> Result<Flow> {
         fallback,
         handover,
     })
+}
+
+/// YAML's own messages, with the two mistakes admins make most often said plainly.
+fn syntax_error(text: &str, e: yaml::SyntaxError) -> FlowError {
+    // The parser notices a tab indent only later, on another line; the tab is the news.
+    let tab = text.lines().enumerate().find_map(|(i, line)| {
+        let indent = &line[..line.len() - line.trim_start().len()];
+        indent.find('\t').map(|col| Pos {
+            line: i + 1,
+            column: col + 1,
+        })
+    });
+    if let Some(at) = tab {
+        return error(at, "indent with spaces; YAML does not allow tabs here");
+    }
+    let mut message = format!("this is not valid YAML: {}", e.message);
+    if e.message.contains("mapping values are not allowed") {
+        message.push_str(
+            "; a text with \": \" in it needs quotes, e.g. reply: \"Note: we are closed\"",
+        );
+    }
+    error(e.at, message)
 }
 
 const TOP_KEYS: &[&str] = &["greeting", "rules", "fallback", "handover"];
@@ -545,6 +590,8 @@ mod tests {
         let cases: &[(&str, usize, &str)] = &[
             ("", 1, "the flow is empty"),
             ("greeting: [unclosed\n", 2, "not valid YAML"),
+            ("greeting: Hi\n\tfallback: f\n", 2, "indent with spaces"),
+            ("greeting: Note: hi\n", 1, "needs quotes"),
             ("- a\n- b\n", 1, "the flow must be key: value lines"),
             ("greeting: Hi\ngreeting: Ho\n", 2, "appears twice"),
             ("greeting: Hi\nrules:\n  - reply: x\nfallback: f\nhandover: {reply: h}\n", 3, "needs \"keywords\" or \"regex\""),

@@ -345,6 +345,16 @@ mod tests {
             }),
             Err(BotError::NoExternalUrl)
         ));
+        let e = Bot::from_settings(&BotSettings {
+            kind: BotKind::External,
+            external_url: Some("ftp://bot.example/hook?token=secret".into()),
+            ..BotSettings::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "The external bot URL must start with http:// or https://, not ftp://."
+        );
     }
 
     #[test]
@@ -362,6 +372,18 @@ mod tests {
             s.normalized().external_url.as_deref(),
             Some("http://x/hook")
         );
+    }
+
+    #[test]
+    fn a_turn_can_run_on_a_spawned_task() {
+        fn spawnable<T: Send + 'static>(_: &T) {}
+        fn shareable<T: Send + Sync + Clone>(_: &T) {}
+        let bot = Bot::from_settings(&BotSettings::default()).unwrap();
+        shareable(&bot);
+        spawnable(&async move {
+            let mut session = BotSession::new("c");
+            bot.respond(&mut session, BotInput::Start).await
+        });
     }
 
     #[test]
