@@ -130,10 +130,32 @@ pub fn parse(text: &str) -> Result<Flow> {
     let greeting = message(top.required("greeting")?, "the greeting", true)?;
     let rules = match top.optional("rules") {
         None => Vec::new(),
-        Some(node) => list(node, "rules")?
-            .iter()
-            .map(rule)
-            .collect::<Result<_>>()?,
+        Some(node) => {
+            let mut rules: Vec<Rule> = Vec::new();
+            for item in list(node, "rules")? {
+                let rule = rule(item)?;
+                // A quick reply picks a rule by name: two rules of one name would leave
+                // the second unreachable.
+                if let Some(name) = &rule.name {
+                    let taken = rules.iter().find(|r| {
+                        r.name
+                            .as_deref()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    });
+                    if let Some(first) = taken {
+                        return Err(error(
+                            item.at(),
+                            format!(
+                                "the rule name \"{name}\" is already used on line {}; names must differ",
+                                first.line
+                            ),
+                        ));
+                    }
+                }
+                rules.push(rule);
+            }
+            rules
+        }
     };
     let fallback = message(top.required("fallback")?, "the fallback", true)?;
     let handover = handover(top.required("handover")?)?;
@@ -594,6 +616,7 @@ mod tests {
             ("greeting: Note: hi\n", 1, "needs quotes"),
             ("- a\n- b\n", 1, "the flow must be key: value lines"),
             ("greeting: Hi\ngreeting: Ho\n", 2, "appears twice"),
+            ("greeting: Hi\nrules:\n  - {name: a, keywords: x, reply: y}\n  - {name: A, keywords: z, reply: w}\nfallback: f\nhandover: {reply: h}\n", 4, "already used on line 3"),
             ("greeting: Hi\nrules:\n  - reply: x\nfallback: f\nhandover: {reply: h}\n", 3, "needs \"keywords\" or \"regex\""),
             ("greeting: Hi\nrules: x\nfallback: f\nhandover: {reply: h}\n", 2, "rules must be a list"),
             ("greeting: Hi\nfallback: f\nhandover:\n  reply: h\n  after_fallbacks: -1\n", 5, "from 0 (never) to 10"),
