@@ -8,6 +8,7 @@ pub mod db;
 pub mod endpoint;
 pub mod events;
 pub mod inbox;
+pub mod inspector;
 pub mod json_properties;
 pub mod outbox;
 pub mod relay;

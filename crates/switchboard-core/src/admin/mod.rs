@@ -4,6 +4,8 @@
 //! admin link), and an Origin check on requests that change state.
 
 mod guard;
+mod inspector_api;
+mod sandbox_api;
 mod settings_api;
 mod status;
 mod ui;
@@ -65,6 +67,8 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .route("/status", get(status::get_status))
         .route("/events", get(events))
         .merge(settings_api::router())
+        .merge(sandbox_api::router())
+        .merge(inspector_api::router())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -1,0 +1,252 @@
+//! The sandbox's control API, reached through the admin API: the UI talks to the admin
+//! listener only (one origin, one token), yet the agent console and the tester's web-chat
+//! customer drive the embedded emulator. Only the routes those pages need are forwarded,
+//! and only while the emulator runs (409 otherwise).
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    body::Bytes,
+    extract::{Path, RawQuery, State},
+    http::{header, Method, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+    Router,
+};
+use serde_json::Value;
+
+use super::ApiError;
+use crate::relay::RelayState;
+
+pub fn router() -> Router<Arc<RelayState>> {
+    Router::new()
+        .route(
+            "/sandbox/info",
+            get(|s: State<Arc<RelayState>>, q: RawQuery| plain(s, q, "info")),
+        )
+        .route(
+            "/sandbox/queues",
+            get(|s: State<Arc<RelayState>>, q: RawQuery| plain(s, q, "queues")),
+        )
+        .route(
+            "/sandbox/offers",
+            get(|s: State<Arc<RelayState>>, q: RawQuery| plain(s, q, "offers")),
+        )
+        .route(
+            "/sandbox/log",
+            get(|s: State<Arc<RelayState>>, q: RawQuery| plain(s, q, "log")),
+        )
+        .route("/sandbox/queues/{id}/agent", put(queue_agent))
+        .route("/sandbox/conversations/{id}", get(conversation))
+        .route("/sandbox/conversations/{id}/agent/{action}", post(agent))
+        .route(
+            "/sandbox/conversations/{id}/customer/{action}",
+            post(customer),
+        )
+        .route("/sandbox/webchat/conversations", post(webchat_start))
+}
+
+const AGENT_ACTIONS: [&str; 5] = ["accept", "typing", "say", "transfer", "end"];
+const CUSTOMER_ACTIONS: [&str; 5] = ["say", "typing", "quick-reply", "submit-card", "leave"];
+
+fn http() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("a plain reqwest client builds")
+    })
+}
+
+/// Path segments come from the URL; they must not climb out of `/sim/`.
+fn segment(s: &str) -> Result<&str, ApiError> {
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        || s.starts_with('.')
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{s:?} is not an id the sandbox uses."),
+        ));
+    }
+    Ok(s)
+}
+
+async fn forward(
+    state: &RelayState,
+    method: Method,
+    path: &str,
+    query: Option<String>,
+    body: Option<Bytes>,
+) -> Response {
+    let Some(sandbox) = &state.sandbox else {
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            "no_sandbox",
+            "The sandbox (8x8 emulator) is not running in this relay; start it with --sandbox auto or on.",
+        )
+        .into_response();
+    };
+    let mut url = format!("{}/sim/{path}", sandbox.base_url.trim_end_matches('/'));
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        url.push('?');
+        url.push_str(&q);
+    }
+    let mut request = http().request(method, &url);
+    if let Some(body) = body {
+        request = request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body);
+    }
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "the sandbox did not answer");
+            return ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "sandbox_unreachable",
+                "The sandbox did not answer.",
+            )
+            .into_response();
+        }
+    };
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::OK);
+    let bytes = response.bytes().await.unwrap_or_default();
+    if status.is_success() {
+        if bytes.is_empty() {
+            return status.into_response();
+        }
+        return (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response();
+    }
+    // The emulator answers `{"error": "..."}`; the UI reads `{code, message}`.
+    let message = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::CONFLICT => "conflict",
+        _ => "sandbox_refused",
+    };
+    ApiError::new(status, code, message).into_response()
+}
+
+async fn plain(
+    State(state): State<Arc<RelayState>>,
+    RawQuery(query): RawQuery,
+    path: &'static str,
+) -> Response {
+    forward(&state, Method::GET, path, query, None).await
+}
+
+async fn queue_agent(
+    State(state): State<Arc<RelayState>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match segment(&id) {
+        Ok(id) => {
+            let path = format!("queues/{id}/agent");
+            forward(&state, Method::PUT, &path, None, Some(body)).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn conversation(State(state): State<Arc<RelayState>>, Path(id): Path<String>) -> Response {
+    match segment(&id) {
+        Ok(id) => {
+            let path = format!("conversations/{id}");
+            forward(&state, Method::GET, &path, None, None).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn act(
+    state: &RelayState,
+    id: &str,
+    who: &str,
+    action: &str,
+    allowed: &[&str],
+    body: Bytes,
+) -> Response {
+    if !allowed.contains(&action) {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("The sandbox {who} cannot {action:?}."),
+        )
+        .into_response();
+    }
+    let id = match segment(id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let body = if body.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        body
+    };
+    let path = format!("conversations/{id}/{who}/{action}");
+    forward(state, Method::POST, &path, None, Some(body)).await
+}
+
+async fn agent(
+    State(state): State<Arc<RelayState>>,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    act(&state, &id, "agent", &action, &AGENT_ACTIONS, body).await
+}
+
+async fn customer(
+    State(state): State<Arc<RelayState>>,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    act(&state, &id, "customer", &action, &CUSTOMER_ACTIONS, body).await
+}
+
+/// Starts an 8x8 web-chat customer routed to this relay: without a `webhookId` or
+/// `channelId`, the webhook the relay registered in the sandbox is used.
+async fn webchat_start(State(state): State<Arc<RelayState>>, body: Bytes) -> Response {
+    let mut request: Value = if body.is_empty() {
+        Value::Object(Default::default())
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => {
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "The body must be a JSON object.",
+                )
+                .into_response()
+            }
+        }
+    };
+    if request.get("webhookId").is_none() && request.get("channelId").is_none() {
+        match state.sandbox_setup().webhook_id {
+            Some(id) => request["webhookId"] = Value::String(id),
+            None => return ApiError::new(
+                StatusCode::CONFLICT,
+                "no_webhook",
+                "The relay's webhook is not registered in the sandbox (see the Endpoint settings).",
+            )
+            .into_response(),
+        }
+    }
+    forward(
+        &state,
+        Method::POST,
+        "webchat/conversations",
+        None,
+        Some(Bytes::from(request.to_string())),
+    )
+    .await
+}
