@@ -3,6 +3,19 @@
 
 import type {
   Channel,
+  Conversation,
+  ConversationView,
+  DeliveryDetail,
+  DeliveryGroup,
+  DeliverySummary,
+  EventTemplate,
+  NewTestUser,
+  OutboxEntry,
+  QuickReply,
+  ReplayMode,
+  SandboxConversation,
+  SandboxOffer,
+  SandboxQueue,
   ConnectionTestResult,
   FieldProblem,
   HandoverPreview,
@@ -54,6 +67,8 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     }
     throw new ApiError(response.status, code, message, fields);
   }
+  // 204 No Content (typing pulses, some sandbox actions) has no body to parse.
+  if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
 
@@ -135,4 +150,122 @@ export function subscribe(
   });
   source.onerror = () => onState(source.readyState === EventSource.CLOSED ? "offline" : "connecting");
   return () => source.close();
+}
+
+// ---- Conversations and the tester (admin/conversations_api.rs)
+
+/** One page, newest first; pass the last item's `createdAtMs` as `before` for the next. */
+export async function listConversations(limit: number, before?: number): Promise<Conversation[]> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (before !== undefined) query.set("before", String(before));
+  return (await request<{ conversations: Conversation[] }>(`/conversations?${query}`)).conversations;
+}
+
+export function getConversation(id: string): Promise<ConversationView> {
+  return request<ConversationView>(`/conversations/${encodeURIComponent(id)}`);
+}
+
+export function startTestConversation(user: NewTestUser): Promise<Conversation> {
+  return send<Conversation>("POST", "/tester/conversations", user);
+}
+
+export function sayAsTestUser(id: string, input: { text: string } | { quickReply: QuickReply }): Promise<Conversation> {
+  return send<Conversation>("POST", `/tester/conversations/${encodeURIComponent(id)}/messages`, input);
+}
+
+export function testUserTyping(id: string): Promise<void> {
+  return send<void>("POST", `/tester/conversations/${encodeURIComponent(id)}/typing`);
+}
+
+export function testUserLeaves(id: string): Promise<Conversation> {
+  return send<Conversation>("POST", `/tester/conversations/${encodeURIComponent(id)}/leave`);
+}
+
+// ---- The sandbox (emulator control API through admin/sandbox_api.rs)
+
+export async function sandboxOffers(): Promise<SandboxOffer[]> {
+  return (await request<{ offers: SandboxOffer[] }>("/sandbox/offers")).offers;
+}
+
+export async function sandboxQueues(): Promise<SandboxQueue[]> {
+  return (await request<{ queues: SandboxQueue[] }>("/sandbox/queues")).queues;
+}
+
+/** Sets (or with null removes) the scripted mock agent of a sandbox queue. */
+export function setSandboxQueueAgent(queueId: string, agent: SandboxQueue["agent"]): Promise<SandboxQueue> {
+  return send<SandboxQueue>("PUT", `/sandbox/queues/${encodeURIComponent(queueId)}/agent`, agent);
+}
+
+export function sandboxConversation(gatewayId: string): Promise<SandboxConversation> {
+  return request<SandboxConversation>(`/sandbox/conversations/${encodeURIComponent(gatewayId)}`);
+}
+
+export type AgentAction =
+  | { action: "accept"; agentId?: string }
+  | { action: "typing"; typing: boolean }
+  | { action: "say"; text: string }
+  | { action: "transfer"; queueId: string }
+  | { action: "end" };
+
+export function sandboxAgent(gatewayId: string, act: AgentAction): Promise<unknown> {
+  const { action, ...body } = act;
+  return send<unknown>("POST", `/sandbox/conversations/${encodeURIComponent(gatewayId)}/agent/${action}`, body);
+}
+
+export type CustomerAction =
+  | { action: "say"; text: string }
+  | { action: "typing"; typing: boolean }
+  | { action: "quick-reply"; title: string; payload: string }
+  | { action: "leave" };
+
+export function sandboxCustomer(gatewayId: string, act: CustomerAction): Promise<unknown> {
+  const { action, ...body } = act;
+  return send<unknown>("POST", `/sandbox/conversations/${encodeURIComponent(gatewayId)}/customer/${action}`, body);
+}
+
+/** An 8x8 web-chat customer starts a chat routed to this relay's webhook (endpoint mode). */
+export function startWebchatCustomer(user: Record<string, unknown>): Promise<{ conversationId: string; channelId: string }> {
+  return send("POST", "/sandbox/webchat/conversations", { user });
+}
+
+// ---- The event inspector (admin/inspector_api.rs)
+
+export function listDeliveryGroups(
+  limit: number,
+  before?: number,
+): Promise<{ groups: DeliveryGroup[]; nextBefore: number | null }> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (before !== undefined) query.set("before", String(before));
+  return request(`/inspector/deliveries?${query}`);
+}
+
+export function getDelivery(id: number): Promise<DeliveryDetail> {
+  return request<DeliveryDetail>(`/inspector/deliveries/${id}`);
+}
+
+export function replayDelivery(
+  id: number,
+  mode: ReplayMode,
+  body?: unknown,
+): Promise<{ delivery: DeliverySummary }> {
+  return send("POST", `/inspector/deliveries/${id}/replay`, body === undefined ? { mode } : { mode, body });
+}
+
+export function listOutbox(limit: number, before?: number): Promise<{ entries: OutboxEntry[]; nextBefore: number | null }> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (before !== undefined) query.set("before", String(before));
+  return request(`/inspector/outbox?${query}`);
+}
+
+export async function eventTemplates(conversationId: string): Promise<EventTemplate[]> {
+  const query = new URLSearchParams({ conversationId });
+  return (await request<{ templates: EventTemplate[] }>(`/inspector/templates?${query}`)).templates;
+}
+
+export function injectSynthetic(
+  template: string,
+  conversationId: string,
+  body?: unknown,
+): Promise<{ delivery: DeliverySummary }> {
+  return send("POST", "/inspector/synthetic", { template, conversationId, body });
 }

@@ -7,6 +7,10 @@ export const routes = {
   "/": "Status",
   "/settings/endpoint": "Endpoint settings",
   "/settings/handover": "Handover settings",
+  "/conversations": "Conversations",
+  "/tester": "Tester",
+  "/agent-console": "Agent console",
+  "/inspector": "Inspector",
 } as const;
 
 export type Route = keyof typeof routes;

@@ -146,3 +146,219 @@ export interface HandoverPreview {
   history: { messages: { authorType: string; text: string }[] };
   notes: string[];
 }
+
+// ---- Conversations (engine/store.rs, admin/conversations_api.rs)
+
+export type ConversationMode = "endpoint" | "handover";
+export type Phase = "bot" | "handover" | "queued" | "agent" | "transferred" | "ended";
+export type Lane = "user" | "bot" | "agent" | "system";
+export type Direction = "in" | "out" | "local" | "pending";
+
+export interface QuickReply {
+  title: string;
+  payload: string;
+}
+
+export interface ConversationUser {
+  name?: string | null;
+  email?: string | null;
+  language?: string | null;
+  phone?: string | null;
+  channel?: string | null;
+  [key: string]: unknown;
+}
+
+export interface HandoverRecord {
+  /** Exactly the CreateConversation JSON sent to 8x8. */
+  request: Record<string, unknown>;
+  outboxId: number | null;
+  handback: unknown;
+}
+
+export interface Conversation {
+  id: string;
+  mode: ConversationMode;
+  phase: Phase;
+  gatewayId: string | null;
+  state: string | null;
+  channelId: string | null;
+  user: ConversationUser;
+  greeted: boolean;
+  queueId: string | null;
+  queueName: string | null;
+  agentId: string | null;
+  transferPending: boolean;
+  handover: HandoverRecord | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+  queuedAtMs: number | null;
+  agentJoinedAtMs: number | null;
+  firstAgentReplyAtMs: number | null;
+  endedAtMs: number | null;
+  lastUserAtMs: number | null;
+  lastText: string | null;
+}
+
+export type EntryPayload =
+  | { quickReplies: QuickReply[] }
+  | { outboxId: number }
+  | { attachments?: unknown[]; cards?: unknown[] }
+  | Record<string, unknown>
+  | null;
+
+export interface Entry {
+  id: number | string;
+  conversationId: string;
+  lane: Lane;
+  direction: Direction;
+  text: string | null;
+  payload: EntryPayload;
+  atMs: number;
+}
+
+export interface ConversationView {
+  conversation: Conversation;
+  transcript: Entry[];
+}
+
+export type ConversationEvent =
+  | { type: "conversationChanged"; seq: number; atMs: number; conversationId: string; phase: Phase }
+  | { type: "transcriptEntry"; seq: number; atMs: number; entry: Entry }
+  | { type: "typing"; seq: number; atMs: number; conversationId: string; who: "agent" | "user"; typing: boolean };
+
+export interface NewTestUser {
+  name: string;
+  email: string;
+  language: string;
+  phone?: string;
+}
+
+// ---- Sandbox (the emulator's control API through /api/sandbox)
+
+export interface SandboxOffer {
+  conversationId: string;
+  tenant: string;
+  queueId: string;
+  queueName: string;
+  interactionId: string;
+  offeredAtMs: number;
+}
+
+export interface SandboxAgentScript {
+  agentId: string;
+  acceptAfterMs?: number;
+  [key: string]: unknown;
+}
+
+export interface SandboxQueue {
+  id: string;
+  name: string;
+  tenant?: string | null;
+  agent: SandboxAgentScript | null;
+}
+
+export interface SandboxMessage {
+  id?: string;
+  text?: string | null;
+  createdAt?: string;
+  author?: { id: string; type: string };
+  [key: string]: unknown;
+}
+
+export interface SandboxConversation {
+  id: string;
+  state?: string;
+  agent?: string | null;
+  messages?: SandboxMessage[];
+  lastQueue?: string | null;
+  [key: string]: unknown;
+}
+
+// ---- Inspector (inspector.rs)
+
+export interface DeliverySummary {
+  id: number;
+  receivedAtMs: number;
+  eventId: string | null;
+  eventType: string | null;
+  activity: string | null;
+  conversationId: string | null;
+  signature: string;
+  signatureReason: string | null;
+  httpStatus: number;
+  duplicateOf: number | null;
+  status: string;
+  outcome: string | null;
+  retry: number | null;
+  origin: string | null;
+}
+
+export interface DeliveryGroup {
+  key: string;
+  eventId: string | null;
+  eventType: string | null;
+  conversationId: string | null;
+  retryCount: number;
+  latestId: number;
+  deliveries: DeliverySummary[];
+}
+
+export interface DeliveryRecord {
+  id: number;
+  receivedAtMs: number;
+  headers: Record<string, string>;
+  body: string;
+  eventId: string | null;
+  eventType: string | null;
+  conversationId: string | null;
+  signature: string;
+  signatureReason: string | null;
+  httpStatus: number;
+  duplicateOf: number | null;
+  status: string;
+  outcome: string | null;
+  processedAtMs: number | null;
+}
+
+export interface SignatureExplainer {
+  verdict: string;
+  reason: string | null;
+  protectedHeader: Record<string, unknown> | null;
+  kid: string | null;
+  crc32: number;
+  crc32Signed: number;
+  signedPayload: string | null;
+  problem: string | null;
+  transmissionSkewMs: number | null;
+  freshnessWindowMs: number;
+  recheck: { ok: boolean; code: string | null; message: string } | null;
+}
+
+export interface DeliveryDetail {
+  delivery: DeliveryRecord;
+  group: DeliverySummary[];
+  explainer: SignatureExplainer;
+}
+
+export interface OutboxEntry {
+  id: number;
+  orderingKey: string;
+  operation: string;
+  request: unknown;
+  status: string;
+  attempts: number;
+  nextAttemptAtMs: number;
+  lastError: string | null;
+  lastStatus: number | null;
+  response: unknown;
+  createdAtMs: number;
+  updatedAtMs: number;
+  finishedAtMs: number | null;
+}
+
+export interface EventTemplate {
+  name: string;
+  body: Record<string, unknown>;
+}
+
+export type ReplayMode = "dedupe" | "reprocess";
