@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startServer } from "./lib/relay.mjs";
-import { launchBrowser, openAdmin, openSettings } from "./lib/browser.mjs";
+import { launchBrowser, openAdmin, openSettings, save } from "./lib/settings-browser.mjs";
 import { switchboardAccounts } from "./lib/keyring.mjs";
 
 // Distinctive values no program would print by chance.
@@ -85,8 +85,7 @@ test("API keys reach the keychain and nowhere else, and survive a restart", asyn
   // The typed key is tested before it is saved …
   await page.getByTestId("endpoint-test").click();
   await page.getByTestId("endpoint-test-result").locator(".ok, .bad").waitFor({ timeout: 15_000 });
-  await page.getByTestId("save").click();
-  await page.getByText("Settings saved").waitFor();
+  await save(page);
   assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "set");
   // … and the stored key after.
   await page.getByTestId("endpoint-test").click();
@@ -99,8 +98,7 @@ test("API keys reach the keychain and nowhere else, and survive a restart", asyn
   await page.getByLabel("Base URL", { exact: true }).fill(sandboxUrl);
   await page.getByTestId("handover-key-replace").click();
   await page.getByLabel("API key", { exact: true }).fill(HANDOVER_KEY);
-  await page.getByTestId("save").click();
-  await page.getByText("Settings saved").waitFor();
+  await save(page);
   assert.equal(await page.getByTestId("handover-key-state").innerText(), "set");
   await page.getByTestId("load-channels").click();
   await page.getByTestId("load-channels").getByText(/Reload|Load/).waitFor();
@@ -147,13 +145,44 @@ test("API keys reach the keychain and nowhere else, and survive a restart", asyn
 
   // Remove both through the form: the keychain forgets them.
   await page.getByTestId("handover-key-remove").click();
-  await page.getByTestId("save").click();
-  await page.getByText("Settings saved").waitFor();
+  await save(page);
   assert.equal(await page.getByTestId("handover-key-state").innerText(), "not set");
   await openSettings(page, "Endpoint settings");
   await page.getByTestId("endpoint-key-remove").click();
-  await page.getByTestId("save").click();
-  await page.getByText("Settings saved").waitFor();
+  await save(page);
   assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "not set");
   assert.deepEqual(switchboardAccounts(), [], "removed keys leave the keychain");
+});
+
+test("when the keychain cannot take the key, nothing is saved and the page says why", async (t) => {
+  const browser = await launchBrowser();
+  // No Secret Service on this bus address: every keychain call fails.
+  const server = await startServer([], {
+    secrets: "keychain",
+    env: { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent/switchboard-test-bus" },
+  });
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+  });
+  const { page, pageErrors } = await openAdmin(browser, server);
+  await openSettings(page, "Endpoint settings");
+  assert.match(await page.getByTestId("keychain-notice").innerText(), /keychain is not available/);
+  const tenant = page.getByLabel("8x8-Tenant (optional)");
+  await tenant.fill("tenant-with-key");
+  await page.getByTestId("endpoint-key-replace").click();
+  await page.getByLabel("API key", { exact: true }).fill(ENDPOINT_KEY);
+  await page.getByTestId("save").click();
+  const problem = page.getByTestId("save-problem");
+  await problem.waitFor({ timeout: 20_000 });
+  assert.match(await problem.innerText(), /^Nothing was saved: .*keychain/i);
+  // The edits stay in the form to retry; the server kept neither the tenant nor the key.
+  assert.equal(await tenant.inputValue(), "tenant-with-key");
+  assert.equal(await page.getByTestId("dirty-state").count(), 0);
+  await page.reload();
+  await page.getByTestId("dirty-state").waitFor();
+  assert.equal(await tenant.inputValue(), "");
+  assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "not set");
+  assert.ok(!server.output().includes(ENDPOINT_KEY), "the refused key is not logged");
+  assert.deepEqual(pageErrors.map((e) => e.message), []);
 });

@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { artifacts, startServer } from "./lib/relay.mjs";
-import { launchBrowser, openAdmin, openSettings } from "./lib/browser.mjs";
+import { launchBrowser, openAdmin, openSettings, save } from "./lib/settings-browser.mjs";
 
 // The emulator's built-in credentials (GET {sandbox}/sim/info lists them).
 const SANDBOX_KEY = "sandbox-key";
@@ -85,9 +85,8 @@ test("both settings pages: invalid input is named beside its field, a save survi
   assert.equal(await greet.isChecked(), true);
   await greet.uncheck();
   assert.equal(await baseUrl.getAttribute("aria-invalid"), null);
-  await page.getByTestId("save").click();
+  await save(page);
   await page.getByText("Settings saved").waitFor();
-  assert.equal(await page.getByTestId("dirty-state").innerText(), "All changes saved");
   assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "set");
   assert.equal(await page.getByLabel("API key", { exact: true }).count(), 0);
   assert.match(await page.getByTestId("settings-endpoint-url").inputValue(), /^https:\/\/relay\.example\.test\/endpoint\/\S{22,}$/);
@@ -143,8 +142,7 @@ test("both settings pages: invalid input is named beside its field, a save survi
   ]);
   assert.ok((await page.getByTestId("preview-history").locator("li").count()) > 0, "a sample history is shown");
 
-  await page.getByTestId("save").click();
-  await page.getByText("Settings saved").waitFor();
+  await save(page);
   assert.equal(await page.getByTestId("handover-key-state").innerText(), "set");
   await page.screenshot({ path: join(artifacts, "settings-handover.png"), fullPage: true });
 
@@ -218,15 +216,13 @@ test("a change saved in another window shows up, or is announced when this one h
   await openSettings(other, "Endpoint settings");
 
   await other.getByLabel("8x8-Tenant (optional)").fill("from-the-other-window");
-  await other.getByTestId("save").click();
-  await other.getByText("Settings saved").waitFor();
+  await save(other);
   // This window had no edits: it follows.
   await page.waitForFunction(() => (document.getElementById("f-connection-tenant")?.value ?? "") === "from-the-other-window");
 
   await page.getByLabel("Public base URL (optional)").fill("https://mine.example.test");
   await other.getByLabel("8x8-Tenant (optional)").fill("changed-again");
-  await other.getByTestId("save").click();
-  await other.getByText("Settings saved").waitFor();
+  await save(other);
   await page.getByTestId("changed-elsewhere").waitFor();
   assert.equal(await page.getByLabel("Public base URL (optional)").inputValue(), "https://mine.example.test");
   await page.getByTestId("changed-elsewhere").getByRole("button").click();
@@ -236,8 +232,9 @@ test("a change saved in another window shows up, or is announced when this one h
 });
 
 test("the Copy button puts the Endpoint URL on the clipboard and says so", async (t) => {
-  const { page, pageErrors, server } = await session(t);
+  const { page, pageErrors, server } = await session(t, { colorScheme: "dark" });
   await openSettings(page, "Endpoint settings");
+  await page.screenshot({ path: join(artifacts, "settings-endpoint-dark.png"), fullPage: true });
   const url = await page.getByTestId("settings-endpoint-url").inputValue();
   assert.equal(url, server.endpointUrl);
   // No public URL yet: the page says why 8x8's cloud cannot use this one.
@@ -273,7 +270,19 @@ test("Test connection: the sandbox's key succeeds, a wrong key gets the 401 expl
   await key.fill("not-the-key");
   await page.getByTestId("endpoint-test").click();
   await result.locator(".bad").waitFor({ timeout: 15_000 });
-  assert.match(await result.innerText(), /401|API key/i);
+  assert.match(await result.innerText(), /refused the API key \(401/);
+
+  // The right key with a tenant it does not belong to: the 403, in words.
+  await key.fill(SANDBOX_KEY);
+  await page.getByLabel("8x8-Tenant (optional)").fill("someone-elses-tenant");
+  await page.getByTestId("endpoint-test").click();
+  await result.locator(".bad").waitFor({ timeout: 15_000 });
+  assert.match(await result.innerText(), /403|tenant/i);
+  // Nothing listens on port 9 of this machine: unreachable, said plainly.
+  await page.getByLabel("Base URL", { exact: true }).fill("http://127.0.0.1:9");
+  await page.getByTestId("endpoint-test").click();
+  await result.locator(".bad").waitFor({ timeout: 15_000 });
+  assert.match(await result.innerText(), /reach|connect/i);
   // Testing saves nothing.
   assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "not set");
   noPageErrors(pageErrors);
@@ -306,8 +315,7 @@ test("export leaves keys and the token out; import brings the settings back", as
   await page.getByLabel("8x8-Tenant (optional)").fill("exported-tenant");
   await page.getByTestId("endpoint-key-replace").click();
   await page.getByLabel("API key", { exact: true }).fill("key-that-must-stay-home");
-  await page.getByTestId("save").click();
-  await page.getByText("Settings saved").waitFor();
+  await save(page);
 
   const download = page.waitForEvent("download");
   await page.getByTestId("export-settings").click();
@@ -320,8 +328,7 @@ test("export leaves keys and the token out; import brings the settings back", as
   assert.match(exported, /exported-tenant/);
 
   await page.getByLabel("8x8-Tenant (optional)").fill("something-else");
-  await page.getByTestId("save").click();
-  await page.getByText("Settings saved").waitFor();
+  await save(page);
   await page.getByTestId("import-settings").setInputFiles(file);
   await page.getByText("Settings imported").waitFor();
   assert.equal(await page.getByLabel("8x8-Tenant (optional)").inputValue(), "exported-tenant");
@@ -357,8 +364,7 @@ test("a drifted webhook: the handover channel's doubling warning and the update 
   await page.getByTestId("channel-list").waitFor();
   await page.getByTestId("channel-list").getByRole("button", { name: /^Use channel/ }).first().click();
   assert.notEqual(await page.getByLabel("Channel Id").inputValue(), "");
-  await page.getByTestId("save").click();
-  await page.getByText("Settings saved").waitFor();
+  await save(page);
   const doubling = page.locator('[data-testid=settings-warnings] [data-code="handover_channel_elsewhere"]');
   assert.equal(await doubling.count(), 0);
 

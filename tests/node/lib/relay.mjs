@@ -19,7 +19,8 @@ export function binary(name) {
 /**
  * Options (all optional): `secrets` ("env", the default, keeps keys in memory; "keychain"
  * uses the session's Secret Service), `dataDir` (reuse one, e.g. to restart a server; it
- * is then left in place), `keepDataDir` (leave a fresh one in place after stop).
+ * is then left in place), `keepDataDir` (leave a fresh one in place after stop), `env`
+ * (variables added to the server's environment).
  * `output()` returns everything the server printed so far (stdout and stderr).
  */
 export async function startServer(extraArgs = [], options = {}) {
@@ -28,7 +29,7 @@ export async function startServer(extraArgs = [], options = {}) {
   const child = spawn(
     binary("switchboard-server"),
     ["--endpoint-bind", "127.0.0.1:0", "--secrets", options.secrets ?? "env", "--data-dir", dataDir, ...extraArgs],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(options.env ?? {}) } },
   );
   let stderr = "";
   let output = "";
