@@ -389,3 +389,32 @@ test("a drifted webhook: the handover channel's doubling warning and the update 
   assert.equal(await doubling.count(), 0);
   noPageErrors(pageErrors);
 });
+
+test("Sandbox mode: one action switches to a real tenant, one switches back", async (t) => {
+  const { page, pageErrors, sandboxUrl } = await session(t);
+  await openSettings(page, "Endpoint settings");
+  assert.equal(await page.getByTestId("sandbox-mode").innerText(), "Sandbox");
+  assert.equal(await page.getByTestId("mode-badge").innerText(), "Sandbox");
+
+  await page.getByTestId("switch-to-real").click();
+  assert.equal(await page.getByLabel("Use the sandbox").inputValue(), "off");
+  // The switch asks for what a real tenant needs: the key field is open and required.
+  await page.getByTestId("save").click();
+  await page.getByTestId("save-problem").waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "f-keys-endpoint");
+  // The emulator stands in for the real tenant here: nothing may call the real 8x8.
+  await page.getByLabel("Base URL", { exact: true }).fill(sandboxUrl);
+  await page.getByLabel("API key", { exact: true }).fill(SANDBOX_KEY);
+  await save(page);
+  assert.equal(await page.getByTestId("sandbox-mode").innerText(), "Real 8x8 tenant");
+  await page.getByTestId("mode-badge").getByText("8x8", { exact: true }).waitFor();
+
+  await page.getByTestId("use-sandbox").click();
+  assert.equal(await page.getByLabel("Use the sandbox").inputValue(), "on");
+  await save(page);
+  assert.equal(await page.getByTestId("sandbox-mode").innerText(), "Sandbox");
+  await page.getByTestId("mode-badge").getByText("Sandbox", { exact: true }).waitFor();
+  // The key stays for the next switch.
+  assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "set");
+  noPageErrors(pageErrors);
+});
