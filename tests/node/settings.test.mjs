@@ -418,3 +418,49 @@ test("Sandbox mode: one action switches to a real tenant, one switches back", as
   assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "set");
   noPageErrors(pageErrors);
 });
+
+test("every control has a label, every description exists, and Save works from the keyboard", async (t) => {
+  const { page, pageErrors } = await session(t);
+  const unlabelled = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll("main input, main select, main textarea")]
+        .filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label"))
+        .map((el) => el.outerHTML),
+    );
+  const danglingDescriptions = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll("[aria-describedby]")].flatMap((el) =>
+        el.getAttribute("aria-describedby").split(/\s+/).filter((id) => !document.getElementById(id)),
+      ),
+    );
+
+  await openSettings(page, "Handover settings");
+  await page.getByLabel("Use the endpoint's connection").uncheck();
+  await page.getByTestId("handover-key-replace").click();
+  assert.deepEqual(await unlabelled(), []);
+  assert.deepEqual(await danglingDescriptions(), []);
+
+  // Leaving with edits asks first; this test discards them.
+  page.once("dialog", (d) => void d.accept());
+  await openSettings(page, "Endpoint settings");
+  await page.getByTestId("endpoint-key-replace").click();
+  assert.deepEqual(await unlabelled(), []);
+  assert.deepEqual(await danglingDescriptions(), []);
+  await page.getByRole("button", { name: "Cancel" }).click();
+
+  // Keyboard only: type a tenant, Tab to Save, press Enter.
+  await page.getByLabel("8x8-Tenant (optional)").focus();
+  await page.keyboard.type("keyboard-tenant");
+  let onSave = false;
+  for (let i = 0; i < 80 && !onSave; i++) {
+    await page.keyboard.press("Tab");
+    onSave = await page.evaluate(() => document.activeElement?.getAttribute("data-testid") === "save");
+  }
+  assert.ok(onSave, "Tab reaches the Save button");
+  await page.keyboard.press("Enter");
+  await page.getByTestId("dirty-state").getByText("All changes saved", { exact: true }).waitFor();
+  await page.reload();
+  await page.getByTestId("dirty-state").waitFor();
+  assert.equal(await page.getByLabel("8x8-Tenant (optional)").inputValue(), "keyboard-tenant");
+  noPageErrors(pageErrors);
+});
