@@ -6,6 +6,7 @@
 import { tick } from "svelte";
 import { ApiError, getSettings, importSettings, regenerateToken, saveSettings } from "./api";
 import type { KeyAction, KeyRole, Settings, SettingsView } from "./types";
+import { fieldId } from "./form/ids";
 import { validateSettings, type FieldErrors } from "./validate";
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -99,7 +100,10 @@ export class SettingsForm {
     if (!this.draft || this.saving) return false;
     this.attempted = true;
     this.problem = null;
-    if (Object.keys(this.#clientErrors).length > 0) {
+    // Only fields on this page block: their message is beside them. For the rest the
+    // server's verdict (shown in the problem line) is the one that counts.
+    const blocking = Object.keys(this.#clientErrors).filter((f) => document.getElementById(fieldId(f)));
+    if (blocking.length > 0) {
       this.problem = "Some fields need attention before saving; nothing was saved.";
       await this.#focusFirstInvalid();
       return false;
@@ -122,6 +126,9 @@ export class SettingsForm {
       this.#server = server;
       this.problem = `Nothing was saved: ${err.message}`;
       await this.#focusFirstInvalid();
+      // Fields of the other settings page (or none at all) cannot show their message: say it here.
+      const elsewhere = err.fields.filter((f) => !document.getElementById(fieldId(f.field)));
+      if (elsewhere.length > 0) this.problem += ` (${elsewhere.map((f) => `${f.field}: ${f.message}`).join("; ")})`;
       return false;
     } finally {
       this.saving = false;
