@@ -1,9 +1,9 @@
-// Chromium (Debian's, through playwright-core) for the settings tests, and a page that
-// has followed the server's one-time admin link, so it carries the admin cookie.
+// Debian's Chromium through playwright-core, with the flags every browser test uses, and
+// a page already signed in to a server's admin UI (the one-time link sets the cookie).
 
 import { chromium } from "playwright-core";
 
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -13,29 +13,27 @@ const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 
-export function launchBrowser() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
-  });
+export function launch() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
 }
 
-/** A fresh context with clipboard access, on the status page after the admin link. */
-export async function openAdmin(browser, server, contextOptions = {}) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, ...contextOptions });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.adminOrigin });
+/** A new context signed in to `server`, and a page on `path`. */
+export async function signedIn(browser, server, path = "/") {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
   const page = await context.newPage();
-  // Any page error is a bug the user would meet; fail loudly instead of timing out later.
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(e));
   await page.goto(server.adminUrl);
-  await page.getByTestId("relay-state").waitFor();
-  return { context, page, pageErrors };
+  await page.getByTestId("live-state").waitFor();
+  if (path !== "/") await page.goto(`${server.adminOrigin}${path}`);
+  return { context, page };
 }
 
-/** Goes to a settings page through the main navigation, as a user would. */
-export async function openSettings(page, name) {
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name }).click();
-  await page.getByRole("heading", { level: 2, name }).waitFor();
-  await page.getByTestId("dirty-state").waitFor();
+/** The admin API from Node with the page's cookie (for set-up and checks). */
+export async function api(page, method, path, body) {
+  const response = await page.request.fetch(`${new URL(page.url()).origin}/api${path}`, {
+    method,
+    headers: { "content-type": "application/json", origin: new URL(page.url()).origin },
+    data: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status(), body: text ? JSON.parse(text) : null };
 }
