@@ -49,7 +49,8 @@ async function removeKeys(context, server) {
 
 test("API keys reach the keychain and nowhere else, and survive a restart", async (t) => {
   const browser = await launchBrowser();
-  let server = await startServer([], { secrets: "keychain", keepDataDir: true });
+  // Debug logging: a key must not leak even in the detailed log.
+  let server = await startServer(["--log", "debug"], { secrets: "keychain", keepDataDir: true });
   const dataDir = server.dataDir;
   let { context, page } = await openAdmin(browser, server);
   // One cleanup, in order: the keys leave the shared keyring even when the test failed.
@@ -129,7 +130,7 @@ test("API keys reach the keychain and nowhere else, and survive a restart", asyn
   places.push(["server output (first run)", server.output()]);
 
   // Restart on the same data dir: the keys come back from the keychain.
-  server = await startServer([], { secrets: "keychain", dataDir });
+  server = await startServer(["--log", "debug"], { secrets: "keychain", dataDir });
   ({ context, page } = await openAdmin(browser, server));
   watch(page);
   await openSettings(page, "Endpoint settings");
