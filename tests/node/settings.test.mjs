@@ -21,9 +21,9 @@ after(async () => {
   await browser?.close();
 });
 
-/** A fresh server and an admin page for one test; `done()` checks for page errors and stops both. */
-async function session(t, contextOptions) {
-  const server = await startServer();
+/** A fresh server and an admin page for one test, both closed when the test ends. */
+async function session(t, contextOptions, serverArgs = [], serverOptions = {}) {
+  const server = await startServer(serverArgs, serverOptions);
   const admin = await openAdmin(browser, server, contextOptions);
   const view = await (await admin.context.request.get(`${server.adminOrigin}/api/settings`)).json();
   t.after(async () => {
@@ -462,5 +462,21 @@ test("every control has a label, every description exists, and Save works from t
   await page.reload();
   await page.getByTestId("dirty-state").waitFor();
   assert.equal(await page.getByLabel("8x8-Tenant (optional)").inputValue(), "keyboard-tenant");
+  noPageErrors(pageErrors);
+});
+
+test("a key from the environment shows as set, from the environment, with nothing to replace or remove", async (t) => {
+  // The sandbox is forced on, so with a key present nothing can reach the real 8x8.
+  const { page, pageErrors } = await session(t, undefined, ["--sandbox", "on"], {
+    env: { SWITCHBOARD_API_KEY: "environment-key-value" },
+  });
+  await openSettings(page, "Endpoint settings");
+  assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "set");
+  assert.match(await page.getByTestId("endpoint-key").innerText(), /from the environment/);
+  assert.equal(await page.getByTestId("endpoint-key-replace").count(), 0);
+  assert.equal(await page.getByTestId("endpoint-key-remove").count(), 0);
+  assert.equal(await page.getByTestId("sandbox-mode").innerText(), "Sandbox");
+  assert.match(await page.getByTestId("sandbox-panel").innerText(), /forced on/);
+  assert.ok(!(await page.content()).includes("environment-key-value"));
   noPageErrors(pageErrors);
 });
