@@ -47,6 +47,10 @@ export interface ConnectionSettings {
   tenant: string | null;
 }
 
+/**
+ * The settings document. Sections edited elsewhere (e.g. the bot's) are not listed here;
+ * they ride along untouched, because a save sends back the whole document as loaded.
+ */
 export interface Settings {
   version: number;
   sandbox: SandboxChoice;
