@@ -205,6 +205,17 @@ test("Discard restores the saved values, and leaving a dirty page asks first", a
   await page.getByRole("link", { name: "Status" }).click();
   await page.getByTestId("relay-state").waitFor();
   assert.equal(new URL(page.url()).pathname, "/");
+
+  // Closing the tab (or window) with unsaved edits asks too.
+  await openSettings(page, "Endpoint settings");
+  await tenant.fill("draft-tenant");
+  const asked = page.waitForEvent("dialog");
+  await page.close({ runBeforeUnload: true });
+  const dialog = await asked;
+  assert.equal(dialog.type(), "beforeunload");
+  await dialog.dismiss();
+  assert.equal(page.isClosed(), false);
+  assert.equal(await tenant.inputValue(), "draft-tenant");
   noPageErrors(pageErrors);
 });
 
