@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { artifacts, startServer } from "./lib/relay.mjs";
-import { api, launch, signedIn } from "./lib/browser.mjs";
+import { api, launch, signedIn, until } from "./lib/browser.mjs";
 
 const WAIT = { timeout: 20_000 };
 let server;
@@ -24,17 +24,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Polls `check` (an async function returning a value or null) until it answers, for at most `ms`. */
-async function until(check, what, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
 

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { artifacts, startServer } from "./lib/relay.mjs";
-import { api, launch, signedIn } from "./lib/browser.mjs";
+import { api, launch, signedIn, until } from "./lib/browser.mjs";
 
 const WAIT = { timeout: 20_000 };
 /** A transcript line (not the live region that announces it) containing `text`. */
@@ -170,5 +170,72 @@ test("in endpoint mode the tester is an 8x8 web-chat customer whose words arrive
   assert.ok(message, "a processed MESSAGE delivery for the web-chat conversation");
   assert.equal(message.deliveries[0].signature, "valid");
   await page.screenshot({ path: join(artifacts, "tester-endpoint.png"), fullPage: true });
+  await context.close();
+});
+
+test("the sandbox agent console: an offer waits in the queue, is accepted, answered, transferred, and another is ended", async () => {
+  const { context, page: consolePage } = await signedIn(browser, server, "/agent-console");
+  // Answer queue 101 here instead of its scripted agent.
+  await consolePage.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).click();
+  await consolePage.getByTestId("queue-toggle-101").filter({ hasText: "Give back" }).waitFor(WAIT);
+  await consolePage.getByTestId("console-agent-id").fill("human-hanna");
+
+  const transcriptOf = async (id) => (await api(consolePage, "GET", `/conversations/${id}`)).body;
+  async function handedOver(name) {
+    const c = (await api(consolePage, "POST", "/tester/conversations", { name, email: "x@example.com", language: "en" })).body;
+    await api(consolePage, "POST", `/tester/conversations/${c.id}/messages`, { quickReply: { title: "Talk to a person", payload: "agent" } });
+    return c.id;
+  }
+
+  const first = await handedOver("Olga Offer");
+  // The offer appears live (the relay's events tell the console to look).
+  const offer = consolePage.getByTestId("offer").filter({ hasText: "Olga Offer" });
+  await offer.waitFor(WAIT);
+  assert.match(await offer.innerText(), /Sandbox support/);
+  await offer.getByTestId("offer-accept").click();
+  await offer.waitFor({ state: "detached", ...WAIT });
+  const firstGateway = (await transcriptOf(first)).conversation.gatewayId;
+  await consolePage.getByTestId("console-conversation").filter({ hasText: firstGateway }).waitFor(WAIT);
+  const messages = consolePage.getByTestId("console-messages");
+  await messages.getByText("Talk to a person").waitFor(WAIT);
+
+  await consolePage.getByTestId("console-input").fill("Hanna here, how can I help?");
+  await consolePage.getByTestId("console-send").click();
+  // The user gets it through the relay, from agent human-hanna.
+  let view = await until(async () => {
+    const v = await transcriptOf(first);
+    return v.transcript.some((e) => e.lane === "agent" && e.text === "Hanna here, how can I help?") && v;
+  }, "the agent's reply at the user");
+  assert.equal(view.conversation.agentId, "human-hanna");
+  assert.equal(view.conversation.phase, "agent");
+  // The user's answer shows in the console live.
+  await api(consolePage, "POST", `/tester/conversations/${first}/messages`, { text: "My router blinks red" });
+  await messages.getByText("My router blinks red").waitFor(WAIT);
+
+  // Transfer to the escalations queue: its scripted agent takes over.
+  await consolePage.getByTestId("console-transfer-queue").selectOption("102");
+  await consolePage.getByTestId("console-transfer").click();
+  await messages.getByText("Hello, Sam here from escalations.").waitFor(WAIT);
+  view = await transcriptOf(first);
+  assert.ok(view.transcript.some((e) => e.lane === "system" && /transferred/i.test(e.text)), "the transfer is in the transcript");
+
+  // A second chat: accepted and ended by the agent, so it leaves the agent.
+  const second = await handedOver("Ned Ending");
+  const offer2 = consolePage.getByTestId("offer").filter({ hasText: "Ned Ending" });
+  await offer2.waitFor(WAIT);
+  await offer2.getByTestId("offer-accept").click();
+  const secondGateway = (await transcriptOf(second)).conversation.gatewayId;
+  await consolePage.getByTestId("console-conversation").filter({ hasText: secondGateway }).waitFor(WAIT);
+  await messages.getByText("Talk to a person").waitFor(WAIT);
+  assert.equal(await messages.getByText("My router blinks red").count(), 0, "only this chat's messages");
+  await consolePage.screenshot({ path: join(artifacts, "agent-console.png"), fullPage: true });
+  await consolePage.getByTestId("console-end").click();
+  view = await until(async () => {
+    const v = await transcriptOf(second);
+    return v.conversation.phase !== "agent" && v;
+  }, "the agent to leave");
+  assert.ok(view.transcript.some((e) => e.lane === "system" && /agent left/i.test(e.text)));
+  await consolePage.getByTestId("queue-toggle-101").filter({ hasText: "Give back" }).click();
+  await consolePage.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).waitFor(WAIT);
   await context.close();
 });

@@ -37,3 +37,14 @@ export async function api(page, method, path, body) {
   const text = await response.text();
   return { status: response.status(), body: text ? JSON.parse(text) : null };
 }
+
+/** Polls `check` (async; returns a value or a falsy one) until it answers, for at most `ms`. */
+export async function until(check, what, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
