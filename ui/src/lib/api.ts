@@ -141,6 +141,8 @@ export async function getChannels(role: KeyRole): Promise<Channel[]> {
 export function subscribe(
   onEvent: (event: RelayEvent) => void,
   onState: (state: LiveState) => void,
+  /** The relay dropped events for this client (it fell behind): refetch what is shown. */
+  onLagged?: () => void,
 ): () => void {
   const source = new EventSource("/api/events");
   onState("connecting");
@@ -148,6 +150,7 @@ export function subscribe(
   source.addEventListener("relay", (e) => {
     onEvent(JSON.parse((e as MessageEvent<string>).data) as RelayEvent);
   });
+  if (onLagged) source.addEventListener("lagged", () => onLagged());
   source.onerror = () => onState(source.readyState === EventSource.CLOSED ? "offline" : "connecting");
   return () => source.close();
 }

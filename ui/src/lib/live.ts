@@ -24,6 +24,10 @@ function ensure() {
       if (next === "live" && state !== "live") for (const r of reconnects) r();
       state = next;
     },
+    // Events dropped because this tab fell behind: the same remedy.
+    () => {
+      for (const r of reconnects) r();
+    },
   );
 }
 

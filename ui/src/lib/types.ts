@@ -271,6 +271,8 @@ export interface SandboxMessage {
 
 export interface SandboxConversation {
   id: string;
+  /** True for 5 s after the user's (or bot side's) typing pulse. */
+  userTyping?: boolean;
   state?: string;
   agent?: string | null;
   messages?: SandboxMessage[];
