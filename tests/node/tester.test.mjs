@@ -153,6 +153,9 @@ test("in endpoint mode the tester is an 8x8 web-chat customer whose words arrive
   const session = page.getByTestId("tester-session");
   // With "Accept Conversation Active Event" on (the default) the bot greets first.
   await line(session, "I am the virtual assistant").first().waitFor(WAIT);
+  // A quick reply goes to the relay as 8x8's ACTIVITY quickReply/action.
+  await session.getByRole("button", { name: "Billing" }).first().click();
+  await line(session, "Invoices are in your account").first().waitFor(WAIT);
   await session.getByTestId("tester-input").fill("opening hours");
   await session.getByTestId("tester-send").click();
   await line(session, "We are open Monday to Friday").first().waitFor(WAIT);
@@ -169,6 +172,9 @@ test("in endpoint mode the tester is an 8x8 web-chat customer whose words arrive
   );
   assert.ok(message, "a processed MESSAGE delivery for the web-chat conversation");
   assert.equal(message.deliveries[0].signature, "valid");
+  const quickReply = groups.find((g) => g.conversationId === gatewayId && g.deliveries[0].activity === "quickReply/action");
+  assert.ok(quickReply, "the quick reply arrived as an ACTIVITY delivery");
+  assert.equal(quickReply.deliveries[0].signature, "valid");
   await page.screenshot({ path: join(artifacts, "tester-endpoint.png"), fullPage: true });
   await context.close();
 });
