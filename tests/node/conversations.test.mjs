@@ -159,6 +159,15 @@ test("10,000 conversations: the list stays virtualised, pages in on scroll, filt
   await page.getByTestId("conv-row").filter({ hasText: "Load User 1" }).last().waitFor(WAIT);
   assert.ok((await rows.count()) < 40, `virtualised at the end too (${await rows.count()} rows)`);
 
+  // The list works from the keyboard: the arrows open the next row and keep focus on it.
+  await scroller.evaluate((el) => el.scrollTo({ top: 0 }));
+  await rows.first().focus();
+  await page.keyboard.press("ArrowDown");
+  await page.locator('[data-testid="conv-row"][aria-current="true"]').filter({ hasText: `Load User ${TOTAL - 1}` }).waitFor(WAIT);
+  await page.keyboard.press("ArrowDown");
+  await page.locator('[data-testid="conv-row"][aria-current="true"]').filter({ hasText: `Load User ${TOTAL - 2}` }).waitFor(WAIT);
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-id")), `load-${TOTAL - 2}`);
+
   // Search and filters work over everything loaded.
   await page.getByTestId("conv-search").fill("load4242@example.com");
   await count.filter({ hasText: /^1 shown of 10000 loaded/ }).waitFor(WAIT);
