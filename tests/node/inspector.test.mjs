@@ -61,6 +61,14 @@ test("a forged delivery appears live as rejected, with its reason and the signat
   await row.waitFor(WAIT);
   assert.equal(await row.getByTestId("delivery-signature").innerText(), "invalid");
   assert.match(await row.innerText(), /rejected/);
+  // Filters: only what was refused, or one conversation's events.
+  await page.getByTestId("delivery-problems").check();
+  assert.deepEqual(await page.getByTestId("delivery-group").evaluateAll((rows) => rows.map((r) => r.dataset.eventId)), [eventId]);
+  await page.getByTestId("delivery-problems").uncheck();
+  await page.getByTestId("delivery-filter").fill("WEB_HOOK_VERIFY");
+  await page.getByTestId("delivery-group").first().filter({ hasText: "WEB_HOOK_VERIFY" }).waitFor(WAIT);
+  assert.equal(await row.count(), 0);
+  await page.getByTestId("delivery-filter").fill("forged-conversation");
   await row.getByTestId("delivery-open").click();
 
   const explainer = page.getByTestId("explainer");

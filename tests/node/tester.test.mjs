@@ -91,6 +91,16 @@ test("a tester conversation from greeting through handover to an agent reply and
   await timeline.getByTestId("timeline-step").filter({ hasText: "Ended" }).waitFor(WAIT);
   assert.equal(await session.getByTestId("tester-input").isDisabled(), true);
 
+  // From the conversation to its 8x8 events in the inspector.
+  const gatewayId = (await api(list, "GET", `/conversations/${await session.getAttribute("data-conversation")}`)).body.conversation.gatewayId;
+  const inspector = await context.newPage();
+  await inspector.goto(await detail.getByTestId("to-inspector").evaluate((a) => a.href));
+  await inspector.getByTestId("delivery-group").first().waitFor(WAIT);
+  const shownConversations = await inspector.getByTestId("delivery-group").locator(".conv").allInnerTexts();
+  assert.ok(shownConversations.length >= 5, "queued, joined, messages, left …");
+  assert.ok(shownConversations.every((c) => c === gatewayId), shownConversations.join());
+  await inspector.close();
+
   await tester.screenshot({ path: join(artifacts, "tester-handover.png"), fullPage: true });
   await list.screenshot({ path: join(artifacts, "conversations-agent-view.png"), fullPage: true });
   await detail.getByRole("tab", { name: "Transcript" }).click();
