@@ -44,9 +44,14 @@ export class LiveConversation {
     }
   }
 
+  /** Adds a line, or replaces it when the relay sends it again (a pending line delivered). */
   #add(entry: Entry, sort = true) {
     const key = String(entry.id);
-    if (this.#ids.has(key)) return;
+    if (this.#ids.has(key)) {
+      const at = this.transcript.findIndex((e) => String(e.id) === key);
+      if (at >= 0) this.transcript[at] = entry;
+      return;
+    }
     this.#ids.add(key);
     this.transcript.push(entry);
     if (sort) this.#sort();

@@ -61,7 +61,9 @@ class ConversationStore {
         (e) => this.#onEvent(e),
         () => void this.reload(),
       );
+      // Nobody listened for a while: what is held may be stale.
       if (this.#byId.size === 0) void this.loadMore();
+      else void this.reload();
     }
     return () => {
       this.#users -= 1;
