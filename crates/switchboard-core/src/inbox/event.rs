@@ -129,8 +129,7 @@ impl WebhookEvent {
             .get_mut("data")
             .map(Value::take)
             .unwrap_or(Value::Null);
-        // Legacy v2 events are flat and carry `messageType`; a v1.0 webhook never gets them.
-        let legacy = value.get("messageType").is_some();
+        let legacy = is_legacy(&value);
         let kind = match event_type.as_str() {
             _ if legacy => EventKind::Unknown,
             "CONVERSATION_UPDATE" => EventKind::ConversationUpdate(typed(&data)),
@@ -155,6 +154,26 @@ impl WebhookEvent {
     pub fn is_processable(&self) -> bool {
         !matches!(self.kind, EventKind::WebhookVerify | EventKind::Unknown)
     }
+
+    /// [`WebhookEvent::is_processable`] from the type and the raw body, without building
+    /// the typed event (the receiver's hot path).
+    pub fn is_processable_type(event_type: &str, body: &Value) -> bool {
+        !is_legacy(body) && PROCESSABLE.contains(&event_type)
+    }
+}
+
+const PROCESSABLE: [&str; 6] = [
+    "CONVERSATION_UPDATE",
+    "QUEUED",
+    "MEMBERS_CHANGED",
+    "MESSAGE",
+    "ACTIVITY",
+    "TRANSFER",
+];
+
+/// Legacy v2 events are flat and carry `messageType`; a v1.0 webhook never gets them.
+fn is_legacy(body: &Value) -> bool {
+    body.get("messageType").is_some()
 }
 
 #[cfg(test)]

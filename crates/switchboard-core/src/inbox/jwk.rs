@@ -10,10 +10,9 @@ use std::{
     time::Duration,
 };
 
-use rsa::RsaPublicKey;
 use url::Url;
 
-use super::signature::{key_from_jwk, SignatureError};
+use super::signature::{key_from_jwk, PublicKey, SignatureError};
 
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -27,7 +26,7 @@ pub struct JwkCache {
     http: reqwest::Client,
     /// Keyed by base URL and kid: a key served by one 8x8 (or sandbox) vouches for nothing
     /// when the Base URL changes.
-    keys: RwLock<HashMap<(String, String), Arc<RsaPublicKey>>>,
+    keys: RwLock<HashMap<String, HashMap<String, Arc<PublicKey>>>>,
     /// One fetch at a time: a burst of deliveries with a new kid makes one request.
     fetching: tokio::sync::Mutex<()>,
 }
@@ -50,17 +49,23 @@ impl JwkCache {
         }
     }
 
-    pub fn cached(&self, base_url: &str, kid: &str) -> Option<Arc<RsaPublicKey>> {
+    pub fn cached(&self, base_url: &str, kid: &str) -> Option<Arc<PublicKey>> {
         self.keys
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&(base_url.to_string(), kid.to_string()))
+            .get(base_url)
+            .and_then(|keys| keys.get(kid))
             .cloned()
     }
 
     /// How many keys are cached (for tests and the status screen).
     pub fn len(&self) -> usize {
-        self.keys.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(HashMap::len)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -68,11 +73,7 @@ impl JwkCache {
     }
 
     /// The key for `kid`, from the cache or from 8x8.
-    pub async fn get(
-        &self,
-        base_url: &str,
-        kid: &str,
-    ) -> Result<Arc<RsaPublicKey>, SignatureError> {
+    pub async fn get(&self, base_url: &str, kid: &str) -> Result<Arc<PublicKey>, SignatureError> {
         if let Some(key) = self.cached(base_url, kid) {
             return Ok(key);
         }
@@ -84,12 +85,14 @@ impl JwkCache {
         self.keys
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert((base_url.to_string(), kid.to_string()), key.clone());
+            .entry(base_url.to_string())
+            .or_default()
+            .insert(kid.to_string(), key.clone());
         tracing::info!(kid, "fetched a webhook signing key");
         Ok(key)
     }
 
-    async fn fetch(&self, base_url: &str, kid: &str) -> Result<RsaPublicKey, SignatureError> {
+    async fn fetch(&self, base_url: &str, kid: &str) -> Result<PublicKey, SignatureError> {
         let unavailable = |reason: String| SignatureError::KeyUnavailable {
             kid: kid.into(),
             reason,

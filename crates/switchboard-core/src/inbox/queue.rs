@@ -3,9 +3,12 @@
 //! `processed` or `failed`. Only a cursor lives in memory, so after a restart every row
 //! still `pending` is handed out again, in arrival order.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::{
+    collections::VecDeque,
+    sync::atomic::{AtomicI64, Ordering},
+};
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use tokio::sync::{Mutex, Notify};
 
 use super::event::WebhookEvent;
@@ -27,9 +30,14 @@ pub struct InboxQueue {
     notify: Notify,
     /// The last delivery handed out since start.
     cursor: AtomicI64,
-    /// One consumer at a time takes the next row.
-    taking: Mutex<()>,
+    /// One consumer at a time takes the next row; rows read ahead wait here.
+    taking: Mutex<VecDeque<Row>>,
 }
+
+type Row = (i64, i64, Vec<u8>);
+
+/// Rows read per query: under load one query serves many events.
+const READ_AHEAD: i64 = 64;
 
 impl InboxQueue {
     pub fn new(db: Db) -> Self {
@@ -37,7 +45,7 @@ impl InboxQueue {
             db,
             notify: Notify::new(),
             cursor: AtomicI64::new(0),
-            taking: Mutex::new(()),
+            taking: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -49,46 +57,47 @@ impl InboxQueue {
     /// Waits for the next pending event. Call [`InboxQueue::complete`] when it is done;
     /// if the relay stops first, the event comes back after the restart.
     pub async fn recv(&self) -> Result<QueuedEvent, DbError> {
-        let _one = self.taking.lock().await;
+        let mut ahead = self.taking.lock().await;
         loop {
+            if let Some((id, received_at_ms, body)) = ahead.pop_front() {
+                match WebhookEvent::parse(&body) {
+                    Ok(event) => {
+                        return Ok(QueuedEvent {
+                            delivery_id: id,
+                            received_at_ms,
+                            event,
+                        })
+                    }
+                    // The receiver only queues parsed events; a row that no longer
+                    // parses is marked rather than handed out forever.
+                    Err(e) => {
+                        self.complete(id, Err(e.to_string())).await?;
+                        continue;
+                    }
+                }
+            }
             let woken = self.notify.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
             let after = self.cursor.load(Ordering::SeqCst);
-            let row = self
+            let rows = self
                 .db
                 .call(move |c| {
-                    c.prepare_cached(
+                    let mut stmt = c.prepare_cached(
                         "SELECT id, received_at_ms, body FROM deliveries
-                         WHERE status = 'pending' AND id > ?1 ORDER BY id LIMIT 1",
-                    )?
-                    .query_row([after], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, Vec<u8>>(2)?,
-                        ))
-                    })
-                    .optional()
+                         WHERE status = 'pending' AND id > ?1 ORDER BY id LIMIT ?2",
+                    )?;
+                    let rows = stmt.query_map(params![after, READ_AHEAD], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?;
+                    rows.collect::<Result<Vec<Row>, _>>()
                 })
                 .await?;
-            let Some((id, received_at_ms, body)) = row else {
-                woken.await;
-                continue;
-            };
-            self.cursor.store(id, Ordering::SeqCst);
-            match WebhookEvent::parse(&body) {
-                Ok(event) => {
-                    return Ok(QueuedEvent {
-                        delivery_id: id,
-                        received_at_ms,
-                        event,
-                    })
-                }
-                // The receiver only queues parsed events; a row that no longer parses
-                // is marked rather than handed out forever.
-                Err(e) => self.complete(id, Err(e.to_string())).await?,
+            match rows.last() {
+                Some(last) => self.cursor.store(last.0, Ordering::SeqCst),
+                None => woken.await,
             }
+            ahead.extend(rows);
         }
     }
 

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::{
-    event::WebhookEvent,
+    event::{EventError, WebhookEvent},
     signature::{self, ChecksumVariant, DeliveryHeaders, SignatureError},
     store::{Disposition, NewDelivery},
     Inbox,
@@ -122,18 +122,18 @@ impl Inbox {
                 Disposition::Reject,
                 Some(format!("signature rejected ({}): {e}", e.code())),
             ),
-            (Ok(value), _) => match WebhookEvent::from_value(value.clone()) {
-                Ok(event) if event.is_processable() => {
+            (Ok(value), _) => match event_type.as_deref() {
+                Some(t) if WebhookEvent::is_processable_type(t, value) => {
                     (StatusCode::NO_CONTENT, Disposition::Queue, None)
                 }
-                Ok(_) => {
+                Some(_) => {
                     outcome = Some("unknown or legacy event type: stored, not processed".into());
                     (StatusCode::NO_CONTENT, Disposition::Ignore, None)
                 }
-                Err(e) => (
+                None => (
                     StatusCode::BAD_REQUEST,
                     Disposition::Reject,
-                    Some(e.to_string()),
+                    Some(EventError::NoEventType.to_string()),
                 ),
             },
         };
@@ -223,15 +223,11 @@ impl Inbox {
             }
         }
         let parsed = signature::parse_signature(&h.signature)?;
+        // Only a new kid waits, on an async fetch with a timeout; the check itself is
+        // ~30 µs of CPU (BENCHMARKS.md), less than a trip through the blocking pool costs,
+        // so it runs here.
         let key = self.jwks.get(&checks.base_url, &parsed.kid).await?;
-        let body = body.clone();
-        // RSA verification is CPU work; keep it off the async workers.
-        tokio::task::spawn_blocking(move || signature::verify(&key, &body, &h, &parsed))
-            .await
-            .map_err(|e| SignatureError::KeyUnavailable {
-                kid: String::new(),
-                reason: format!("verification task failed: {e}"),
-            })?
+        signature::verify(&key, body, &h, &parsed)
     }
 }
 

@@ -7,13 +7,8 @@
 
 use axum::http::HeaderMap;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use rsa::{
-    pkcs1v15::{Signature, VerifyingKey},
-    signature::Verifier,
-    BigUint, RsaPublicKey,
-};
+use ring::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
 use serde::Deserialize;
-use sha2::Sha256;
 
 pub const TENANT_ID: &str = "x-8x8-tenant-id";
 pub const CUSTOMER_ID: &str = "x-8x8-customer-id";
@@ -214,20 +209,39 @@ pub fn parse_signature(value: &str) -> Result<ParsedSignature, SignatureError> {
     })
 }
 
-/// An RSA public key from a JWK object (`kty`, `n`, `e`).
-pub fn key_from_jwk(jwk: &serde_json::Value, kid: &str) -> Result<RsaPublicKey, SignatureError> {
+/// An RSA public key as 8x8's JWK gives it: modulus and exponent, big-endian.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey(RSA-{})", self.n.len() * 8)
+    }
+}
+
+/// The key of a JWK object (`kty: RSA`, `n`, `e`). Keys under 2048 bits are refused:
+/// 8x8 signs with 2048, and a weaker key would be a forgery's way in.
+pub fn key_from_jwk(jwk: &serde_json::Value, kid: &str) -> Result<PublicKey, SignatureError> {
     let bad = || SignatureError::BadJwk { kid: kid.into() };
     if jwk.get("kty").and_then(|v| v.as_str()) != Some("RSA") {
         return Err(bad());
     }
-    let number = |field: &str| -> Result<BigUint, SignatureError> {
+    let number = |field: &str| -> Result<Vec<u8>, SignatureError> {
         let text = jwk.get(field).and_then(|v| v.as_str()).ok_or_else(bad)?;
         let bytes = URL_SAFE_NO_PAD
             .decode(text.trim_end_matches('='))
             .map_err(|_| bad())?;
-        Ok(BigUint::from_bytes_be(&bytes))
+        let first = bytes.iter().position(|b| *b != 0).ok_or_else(bad)?;
+        Ok(bytes[first..].to_vec())
     };
-    RsaPublicKey::new(number("n")?, number("e")?).map_err(|_| bad())
+    let (n, e) = (number("n")?, number("e")?);
+    if n.len() < 256 || e.len() > 4 {
+        return Err(bad());
+    }
+    Ok(PublicKey { n, e })
 }
 
 /// Which CRC convention the sender used. 8x8's JS sample can produce a signed int
@@ -240,29 +254,26 @@ pub enum ChecksumVariant {
 
 /// RS256 over `protected "." payload`, trying the unsigned CRC first.
 pub fn verify(
-    key: &RsaPublicKey,
+    key: &PublicKey,
     body: &[u8],
     h: &DeliveryHeaders,
     sig: &ParsedSignature,
 ) -> Result<ChecksumVariant, SignatureError> {
     let checksum = crc32fast::hash(body);
-    let bad = SignatureError::BadSignature { checksum };
-    let signature = Signature::try_from(sig.signature.as_slice()).map_err(|_| bad.clone())?;
-    let verifier = VerifyingKey::<Sha256>::new(key.clone());
-    let input = |payload: String| {
+    let components = RsaPublicKeyComponents {
+        n: &key.n,
+        e: &key.e,
+    };
+    let check = |payload: String| {
         let mut input = Vec::with_capacity(sig.protected_b64.len() + 1 + payload.len());
         input.extend_from_slice(sig.protected_b64.as_bytes());
         input.push(b'.');
         input.extend_from_slice(payload.as_bytes());
-        input
+        components
+            .verify(&RSA_PKCS1_2048_8192_SHA256, &input, &sig.signature)
+            .is_ok()
     };
-    if verifier
-        .verify(
-            &input(signed_payload_with_checksum(checksum, h)),
-            &signature,
-        )
-        .is_ok()
-    {
+    if check(signed_payload_with_checksum(checksum, h)) {
         return Ok(ChecksumVariant::Unsigned);
     }
     if (checksum as i32) < 0 {
@@ -271,17 +282,21 @@ pub fn verify(
             &format!("\"checksum\":{}", checksum as i32),
             1,
         );
-        if verifier.verify(&input(signed), &signature).is_ok() {
+        if check(signed) {
             return Ok(ChecksumVariant::SignedInt);
         }
     }
-    Err(bad)
+    Err(SignatureError::BadSignature { checksum })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsa::{pkcs1v15::SigningKey, signature::SignatureEncoding, signature::Signer};
+    use rsa::{
+        pkcs1v15::SigningKey, signature::SignatureEncoding, signature::Signer,
+        traits::PublicKeyParts,
+    };
+    use sha2::Sha256;
 
     fn headers(cid: &str, eid: &str, retry: i64, tid: &str, tt: i64) -> DeliveryHeaders {
         DeliveryHeaders {
@@ -330,8 +345,13 @@ mod tests {
 
     #[test]
     fn verifies_and_rejects_changes() {
-        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
-        let public = key.to_public_key();
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        let jwk = serde_json::json!({
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        });
+        let public = key_from_jwk(&jwk, "k1").unwrap();
         let body = br#"{"eventType":"QUEUED","conversationId":"ID-0","timestamp":1713100000000,"data":{"queueId":"101","queueName":"Support"}}"#;
         let h = headers("c", "e1", 0, "t", 42);
         let protected = r#"{"b64":false,"crit":["b64"],"kid":"k1","alg":"RS256"}"#;
@@ -354,6 +374,15 @@ mod tests {
             verify(&public, body, &h, &sig),
             Ok(ChecksumVariant::SignedInt)
         );
+    }
+
+    #[test]
+    fn weak_or_foreign_keys_are_refused() {
+        let short =
+            serde_json::json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([7u8; 128]), "e": "AQAB"});
+        assert_eq!(key_from_jwk(&short, "k").unwrap_err().code(), "bad_jwk");
+        let ec = serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"});
+        assert_eq!(key_from_jwk(&ec, "k").unwrap_err().code(), "bad_jwk");
     }
 
     #[test]

@@ -2,9 +2,8 @@
 //! receiver answers 2xx, so an acknowledged event is never lost; the same insert decides
 //! whether it is a retry of an event already accepted (idempotency on `x-8x8-event-id`).
 //!
-//! Writes go through one thread with its own connection that commits whatever has queued
-//! up in one transaction (group commit): under load a commit carries many deliveries,
-//! alone it carries one, and nobody waits on the shared connection.
+//! Writes go through one thread that commits whatever has queued up in one transaction
+//! (group commit): under load a commit carries many deliveries, alone it carries one.
 
 use std::{sync::mpsc, thread};
 
@@ -75,11 +74,11 @@ pub struct DeliveryStore {
 
 impl DeliveryStore {
     pub fn open(db: &Db) -> Result<Self, DbError> {
-        let conn = db.open_writer()?;
         let (tx, rx) = mpsc::channel();
+        let writer_db = db.clone();
         thread::Builder::new()
             .name("inbox-writer".into())
-            .spawn(move || write_loop(conn, rx))
+            .spawn(move || write_loop(writer_db, rx))
             .map_err(|e| DbError::Task(format!("cannot start the inbox writer: {e}")))?;
         Ok(Self { tx, db: db.clone() })
     }
@@ -193,7 +192,7 @@ impl DeliveryRecord {
     }
 }
 
-fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+fn write_loop(db: Db, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -202,7 +201,7 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let results = write_batch(&mut conn, &batch);
+        let results = db.blocking(|conn| write_batch(conn, &batch));
         for (job, result) in batch.into_iter().zip(results) {
             let _ = job.reply.send(result);
         }

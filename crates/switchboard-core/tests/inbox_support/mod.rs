@@ -160,8 +160,25 @@ pub fn message_body(conversation: &str, text: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Statuses of a delivery that went to the conversation engine (queued, whether or not
+/// an engine has taken it yet): the original of its event.
+pub fn queued(status: &str) -> bool {
+    matches!(status, "pending" | "processed" | "failed")
+}
+
 pub fn event_id() -> String {
     switchboard_core::token::generate()[..22].to_string()
+}
+
+/// A webhook receiver that answers 204 to everything: for tests where 8x8's events
+/// must not reach the relay (its conversation engine would act on them and make API
+/// calls of its own, racing the test's injected faults).
+pub async fn noop_receiver() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::NO_CONTENT });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
 }
 
 /// Every request the client sends is checked against the OpenAPI document; failures
