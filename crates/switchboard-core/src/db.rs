@@ -2,7 +2,7 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 2):
+//! Schema (version 3):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
 //!   token, accepted or not — the inspector's source and the inbox queue at once.
@@ -24,7 +24,15 @@
 //!   `conversationId` of a create), `created_at_ms`, `updated_at_ms`, `finished_at_ms`.
 //! - `conversations`, `messages`: the conversation engine's record of 8x8 conversations
 //!   (role, state, assignment) and of the messages relayed in both directions, linked to
-//!   the delivery or outbox row they came from.
+//!   the delivery or outbox row they came from. Version 3 adds the engine's columns:
+//!   `gateway_id` (8x8's id; equal to `id` for conversations 8x8 routed to the bot,
+//!   set after the create for handovers), `phase` (`bot`, `handover` (requested),
+//!   `queued`, `agent`, `transferred`, `ended`), `user_json`, `bot_session_json`,
+//!   `greeted`, `queue_id`, `queue_name`, `agent_id`, `transfer_pending`,
+//!   `handover_json` (exactly what was sent to 8x8), `queued_at_ms`,
+//!   `agent_joined_at_ms`, `first_agent_reply_at_ms`, `ended_at_ms`, `last_user_at_ms`,
+//!   `last_text`. In `messages`, `author_type` is the transcript lane (`user`, `bot`,
+//!   `agent`, `system`) and `direction` is `in` (from 8x8), `out` (to 8x8) or `local`.
 
 use std::{
     path::{Path, PathBuf},
@@ -99,6 +107,27 @@ const MIGRATIONS: &[&str] = &[
         created_at_ms    INTEGER NOT NULL
     );
     CREATE INDEX messages_conversation ON messages(conversation_id, id);",
+    // The conversation engine's view: where each conversation is (with the bot, queued,
+    // with an agent …), the bot's memory, what was sent to 8x8 on handover, and the
+    // timestamps that give time in queue and time to the first agent reply.
+    "ALTER TABLE conversations ADD COLUMN gateway_id TEXT;
+    ALTER TABLE conversations ADD COLUMN phase TEXT NOT NULL DEFAULT 'bot';
+    ALTER TABLE conversations ADD COLUMN user_json TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE conversations ADD COLUMN bot_session_json TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE conversations ADD COLUMN greeted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN queue_id TEXT;
+    ALTER TABLE conversations ADD COLUMN queue_name TEXT;
+    ALTER TABLE conversations ADD COLUMN agent_id TEXT;
+    ALTER TABLE conversations ADD COLUMN transfer_pending INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN handover_json TEXT;
+    ALTER TABLE conversations ADD COLUMN queued_at_ms INTEGER;
+    ALTER TABLE conversations ADD COLUMN agent_joined_at_ms INTEGER;
+    ALTER TABLE conversations ADD COLUMN first_agent_reply_at_ms INTEGER;
+    ALTER TABLE conversations ADD COLUMN ended_at_ms INTEGER;
+    ALTER TABLE conversations ADD COLUMN last_user_at_ms INTEGER;
+    ALTER TABLE conversations ADD COLUMN last_text TEXT;
+    CREATE UNIQUE INDEX conversations_gateway ON conversations(gateway_id) WHERE gateway_id IS NOT NULL;
+    CREATE INDEX conversations_newest ON conversations(created_at_ms DESC);",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,21 @@ pub enum RelayEvent {
     StatusChanged,
     /// The settings were saved, imported or the Endpoint URL token regenerated.
     SettingsChanged,
+    /// A conversation was created or changed phase, queue, agent …
+    #[serde(rename_all = "camelCase")]
+    ConversationChanged {
+        conversation_id: String,
+        phase: &'static str,
+    },
+    /// A line was added to a transcript (user, bot, agent or system lane).
+    TranscriptEntry { entry: serde_json::Value },
+    /// Someone is typing (`agent` from 8x8, `user` from the tester).
+    #[serde(rename_all = "camelCase")]
+    Typing {
+        conversation_id: String,
+        who: &'static str,
+        typing: bool,
+    },
     /// A webhook delivery reached the endpoint listener.
     DeliveryReceived {
         #[serde(rename = "eventType")]

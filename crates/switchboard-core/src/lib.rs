@@ -6,6 +6,7 @@ pub mod bot;
 pub mod client;
 pub mod db;
 pub mod endpoint;
+pub mod engine;
 pub mod events;
 pub mod inbox;
 pub mod inspector;

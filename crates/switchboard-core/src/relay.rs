@@ -124,6 +124,8 @@ pub struct RelayState {
     pub rejected_token_count: AtomicU64,
     /// Flips to true at shutdown, so endless streams (SSE) can end.
     pub stopping: watch::Receiver<bool>,
+    /// The conversation engine: endpoint mode, handover mode, the bot.
+    pub engine: Arc<crate::engine::Engine>,
     /// Webhook deliveries: verification, durable record, queue to the engine.
     pub inbox: Arc<crate::inbox::Inbox>,
     /// Calls that change 8x8 state, stored before they are sent.
@@ -238,6 +240,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     };
 
     let (stop, stopped) = watch::channel(false);
+    let engine = Arc::new(crate::engine::Engine::new(db.clone()));
     let state = Arc::new(RelayState {
         admin_token: token::generate(),
         admin_port: admin_addr.port(),
@@ -259,6 +262,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         settings_save: tokio::sync::Mutex::new(()),
         rejected_token_count: AtomicU64::new(0),
         stopping: stopped.clone(),
+        engine,
         inbox,
         outbox,
     });
@@ -286,6 +290,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         crate::outbox::worker::spawn(state.outbox.clone(), resolve, publish, stopped.clone())
     };
     let tasks = vec![
+        crate::engine::spawn(state.clone(), stopped.clone()),
         serve(
             endpoint_listener,
             endpoint::router(state.clone()),

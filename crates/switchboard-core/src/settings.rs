@@ -25,6 +25,8 @@ pub struct Settings {
     pub connection: ConnectionSettings,
     pub endpoint: EndpointSettings,
     pub handover: HandoverSettings,
+    /// The bot: the built-in flow or an external bot by URL.
+    pub bot: crate::bot::BotSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -109,6 +111,7 @@ impl Default for Settings {
             connection: ConnectionSettings::default(),
             endpoint: EndpointSettings::default(),
             handover: HandoverSettings::default(),
+            bot: crate::bot::BotSettings::default(),
         }
     }
 }
@@ -222,6 +225,7 @@ impl Settings {
                 "The inactivity timeout must be between 1 and 1440 minutes (24 hours).".into(),
             );
         }
+        errors.extend(crate::bot::validate(&self.bot));
         errors
     }
 }
@@ -243,6 +247,7 @@ impl Settings {
         opt(&mut self.endpoint.public_base_url);
         opt(&mut self.handover.channel_id);
         opt(&mut self.handover.queue_id);
+        self.bot = self.bot.normalized();
         self
     }
 }

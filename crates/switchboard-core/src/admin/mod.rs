@@ -3,6 +3,7 @@
 //! rebinding), a per-launch token (header or an HttpOnly cookie set from the one-time
 //! admin link), and an Origin check on requests that change state.
 
+mod conversations_api;
 mod guard;
 mod inspector_api;
 mod sandbox_api;
@@ -69,6 +70,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .merge(settings_api::router())
         .merge(sandbox_api::router())
         .merge(inspector_api::router())
+        .merge(conversations_api::router())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

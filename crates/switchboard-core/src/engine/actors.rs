@@ -1,0 +1,87 @@
+//! One task per active conversation, fed through a queue: a conversation's events and
+//! user actions are handled strictly one after another, different conversations side by
+//! side. An actor that has been idle for a while ends; the next job starts a new one.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use tokio::sync::mpsc;
+
+use super::Job;
+use crate::{inbox::event::WebhookEvent, relay::RelayState};
+
+const IDLE: Duration = Duration::from_secs(120);
+
+#[derive(Default)]
+pub(crate) struct Actors {
+    map: std::sync::Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
+}
+
+impl Actors {
+    pub fn send(&self, state: &Arc<RelayState>, key: &str, job: Job) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let job = match map.get(key) {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                // The actor ended (idle) between lookup and send: start a new one.
+                Err(mpsc::error::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(job);
+        map.insert(key.to_string(), tx);
+        tokio::spawn(run(state.clone(), key.to_string(), rx));
+    }
+
+    fn forget_if_idle(&self, key: &str, rx: &mpsc::UnboundedReceiver<Job>) -> bool {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // Only when nothing arrived meanwhile: the map lock orders us against `send`.
+        if rx.is_empty() {
+            map.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn run(state: Arc<RelayState>, key: String, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut stopping = state.stopping.clone();
+    loop {
+        let next = tokio::select! {
+            _ = async { let _ = stopping.wait_for(|s| *s).await; } => return,
+            next = tokio::time::timeout(IDLE, rx.recv()) => next,
+        };
+        let job = match next {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(_) => {
+                if state.engine.actors.forget_if_idle(&key, &rx) {
+                    return;
+                }
+                continue;
+            }
+        };
+        super::handle_job(&state, &key, job).await;
+    }
+}
+
+/// The actor key for an 8x8 event: the local conversation it belongs to. An unknown id
+/// may be a handover whose create answer is still on its way; wait for that briefly so
+/// its first events are not mistaken for a new customer.
+pub(crate) async fn key_for_event(state: &Arc<RelayState>, event: &WebhookEvent) -> Option<String> {
+    let gateway_id = event.conversation_id.clone()?;
+    for attempt in 0..20 {
+        if let Ok(Some(conv)) = state.engine.store.by_gateway_id(&gateway_id).await {
+            return Some(conv.id);
+        }
+        match super::handover::local_id_for_created(state, &gateway_id).await {
+            Some(local) => return Some(local),
+            None if attempt < 19 && super::handover::creates_in_flight(state).await => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            None => break,
+        }
+    }
+    Some(gateway_id)
+}

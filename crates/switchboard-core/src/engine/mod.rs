@@ -1,0 +1,274 @@
+//! The conversation engine: what the relay exists for. Events from 8x8 (through the
+//! durable inbox) and the tester's user actions drive one state machine per
+//! conversation; the bot answers; everything bound for 8x8 goes through the durable
+//! outbox; everything that happens is stored and published for the live UI.
+//!
+//! Each conversation has its own actor (a task with a queue), so its events are handled
+//! one at a time and in order, while a slow bot in one conversation never holds up
+//! another.
+
+mod actors;
+mod bot_turn;
+mod handover;
+mod on_event;
+pub mod store;
+mod tester;
+
+use std::{sync::Arc, time::Duration};
+
+use serde::Serialize;
+use tokio::sync::{oneshot, watch};
+
+use crate::{events::RelayEvent, relay::RelayState};
+
+pub use store::{Conversation, Entry, Mode, Phase, Store};
+pub use tester::{NewUser, UserInput};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no conversation {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("the outbox refused the call: {0}")]
+    Outbox(#[from] crate::outbox::OutboxError),
+    #[error("the relay is stopping")]
+    Stopping,
+}
+
+/// Timing the tests shorten.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long a "minute" of the inactivity timeout is.
+    pub minute: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            minute: Duration::from_secs(60),
+        }
+    }
+}
+
+pub struct Engine {
+    pub store: Store,
+    actors: actors::Actors,
+    config: std::sync::RwLock<EngineConfig>,
+}
+
+/// What an actor is asked to do.
+pub(crate) enum Job {
+    Event(Box<crate::inbox::QueuedEvent>),
+    Start(NewUser, oneshot::Sender<Result<Conversation, EngineError>>),
+    Input(
+        UserInput,
+        oneshot::Sender<Result<Conversation, EngineError>>,
+    ),
+    Typing,
+    Leave(String, oneshot::Sender<Result<Conversation, EngineError>>),
+    HandoverCreated(i64),
+}
+
+/// A conversation and its transcript, as the UI opens it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    pub conversation: Conversation,
+    pub transcript: Vec<Entry>,
+}
+
+impl Engine {
+    pub fn new(db: crate::db::Db) -> Self {
+        Self {
+            store: Store::new(db),
+            actors: actors::Actors::default(),
+            config: std::sync::RwLock::new(EngineConfig::default()),
+        }
+    }
+
+    pub fn set_config(&self, config: EngineConfig) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+
+    pub fn config(&self) -> EngineConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Starts a simulated user's conversation (handover mode): the bot greets.
+    pub async fn start(
+        state: &Arc<RelayState>,
+        user: NewUser,
+    ) -> Result<Conversation, EngineError> {
+        let id = format!("hc-{}", &crate::token::generate()[..16]);
+        let (tx, rx) = oneshot::channel();
+        state.engine.actors.send(state, &id, Job::Start(user, tx));
+        rx.await.map_err(|_| EngineError::Stopping)?
+    }
+
+    /// The simulated user says something (text or a quick reply).
+    pub async fn input(
+        state: &Arc<RelayState>,
+        id: &str,
+        input: UserInput,
+    ) -> Result<Conversation, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        state.engine.actors.send(state, id, Job::Input(input, tx));
+        rx.await.map_err(|_| EngineError::Stopping)?
+    }
+
+    /// The simulated user is typing (relayed to the agent while one has the chat).
+    pub fn typing(state: &Arc<RelayState>, id: &str) {
+        state.engine.actors.send(state, id, Job::Typing);
+    }
+
+    /// The simulated user leaves; the 8x8 side is ended cleanly.
+    pub async fn leave(state: &Arc<RelayState>, id: &str) -> Result<Conversation, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        state
+            .engine
+            .actors
+            .send(state, id, Job::Leave("The user left the chat.".into(), tx));
+        rx.await.map_err(|_| EngineError::Stopping)?
+    }
+
+    pub async fn view(&self, id: &str) -> Result<ConversationView, EngineError> {
+        let conversation = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(id.to_string()))?;
+        let transcript = self.store.transcript(id, 0, 10_000).await?;
+        Ok(ConversationView {
+            conversation,
+            transcript,
+        })
+    }
+}
+
+/// Takes events from the inbox queue and hands each to its conversation's actor; also
+/// ends handed-over conversations whose user went quiet.
+pub fn spawn(
+    state: Arc<RelayState>,
+    mut stopped: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        handover::resume_pending_creates(&state).await;
+        tokio::spawn(sweeper(state.clone(), stopped.clone()));
+        loop {
+            tokio::select! {
+                // The guard `wait_for` returns is not Send: drop it inside.
+                _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
+                next = state.inbox.queue.recv() => match next {
+                    Ok(event) => {
+                        let key = actors::key_for_event(&state, &event.event).await;
+                        match key {
+                            Some(key) => state.engine.actors.send(&state, &key, Job::Event(Box::new(event))),
+                            None => {
+                                let _ = state.inbox.queue
+                                    .complete(event.delivery_id, Ok("no conversation in the event".into()))
+                                    .await;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the inbox queue failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                },
+            }
+        }
+    })
+}
+
+/// Ends handed-over conversations whose user went quiet. The period follows the config
+/// as it is now, so a changed timeout applies without a restart.
+async fn sweeper(state: Arc<RelayState>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        // At least once a second: a timeout changed at run time applies promptly, and the
+        // query is one indexed scan.
+        let period = (state.engine.config().minute / 4)
+            .clamp(Duration::from_millis(25), Duration::from_secs(1));
+        tokio::select! {
+            _ = async { let _ = stopped.wait_for(|s| *s).await; } => return,
+            _ = tokio::time::sleep(period) => tester::sweep_inactive(&state).await,
+        }
+    }
+}
+
+/// Saves a conversation and tells the UI.
+pub(crate) async fn save(state: &RelayState, conv: &mut Conversation) -> Result<(), EngineError> {
+    conv.updated_at_ms = crate::events::now_ms();
+    state.engine.store.save(conv).await?;
+    state.bus.publish(RelayEvent::ConversationChanged {
+        conversation_id: conv.id.clone(),
+        phase: conv.phase.as_str(),
+    });
+    Ok(())
+}
+
+/// Adds a transcript line and tells the UI.
+pub(crate) async fn note(
+    state: &RelayState,
+    conv: &mut Conversation,
+    lane: &str,
+    direction: &str,
+    text: &str,
+    payload: serde_json::Value,
+) -> Result<Entry, EngineError> {
+    let now = crate::events::now_ms();
+    let entry = state
+        .engine
+        .store
+        .add_entry(&conv.id, lane, direction, text, payload, None, None, now)
+        .await?;
+    if lane != "system" {
+        conv.last_text = Some(text.to_string());
+    }
+    state.bus.publish(RelayEvent::TranscriptEntry {
+        entry: serde_json::to_value(&entry).unwrap_or_default(),
+    });
+    Ok(entry)
+}
+
+/// Runs one job inside its conversation's actor.
+pub(crate) async fn handle_job(state: &Arc<RelayState>, key: &str, job: Job) {
+    match job {
+        Job::Event(queued) => {
+            let outcome = on_event::handle(state, key, &queued)
+                .await
+                .map_err(|e| e.to_string());
+            if let Err(e) = &outcome {
+                tracing::warn!(delivery = queued.delivery_id, error = %e, "event not processed");
+            }
+            if let Err(e) = state
+                .inbox
+                .queue
+                .complete(queued.delivery_id, outcome)
+                .await
+            {
+                tracing::error!(error = %e, "could not record an event's outcome");
+            }
+        }
+        Job::Start(user, reply) => {
+            let _ = reply.send(tester::start(state, key, user).await);
+        }
+        Job::Input(input, reply) => {
+            let _ = reply.send(tester::input(state, key, input).await);
+        }
+        Job::Typing => tester::typing(state, key).await,
+        Job::Leave(reason, reply) => {
+            let _ = reply.send(tester::leave(state, key, &reason).await);
+        }
+        Job::HandoverCreated(outbox_id) => {
+            if let Err(e) = handover::created(state, key, outbox_id).await {
+                tracing::warn!(conversation = key, error = %e, "handover completion failed");
+            }
+        }
+    }
+}
