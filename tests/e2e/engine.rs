@@ -166,6 +166,26 @@ where
     panic!("{what} did not happen; last seen: {last:#}");
 }
 
+/// Waits until 8x8 (the emulator) shows the user as removed: the relay ended its side.
+async fn user_removed_in_8x8(env: &Env, gid: &str) {
+    eventually("the user removed in 8x8", || async {
+        let v = client()
+            .get(format!("{}/sim/conversations/{gid}", env.sim))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        let removed = v["participants"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|p| p["type"] == "user" && p["removed"] == true)
+        });
+        (removed, v)
+    })
+    .await;
+}
+
 async fn sim_messages(env: &Env, id: &str) -> Vec<Value> {
     let v = client()
         .get(format!("{}/sim/conversations/{id}", env.sim))
@@ -505,22 +525,7 @@ async fn transfer_is_not_the_end_and_leaving_ends_the_8x8_side() {
         None,
     )
     .await;
-    eventually("the user removed in 8x8", || async {
-        let v = client()
-            .get(format!("{}/sim/conversations/{gid}", env.sim))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap();
-        let removed = v["participants"].as_array().is_some_and(|p| {
-            p.iter()
-                .any(|p| p["type"] == "user" && p["removed"] == true)
-        });
-        (removed, v)
-    })
-    .await;
+    user_removed_in_8x8(&env, &gid).await;
     assert_eq!(env.transcript(&id).await["conversation"]["phase"], "ended");
     env.relay.handle.shutdown().await;
 }
@@ -539,22 +544,7 @@ async fn an_idle_user_is_timed_out_and_the_8x8_side_ended() {
     assert!(lane(&view, "system")
         .iter()
         .any(|t| t.contains("without a message")));
-    eventually("the user removed in 8x8", || async {
-        let v = client()
-            .get(format!("{}/sim/conversations/{gid}", env.sim))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap();
-        let removed = v["participants"].as_array().is_some_and(|p| {
-            p.iter()
-                .any(|p| p["type"] == "user" && p["removed"] == true)
-        });
-        (removed, v)
-    })
-    .await;
+    user_removed_in_8x8(&env, &gid).await;
     env.relay.handle.shutdown().await;
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{rejection::JsonRejection, Path, Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ApiError;
+use super::{ApiError, JsonBody};
 use crate::{
     engine::{Engine, EngineError, NewUser, UserInput},
     relay::RelayState,
@@ -53,18 +53,6 @@ fn engine_error(e: EngineError) -> Response {
     .into_response()
 }
 
-fn bad_json(rejection: JsonRejection) -> Response {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        format!(
-            "The request body is not what this route takes: {}",
-            rejection.body_text()
-        ),
-    )
-    .into_response()
-}
-
 #[derive(Deserialize)]
 struct Page {
     limit: Option<u32>,
@@ -88,12 +76,8 @@ async fn one(State(state): State<Arc<RelayState>>, Path(id): Path<String>) -> Re
 
 async fn start(
     State(state): State<Arc<RelayState>>,
-    body: Result<Json<NewUser>, JsonRejection>,
+    JsonBody(user): JsonBody<NewUser>,
 ) -> Response {
-    let Json(user) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_json(r),
-    };
     match Engine::start(&state, user).await {
         Ok(conv) => (StatusCode::CREATED, Json(conv)).into_response(),
         Err(e) => engine_error(e),
@@ -103,12 +87,8 @@ async fn start(
 async fn say(
     State(state): State<Arc<RelayState>>,
     Path(id): Path<String>,
-    body: Result<Json<UserInput>, JsonRejection>,
+    JsonBody(input): JsonBody<UserInput>,
 ) -> Response {
-    let Json(input) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_json(r),
-    };
     match Engine::input(&state, &id, input).await {
         Ok(conv) => Json(conv).into_response(),
         Err(e) => engine_error(e),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{rejection::JsonRejection, Path, Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::ApiError;
+use super::{ApiError, JsonBody};
 use crate::{
     inspector::{self, InspectorError, ReplayMode},
     relay::RelayState,
@@ -48,18 +48,6 @@ fn internal(e: &dyn std::fmt::Display) -> ApiError {
         "internal",
         "The relay could not read its records; the log has the details.",
     )
-}
-
-fn bad_json(rejection: JsonRejection) -> Response {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        format!(
-            "The request body is not what this route takes: {}",
-            rejection.body_text()
-        ),
-    )
-    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -107,12 +95,8 @@ struct ReplayRequest {
 async fn replay(
     State(state): State<Arc<RelayState>>,
     Path(id): Path<i64>,
-    body: Result<Json<ReplayRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<ReplayRequest>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_json(r),
-    };
     match inspector::replay(&state, id, req.mode, req.body).await {
         Ok(d) => (StatusCode::CREATED, Json(d)).into_response(),
         Err(e) => failure(e),
@@ -143,12 +127,8 @@ struct SyntheticRequest {
 
 async fn synthetic(
     State(state): State<Arc<RelayState>>,
-    body: Result<Json<SyntheticRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<SyntheticRequest>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_json(r),
-    };
     match inspector::synthetic(&state, &req.template, &req.conversation_id, req.body).await {
         Ok(d) => (StatusCode::CREATED, Json(d)).into_response(),
         Err(e) => failure(e),

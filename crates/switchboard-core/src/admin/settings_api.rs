@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::{
     body::Bytes,
-    extract::{rejection::JsonRejection, Query, State},
+    extract::{Query, State},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -14,7 +14,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::ApiError;
+use super::{ApiError, JsonBody};
 use crate::{
     client::ClientError,
     relay::RelayState,
@@ -117,17 +117,6 @@ async fn view(state: &RelayState) -> SettingsView {
     }
 }
 
-fn bad_json(rejection: JsonRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        format!(
-            "The request body is not what this route takes: {}",
-            rejection.body_text()
-        ),
-    )
-}
-
 fn invalid(fields: Vec<FieldError>) -> Response {
     let message = match fields.as_slice() {
         [one] => one.message.clone(),
@@ -189,12 +178,8 @@ async fn get_settings(State(state): State<Arc<RelayState>>) -> Json<SettingsView
 
 async fn put_settings(
     State(state): State<Arc<RelayState>>,
-    body: Result<Json<SaveRequest>, JsonRejection>,
+    JsonBody(request): JsonBody<SaveRequest>,
 ) -> Response {
-    let Json(request) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_json(r).into_response(),
-    };
     match settings_update::save(&state, request).await {
         Ok(_) => Json(view(&state).await).into_response(),
         Err(e) => update_error(e),
@@ -242,12 +227,8 @@ struct PreviewRequest {
 
 async fn preview(
     State(state): State<Arc<RelayState>>,
-    body: Result<Json<PreviewRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<PreviewRequest>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_json(r).into_response(),
-    };
     let message = match req.handover_message {
         Some(m) => m,
         None => state
@@ -271,12 +252,8 @@ async fn preview(
 
 async fn test_connection(
     State(state): State<Arc<RelayState>>,
-    body: Result<Json<TestRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<TestRequest>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_json(r).into_response(),
-    };
     match setup_helpers::test_connection(&state, req).await {
         Ok(outcome) => Json(outcome).into_response(),
         Err(fields) => invalid(fields),
