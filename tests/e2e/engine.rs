@@ -604,3 +604,247 @@ async fn after_the_agent_closes_a_new_message_reopens_the_8x8_conversation() {
     );
     env.relay.handle.shutdown().await;
 }
+
+/// Every call the relay made to 8x8 (the emulator's log of inbound API calls) must be an
+/// operation of 8x8's OpenAPI document with a body its schema accepts.
+async fn assert_calls_follow_the_contract(env: &Env) {
+    let log: Value = client()
+        .get(format!("{}/sim/log?direction=inbound", env.sim))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let records = log["records"].as_array().expect("log records");
+    assert!(!records.is_empty(), "the relay called 8x8");
+    let contract = openapi_contract::Contract::get();
+    let mut violations = Vec::new();
+    for r in records {
+        let call = r["recordType"].as_str().unwrap_or_default();
+        let (method, path) = call.split_once(' ').unwrap_or((call, ""));
+        let path = path.split('?').next().unwrap_or_default();
+        let body = r["requestBody"]
+            .as_str()
+            .filter(|b| !b.is_empty())
+            .map(|b| serde_json::from_str::<Value>(b).unwrap_or(Value::Null));
+        if let Err(e) = contract.validate_request(method, path, body.as_ref()) {
+            violations.push(format!("{call}: {e:?}"));
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "calls outside the contract: {violations:#?}"
+    );
+}
+
+#[tokio::test]
+async fn every_call_the_engine_makes_speaks_the_contract() {
+    let env = Env::start().await;
+    // Endpoint mode with quick replies, typing and an escalation.
+    let id = env.webchat().await;
+    eventually("greeting", || async {
+        let v = env.maybe_transcript(&id).await;
+        (!lane(&v, "bot").is_empty(), v)
+    })
+    .await;
+    env.sim(
+        "POST",
+        &format!("/sim/conversations/{id}/customer/say"),
+        json!({ "text": "agent" }),
+    )
+    .await;
+    eventually("queued", || async {
+        let v = env.transcript(&id).await;
+        (v["conversation"]["phase"] == "queued", v)
+    })
+    .await;
+    // Handover mode with history, properties, relay both ways, typing and the end.
+    env.settings(|s| {
+        s["handover"]["jsonProperties"] = json!("{\"intent\": \"billing\"}");
+        s["handover"]["handback"] = json!(true);
+    })
+    .await;
+    let (hid, gid) = handed_over(&env).await;
+    env.sim(
+        "POST",
+        &format!("/sim/conversations/{gid}/agent/accept"),
+        json!({}),
+    )
+    .await;
+    env.api(
+        "POST",
+        &format!("/api/tester/conversations/{hid}/typing"),
+        None,
+    )
+    .await;
+    env.api(
+        "POST",
+        &format!("/api/tester/conversations/{hid}/messages"),
+        Some(json!({ "text": "hello" })),
+    )
+    .await;
+    env.api(
+        "POST",
+        &format!("/api/tester/conversations/{hid}/leave"),
+        None,
+    )
+    .await;
+    user_removed_in_8x8(&env, &gid).await;
+    assert_calls_follow_the_contract(&env).await;
+    env.relay.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn duplicated_and_reordered_deliveries_change_nothing() {
+    let env = Env::start().await;
+    let (id, gid) = handed_over(&env).await;
+    // From now on 8x8 delivers some events twice and swaps others.
+    env.sim(
+        "PATCH",
+        "/sim/faults",
+        json!({ "duplicateRate": 1.0, "reorderNext": 2 }),
+    )
+    .await;
+    env.sim(
+        "POST",
+        &format!("/sim/conversations/{gid}/agent/accept"),
+        json!({ "agentId": "agent-d" }),
+    )
+    .await;
+    for text in ["one", "two", "three"] {
+        env.sim(
+            "POST",
+            &format!("/sim/conversations/{gid}/agent/say"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+    eventually("three agent messages", || async {
+        let v = env.transcript(&id).await;
+        (
+            lane(&v, "agent").len() >= 3 && v["conversation"]["phase"] == "agent",
+            v,
+        )
+    })
+    .await;
+    // Give any duplicate time to arrive (and be dropped) before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let view = env.transcript(&id).await;
+    let mut agent = lane(&view, "agent");
+    agent.sort();
+    assert_eq!(
+        agent,
+        ["one", "three", "two"],
+        "each message once, whatever the order"
+    );
+    let joined = lane(&view, "system")
+        .iter()
+        .filter(|t| t.contains("agent-d joined"))
+        .count();
+    assert_eq!(joined, 1, "a duplicated join is one join");
+    env.relay.handle.shutdown().await;
+}
+
+/// A stand-in for a Rasa bot's REST channel: echoes, offers a button, hands over when
+/// asked, and fails on "boom".
+async fn rasa_stand_in() -> String {
+    use axum::{http::StatusCode, response::IntoResponse, routing::post, Json, Router};
+    let app = Router::new().route(
+        "/webhooks/rest/webhook",
+        post(|Json(b): Json<Value>| async move {
+            let message = b["message"].as_str().unwrap_or_default().to_string();
+            let sender = b["sender"].clone();
+            if message == "boom" {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "model crashed").into_response();
+            }
+            if message.contains("agent") {
+                return Json(json!([{ "recipient_id": sender, "custom": { "handover": true } }]))
+                    .into_response();
+            }
+            Json(json!([{
+                "recipient_id": sender,
+                "text": format!("echo: {message}"),
+                "buttons": [{ "title": "Yes", "payload": "/affirm" }]
+            }]))
+            .into_response()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/webhooks/rest/webhook")
+}
+
+#[tokio::test]
+async fn an_external_bot_answers_hands_over_and_its_failures_show() {
+    let env = Env::start().await;
+    let url = rasa_stand_in().await;
+    env.settings(|s| {
+        s["bot"]["kind"] = json!("external");
+        s["bot"]["externalUrl"] = json!(url);
+        s["bot"]["externalTimeoutMs"] = json!(2000);
+    })
+    .await;
+    let conv = env
+        .api(
+            "POST",
+            "/api/tester/conversations",
+            Some(json!({ "name": "Rae" })),
+        )
+        .await;
+    let id = conv["id"].as_str().unwrap().to_string();
+    let view = env.transcript(&id).await;
+    assert_eq!(
+        lane(&view, "bot"),
+        ["echo: /greet"],
+        "the start goes to the bot as /greet"
+    );
+
+    env.api(
+        "POST",
+        &format!("/api/tester/conversations/{id}/messages"),
+        Some(json!({ "text": "hi" })),
+    )
+    .await;
+    let view = env.transcript(&id).await;
+    let last = view["transcript"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["text"], "echo: hi");
+    assert_eq!(last["payload"]["quickReplies"][0]["payload"], "/affirm");
+
+    env.api(
+        "POST",
+        &format!("/api/tester/conversations/{id}/messages"),
+        Some(json!({ "text": "boom" })),
+    )
+    .await;
+    let view = env.transcript(&id).await;
+    let shown = lane(&view, "system").join("\n");
+    assert!(
+        shown.contains("500"),
+        "the failure is in the conversation: {shown}"
+    );
+    assert_eq!(view["conversation"]["phase"], "bot");
+
+    env.api(
+        "POST",
+        &format!("/api/tester/conversations/{id}/messages"),
+        Some(json!({ "text": "agent" })),
+    )
+    .await;
+    let view = eventually("handed over", || async {
+        let v = env.transcript(&id).await;
+        (v["conversation"]["phase"] == "queued", v)
+    })
+    .await;
+    let handover_message = env.api("GET", "/api/settings", None).await["settings"]["handover"]
+        ["handoverMessage"]
+        .clone();
+    assert!(lane(&view, "bot").contains(&handover_message.as_str().unwrap().to_string()));
+    env.relay.handle.shutdown().await;
+}
