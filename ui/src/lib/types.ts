@@ -47,9 +47,21 @@ export interface ConnectionSettings {
   tenant: string | null;
 }
 
+export type BotKind = "builtin" | "external";
+
+/** The bot the relay talks for (bot/mod.rs BotSettings): the built-in flow or a Rasa REST bot. */
+export interface BotSettings {
+  kind: BotKind;
+  /** The built-in flow as YAML, kept as typed so error line numbers match. */
+  flow: string;
+  externalUrl: string | null;
+  /** 100 to 60000. */
+  externalTimeoutMs: number;
+}
+
 /**
- * The settings document. Sections edited elsewhere (e.g. the bot's) are not listed here;
- * they ride along untouched, because a save sends back the whole document as loaded.
+ * The settings document. Sections no page edits ride along untouched, because a save
+ * sends back the whole document as loaded.
  */
 export interface Settings {
   version: number;
@@ -73,6 +85,7 @@ export interface Settings {
     whenAgentLeaves: AgentLeaves;
     handback: boolean;
   };
+  bot: BotSettings;
 }
 
 export type KeyRole = "endpoint" | "handover";

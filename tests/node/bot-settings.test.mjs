@@ -1,0 +1,155 @@
+// The Bot section of the Endpoint settings page in a real browser against the headless
+// server: the built-in flow's YAML editor (the server's "line L" verdict shown beside it,
+// the line marked) and the external bot's URL and time limit.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { artifacts, startServer } from "./lib/relay.mjs";
+import { launchBrowser, openAdmin, openSettings, save } from "./lib/settings-browser.mjs";
+
+let browser;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function session(t) {
+  const server = await startServer();
+  const admin = await openAdmin(browser, server);
+  t.after(async () => {
+    await admin.context.close();
+    await server.stop();
+  });
+  const saved = async () => (await (await admin.context.request.get(`${server.adminOrigin}/api/settings`)).json()).settings.bot;
+  return { server, saved, ...admin };
+}
+
+async function describedBy(locator) {
+  const ids = ((await locator.getAttribute("aria-describedby")) ?? "").split(/\s+/).filter(Boolean);
+  const texts = [];
+  for (const id of ids) texts.push(await locator.page().locator(`#${id}`).innerText());
+  return texts.join("\n");
+}
+
+test("built-in flow: a bad regex is named by line beside the editor and nothing is saved; a good edit survives a reload", async (t) => {
+  const { page, pageErrors, saved } = await session(t);
+  await openSettings(page, "Endpoint settings");
+
+  const kind = page.getByTestId("bot-kind");
+  assert.equal(await kind.getByLabel("Built-in flow").isChecked(), true);
+  const flow = page.getByTestId("bot-flow");
+  const original = await flow.inputValue();
+  assert.equal(original, (await saved()).flow);
+
+  // Break the regex of the order rule.
+  const lines = original.split("\n");
+  const regexIndex = lines.findIndex((l) => /^\s*regex:/.test(l));
+  assert.ok(regexIndex >= 0, "the default flow has a regex rule");
+  lines[regexIndex] = lines[regexIndex].replace(/regex:.*/, "regex: '(unclosed'");
+  await flow.fill(lines.join("\n"));
+  assert.equal(await page.getByTestId("save").isDisabled(), false);
+
+  await page.getByTestId("save").click();
+  const error = page.getByTestId("f-bot-flow-error");
+  await error.waitFor();
+  const message = await error.innerText();
+  const m = /^line (\d+), column \d+:/.exec(message);
+  assert.ok(m, `the message names a line: ${message}`);
+  const line = Number(m[1]);
+  assert.equal(line, regexIndex + 1, "the line named is the broken regex");
+  assert.match(await page.getByTestId("save-problem").innerText(), /nothing was saved/i);
+  assert.equal(await flow.getAttribute("aria-invalid"), "true");
+  assert.match(await describedBy(flow), /^line \d+/m);
+  // The line is marked in the gutter and behind the text.
+  await page.getByTestId("bot-flow-error-line").waitFor();
+  // …inside the editor's visible part (the editor scrolls to it).
+  await page.waitForFunction(() => {
+    const band = document.querySelector('[data-testid="bot-flow-error-line"]')?.getBoundingClientRect();
+    const box = document.querySelector('[data-testid="bot-flow"]')?.getBoundingClientRect();
+    return band && box && band.top >= box.top && band.bottom <= box.bottom;
+  });
+  assert.equal(await page.locator(".gutter .error-line").innerText(), String(line));
+  assert.equal((await saved()).flow, original, "the server kept the old flow");
+  assert.equal(await page.getByTestId("discard").isDisabled(), false, "the edit is still unsaved");
+  await page.getByTestId("bot-flow").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(artifacts, "bot-flow-error.png"), fullPage: true });
+
+  // Fixed and edited: saved, the message goes, and a reload shows the new flow.
+  lines[regexIndex] = lines[regexIndex].replace(/regex:.*/, "regex: '\\border\\s+\\d+\\b'");
+  const greetingIndex = lines.findIndex((l) => /^\s*reply:/.test(l));
+  lines[greetingIndex] = "  reply: Hi, this is the Switchboard test bot.";
+  const edited = lines.join("\n");
+  await flow.fill(edited);
+  assert.equal(await error.count(), 0, "the server's verdict goes once the flow changes");
+  await save(page);
+  assert.equal((await saved()).flow, edited);
+
+  await page.reload();
+  await page.getByTestId("dirty-state").waitFor();
+  assert.equal(await page.getByTestId("bot-flow").inputValue(), edited);
+  assert.equal(await page.getByTestId("f-bot-flow-error").count(), 0);
+
+  // Discard puts back the saved flow.
+  await page.getByTestId("bot-flow").fill(original);
+  await page.getByTestId("discard").click();
+  assert.equal(await page.getByTestId("bot-flow").inputValue(), edited);
+  assert.deepEqual(pageErrors.map((e) => e.message), []);
+});
+
+test("external bot: the URL is required, the time limit is checked, a valid bot survives a reload", async (t) => {
+  const { page, pageErrors, saved } = await session(t);
+  await openSettings(page, "Endpoint settings");
+
+  await page.getByTestId("bot-kind").getByLabel("External bot (Rasa REST channel)").click();
+  assert.equal(await page.getByTestId("bot-flow").count(), 0, "the flow editor is for the built-in bot");
+  const url = page.getByTestId("bot-external-url");
+  const timeout = page.getByTestId("bot-external-timeout");
+  assert.equal(await url.inputValue(), "");
+  assert.equal(await timeout.inputValue(), "10000");
+  assert.match(await describedBy(url), /Rasa REST channel/);
+
+  // No URL: the server's message sits beside the field and nothing is saved.
+  await page.getByTestId("save").click();
+  const urlError = page.getByTestId("f-bot-externalUrl-error");
+  await urlError.waitFor();
+  assert.match(await urlError.innerText(), /Enter the external bot's URL/);
+  assert.equal(await url.getAttribute("aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "f-bot-externalUrl");
+  assert.equal((await saved()).kind, "builtin");
+
+  // A time limit out of range is refused before it reaches the server.
+  await url.fill("ftp://bot.example.test/hook");
+  await timeout.fill("50");
+  await page.getByTestId("save").click();
+  await page.getByTestId("f-bot-externalTimeoutMs-error").waitFor();
+  assert.match(await page.getByTestId("f-bot-externalTimeoutMs-error").innerText(), /between 100 and 60000/);
+  assert.equal((await saved()).kind, "builtin");
+
+  // The server's URL check (scheme) is named beside the URL.
+  await timeout.fill("2500");
+  await page.getByTestId("save").click();
+  await page.getByTestId("save-problem").getByText(/must start with http:\/\/ or https:\/\//).waitFor();
+  assert.match(await urlError.innerText(), /must start with http/);
+  await page.screenshot({ path: join(artifacts, "bot-external-error.png"), fullPage: true });
+
+  await url.fill("http://localhost:5005/webhooks/rest/webhook");
+  await save(page);
+  const bot = await saved();
+  assert.equal(bot.kind, "external");
+  assert.equal(bot.externalUrl, "http://localhost:5005/webhooks/rest/webhook");
+  assert.equal(bot.externalTimeoutMs, 2500);
+
+  await page.reload();
+  await page.getByTestId("dirty-state").waitFor();
+  assert.equal(await page.getByTestId("bot-kind").getByLabel("External bot (Rasa REST channel)").isChecked(), true);
+  assert.equal(await page.getByTestId("bot-external-url").inputValue(), "http://localhost:5005/webhooks/rest/webhook");
+  assert.equal(await page.getByTestId("bot-external-timeout").inputValue(), "2500");
+  await page.getByRole("heading", { name: "Bot" }).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(artifacts, "bot-external.png"), fullPage: true });
+  assert.deepEqual(pageErrors.map((e) => e.message), []);
+});
