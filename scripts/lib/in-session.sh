@@ -12,6 +12,7 @@ printf '%s' "switchboard-tests" | gnome-keyring-daemon --unlock --components=sec
 
 cargo test --workspace --quiet
 echo "== The OS keychain (Secret Service)"
-cargo test -p switchboard-e2e --test keychain --quiet -- --ignored
+# --workspace keeps the feature set of the run above, so nothing is rebuilt.
+cargo test --workspace --test keychain --quiet -- --ignored
 echo "== Browser and desktop-window tests"
 xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/node/*.test.mjs
