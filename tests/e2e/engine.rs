@@ -390,6 +390,7 @@ async fn handover_mode_creates_the_8x8_conversation_and_relays_both_ways() {
     // What the agent got: user data, the JSON properties, the bot transcript.
     let view = env.transcript(&id).await;
     let sent = &view["conversation"]["handover"]["request"];
+    assert_eq!(view["conversation"]["channelId"], sent["channelId"]);
     assert_eq!(sent["user"]["name"], "Tess Tester");
     assert_eq!(sent["user"]["email"], "tess@example.com");
     assert_eq!(
@@ -533,9 +534,10 @@ async fn transfer_is_not_the_end_and_leaving_ends_the_8x8_side() {
 #[tokio::test]
 async fn an_idle_user_is_timed_out_and_the_8x8_side_ended() {
     let env = Env::start().await;
+    let (id, gid) = handed_over(&env).await;
+    // Only now: a short timeout set earlier could end the chat before it is seen queued.
     env.settings(|s| s["handover"]["inactivityTimeoutMinutes"] = json!(1))
         .await;
-    let (id, gid) = handed_over(&env).await;
     let view = eventually("the inactivity timeout", || async {
         let v = env.transcript(&id).await;
         (v["conversation"]["phase"] == "ended", v)

@@ -141,6 +141,7 @@ async fn create(
         messages.drain(..total - MAX_HISTORY);
         note(state, conv, "system", "local", &format!("The history sent to the agent was cut to the latest {MAX_HISTORY} of {total} messages."), Value::Null).await?;
     }
+    conv.channel_id = Some(channel.clone());
     let request = CreateConversation {
         channel_id: channel,
         user,
@@ -350,6 +351,15 @@ async fn flush_pending(
             })
             .await?;
         state.engine.store.mark_sent(entry.id, outbox_id).await?;
+        // The live UI replaces the line it shows as held back.
+        let mut sent = entry.clone();
+        sent.direction = "out".into();
+        sent.payload = json!({ "outboxId": outbox_id });
+        state
+            .bus
+            .publish(crate::events::RelayEvent::TranscriptEntry {
+                entry: serde_json::to_value(&sent).unwrap_or_default(),
+            });
     }
     Ok(())
 }
