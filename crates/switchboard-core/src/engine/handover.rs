@@ -379,28 +379,9 @@ pub(crate) async fn leave_8x8(state: &RelayState, conv: &Conversation) -> Result
 
 /// The local conversation whose handover create 8x8 answered with `gateway_id`.
 pub(crate) async fn local_id_for_created(state: &RelayState, gateway_id: &str) -> Option<String> {
-    let entries = state.outbox.list(200, None).await.ok()?;
-    entries
-        .into_iter()
-        .find(|e| {
-            e.operation == "createConversation"
-                && e.response
-                    .as_ref()
-                    .and_then(|r| r["conversationId"].as_str())
-                    == Some(gateway_id)
-        })
-        .map(|e| e.ordering_key)
+    state.outbox.key_of_created(gateway_id).await.ok().flatten()
 }
 
 pub(crate) async fn creates_in_flight(state: &RelayState) -> bool {
-    state
-        .outbox
-        .list(200, None)
-        .await
-        .map(|entries| {
-            entries
-                .iter()
-                .any(|e| e.operation == "createConversation" && !e.is_final())
-        })
-        .unwrap_or(false)
+    state.outbox.creates_in_flight().await.unwrap_or(false)
 }

@@ -165,6 +165,13 @@ pub fn spawn(
                 // The guard `wait_for` returns is not Send: drop it inside.
                 _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
                 next = state.inbox.queue.recv() => match next {
+                    // 8x8 echoes every post the relay makes (P5); they are dropped whatever
+                    // the conversation, so they need no lookup and no actor.
+                    Ok(event) if matches!(&event.event.kind, crate::inbox::EventKind::Message(m) if m.is_echo) => {
+                        let _ = state.inbox.queue
+                            .complete(event.delivery_id, Ok("echo ignored".into()))
+                            .await;
+                    }
                     Ok(event) => {
                         let key = actors::key_for_event(&state, &event.event).await;
                         match key {

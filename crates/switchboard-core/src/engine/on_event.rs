@@ -26,6 +26,10 @@ pub(crate) async fn handle(
     };
     let mut conv = match state.engine.store.get(key).await? {
         Some(c) => c,
+        // An echo or a bare indicator is no reason to open a conversation.
+        None if !opens_a_conversation(&event.kind) => {
+            return Ok("nothing to do for an unknown conversation".into())
+        }
         None => {
             // 8x8 routed a customer to the bot: a new endpoint conversation.
             let mut c = Conversation::new(gateway_id.clone(), Mode::Endpoint, now_ms());
@@ -379,4 +383,18 @@ pub(crate) async fn end(
         note(state, conv, "system", "local", why, Value::Null).await?;
     }
     Ok(())
+}
+
+/// Whether an event for a conversation the relay does not know yet starts one: 8x8
+/// routing a customer to the bot, or the customer speaking. Echoes, typing and the like
+/// do not.
+fn opens_a_conversation(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::ConversationUpdate(_) | EventKind::Queued(_) | EventKind::MembersChanged(_) => {
+            true
+        }
+        EventKind::Message(m) => !m.is_echo,
+        EventKind::Activity(a) => a.name != "typing",
+        EventKind::Transfer | EventKind::WebhookVerify | EventKind::Unknown => false,
+    }
 }

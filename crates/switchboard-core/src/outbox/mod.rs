@@ -227,6 +227,44 @@ impl Outbox {
             .await?)
     }
 
+    /// The ordering key (the local conversation) of the delivered create that 8x8
+    /// answered with `conversation_id`: how a handover's first events find their way.
+    pub async fn key_of_created(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<String>, OutboxError> {
+        let id = conversation_id.to_string();
+        Ok(self
+            .db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT ordering_key FROM outbox WHERE operation = 'createConversation'
+                     AND status = 'delivered'
+                     AND json_extract(response_json, '$.conversationId') = ?1
+                     ORDER BY id DESC LIMIT 1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .await?)
+    }
+
+    /// Whether a create is still on its way (its 8x8 id not known yet).
+    pub async fn creates_in_flight(&self) -> Result<bool, OutboxError> {
+        Ok(self
+            .db
+            .call(|c| {
+                c.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM outbox WHERE status IN ('pending', 'sending')
+                     AND operation = 'createConversation')",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .await?)
+    }
+
     /// Waits until entry `id` is delivered or failed.
     pub async fn wait(&self, id: i64, timeout: Duration) -> Result<OutboxEntry, OutboxError> {
         let deadline = tokio::time::Instant::now() + timeout;
