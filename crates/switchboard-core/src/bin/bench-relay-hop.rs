@@ -279,20 +279,24 @@ async fn measure(
 
 async fn wait_until(marks: &Arc<Mutex<Marks>>, done: impl Fn(&Marks) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(&marks.lock().unwrap()) {
-        let m = marks.lock().unwrap();
-        if m.lost > 0 && Instant::now() + Duration::from_secs(55) > deadline {
-            // Samples lost to a lagging subscriber never arrive; measure what did.
-            return;
+    loop {
+        {
+            let m = marks.lock().unwrap();
+            if done(&m) {
+                return;
+            }
+            if m.lost > 0 && Instant::now() + Duration::from_secs(55) > deadline {
+                // Samples lost to a lagging subscriber never arrive; measure what did.
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the relay did not keep up within 60 s ({} user and {} agent hops measured, {} waiting)",
+                m.user_done.len(),
+                m.agent_done.len(),
+                m.started.len()
+            );
         }
-        assert!(
-            Instant::now() < deadline,
-            "the relay did not keep up within 60 s ({} user and {} agent hops measured, {} waiting)",
-            m.user_done.len(),
-            m.agent_done.len(),
-            m.started.len()
-        );
-        drop(m);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
