@@ -3,42 +3,14 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { artifacts, binary } from "./lib/relay.mjs";
+import { startDriver, stopDriver, until, wd } from "./lib/webdriver.mjs";
 
-const DRIVER = "http://127.0.0.1:4444";
 let driver;
 let home;
 let session;
-
-async function wd(method, path, body) {
-  const res = await fetch(`${DRIVER}${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json.value)}`);
-  return json.value;
-}
-
-async function until(what, fn, ms = 60_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} did not happen in ${ms} ms: ${last ?? ""}`);
-}
 
 async function launchApp() {
   const created = await wd("POST", "/session", {
@@ -76,30 +48,11 @@ async function openEndpointSettings() {
 }
 
 before(async () => {
-  home = mkdtempSync(join(tmpdir(), "switchboard-desktop-settings-"));
-  driver = spawn("tauri-driver", [], {
-    stdio: ["ignore", "inherit", "inherit"],
-    env: {
-      ...process.env,
-      XDG_DATA_HOME: join(home, "data"),
-      XDG_CONFIG_HOME: join(home, "config"),
-      XDG_CACHE_HOME: join(home, "cache"),
-      SWITCHBOARD_ENDPOINT_BIND: "127.0.0.1:0",
-      NO_AT_BRIDGE: "1",
-    },
-  });
-  await until("tauri-driver listening", async () => (await fetch(`${DRIVER}/status`)).ok, 20_000);
+  ({ driver, home } = await startDriver("switchboard-desktop-settings-"));
 });
 
 after(async () => {
-  if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
-  if (driver && driver.exitCode === null) {
-    const exited = new Promise((r) => driver.on("exit", r));
-    driver.kill();
-    await exited;
-  }
-  // The app may still be flushing caches (e.g. Mesa's shader cache) as it exits.
-  if (home) await until("the app's files removed", () => (rmSync(home, { recursive: true, force: true }), true), 15_000);
+  await stopDriver({ driver, home, session });
 });
 
 test("a setting saved in the desktop window is still there after the app restarts", async () => {
