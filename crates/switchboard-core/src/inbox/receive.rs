@@ -140,6 +140,17 @@ impl Inbox {
         if disposition == Disposition::Reject && outcome.is_none() {
             outcome = message.clone();
         }
+        if let Verdict::Invalid(e) = &verdict {
+            // Ours, not the sender's (the key could not be fetched): the admin needs to
+            // know why 8x8 is being turned away. Forged or stale deliveries are the
+            // sender's problem and are shown in the inspector only.
+            if e.is_transient() {
+                tracing::warn!(
+                    event_id = signature::event_id(headers).unwrap_or_default(),
+                    "a webhook delivery could not be verified: {e}; answering 503 so 8x8 retries"
+                );
+            }
+        }
 
         let (signature_label, signature_reason) = match &verdict {
             Verdict::Valid(ChecksumVariant::Unsigned) => ("valid", None),
