@@ -46,3 +46,28 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("client builds")
 }
+
+pub mod agent_chat;
+pub mod emulator;
+pub mod process;
+pub mod relay_db;
+pub mod small_disk;
+
+/// Polls `check` every 100 ms until it gives a value; panics with `what` and the last
+/// state it described after `guard` — a hang guard for slow machines, never a speed bound.
+pub async fn wait_until<T>(
+    what: &str,
+    guard: std::time::Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = std::time::Instant::now() + guard;
+    loop {
+        match check() {
+            Ok(v) => return v,
+            Err(last) if std::time::Instant::now() >= deadline => {
+                panic!("{what}: not within {guard:?}; last seen: {last}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+}
