@@ -83,7 +83,19 @@ async fn a_relay_killed_mid_burst_loses_nothing_and_processes_nothing_twice() {
     let relay = ServerProcess::start(&config);
     let restart_took = killed_at.elapsed();
 
-    // Until 8x8 has a final outcome for every event: delivered, or out of retries.
+    // First the relay's count (a cheap query), then 8x8's log (a copy of thousands of
+    // records, so read once the end is near): until 8x8 has a final outcome for every
+    // event, delivered or out of retries, and the relay has nothing pending.
+    wait_until("the burst processed by the relay", GUARD, || {
+        let n = db.count(
+            "SELECT COUNT(*) FROM deliveries WHERE event_type = 'MESSAGE'
+             AND status = 'processed' AND duplicate_of IS NULL",
+        ) - before_burst;
+        (n >= EVENTS as i64)
+            .then_some(())
+            .ok_or(format!("{n} processed"))
+    })
+    .await;
     let log = wait_until("8x8 done with every event", GUARD, || {
         let log = sim.log();
         let mut outcome: HashMap<&str, bool> = HashMap::new();

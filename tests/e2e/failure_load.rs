@@ -1,4 +1,4 @@
-//! Concurrent load on both listeners of one relay process: 3,000 signed webhooks on the
+//! Concurrent load on both listeners of one relay process: 2,000 signed webhooks on the
 //! endpoint listener while admin clients do what the UI does (status, conversation list,
 //! a transcript, the inspector's deliveries and outbox, the settings) and a live SSE
 //! stream is open. Every request is answered without error, every webhook is stored and
@@ -24,7 +24,7 @@ use switchboard_e2e::{
 };
 
 const CONVERSATIONS: usize = 20;
-const WEBHOOKS: usize = 3_000;
+const WEBHOOKS: usize = 2_000;
 const SENDERS: usize = 16;
 const ADMIN_CLIENTS: usize = 4;
 /// Per request: a request taking longer than this is a stall.
