@@ -82,6 +82,70 @@ async fn unprocessed_events_are_handed_out_again_after_a_restart() {
     );
 }
 
+/// 8x8's echo of the relay's own post is stored as processed at once and never waits in
+/// the queue (the engine would only drop it); a retry of it is still a duplicate.
+#[tokio::test]
+async fn an_echo_is_settled_when_stored_and_never_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("switchboard.db")).unwrap();
+    let inbox = Inbox::open(&db).unwrap();
+    let checks = Checks {
+        verify_signatures: false,
+        base_url: "http://127.0.0.1:9".into(),
+        tenant: None,
+    };
+    let bus = EventBus::default();
+    let echo = serde_json::json!({
+        "eventType": "MESSAGE",
+        "conversationId": "conv-e",
+        "data": {"isEcho": true, "sender": {"id": "bot", "type": "bot"}, "text": "hi"}
+    })
+    .to_string();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    headers.insert("x-8x8-event-id", "echo-1".parse().unwrap());
+    let first = inbox
+        .receive(&checks, &headers, echo.clone().into(), &bus)
+        .await;
+    assert_eq!(first.status, 204);
+    let again = inbox.receive(&checks, &headers, echo.into(), &bus).await;
+    assert_eq!(again.status, 204);
+
+    let stored = inbox
+        .store
+        .get(first.delivery_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "processed");
+    assert!(stored.outcome.unwrap().contains("echo"));
+    assert!(stored.processed_at_ms.is_some());
+    let retry = inbox
+        .store
+        .get(again.delivery_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retry.status, "duplicate");
+    assert_eq!(retry.duplicate_of, first.delivery_id);
+    assert_eq!(inbox.queue.pending_count().await.unwrap(), 0);
+    // A customer message after it is the first thing the engine is handed.
+    headers.insert("x-8x8-event-id", "msg-1".parse().unwrap());
+    let message = inbox
+        .receive(
+            &checks,
+            &headers,
+            message_body("conv-e", "hello").into(),
+            &bus,
+        )
+        .await;
+    let next = tokio::time::timeout(Duration::from_secs(5), inbox.queue.recv())
+        .await
+        .expect("the message is queued")
+        .unwrap();
+    assert_eq!(Some(next.delivery_id), message.delivery_id);
+}
+
 #[tokio::test]
 async fn a_delivery_committed_before_a_kill_is_deduplicated_on_retry() {
     let sim = start_sim().await;

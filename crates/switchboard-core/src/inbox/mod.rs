@@ -40,9 +40,10 @@ pub struct Inbox {
 
 impl Inbox {
     pub fn open(db: &Db) -> Result<Self, DbError> {
+        let store = DeliveryStore::open(db)?;
         Ok(Self {
-            store: DeliveryStore::open(db)?,
-            queue: InboxQueue::new(db.clone()),
+            queue: InboxQueue::new(db.clone(), store.writer()),
+            store,
             jwks: jwk::JwkCache::new(),
             freshness_window_ms: AtomicI64::new(DEFAULT_FRESHNESS_WINDOW_MS),
             after_commit: RwLock::new(None),

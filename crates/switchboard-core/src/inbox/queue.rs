@@ -11,7 +11,7 @@ use std::{
 use rusqlite::params;
 use tokio::sync::{Mutex, Notify};
 
-use super::event::WebhookEvent;
+use super::{event::WebhookEvent, store::Writer};
 use crate::{
     db::{Db, DbError},
     events::now_ms,
@@ -27,6 +27,7 @@ pub struct QueuedEvent {
 
 pub struct InboxQueue {
     db: Db,
+    writer: Writer,
     notify: Notify,
     /// The last delivery handed out since start.
     cursor: AtomicI64,
@@ -40,9 +41,10 @@ type Row = (i64, i64, Vec<u8>);
 const READ_AHEAD: i64 = 64;
 
 impl InboxQueue {
-    pub fn new(db: Db) -> Self {
+    pub(crate) fn new(db: Db, writer: Writer) -> Self {
         Self {
             db,
+            writer,
             notify: Notify::new(),
             cursor: AtomicI64::new(0),
             taking: Mutex::new(VecDeque::new()),
@@ -112,17 +114,10 @@ impl InboxQueue {
             Ok(t) => ("processed", t),
             Err(t) => ("failed", t),
         };
-        let at = now_ms();
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "UPDATE deliveries SET status = ?1, outcome = ?2, processed_at_ms = ?3
-                     WHERE id = ?4 AND status = 'pending'",
-                    params![status, text, at, delivery_id],
-                )
-            })
-            .await?;
-        Ok(())
+        self.writer
+            .complete(delivery_id, status, text, now_ms())
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))
     }
 
     pub async fn pending_count(&self) -> Result<i64, DbError> {

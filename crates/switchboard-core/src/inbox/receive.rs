@@ -42,6 +42,11 @@ const NOT_STORED: [&str; 4] = [
     "x-api-key",
 ];
 
+/// 8x8 echoes every message the relay posts (P5). Feeding one back would make the bot
+/// answer itself, so the engine drops them all; they are settled here instead of
+/// queued, which spares the engine a read and a write per echo.
+const ECHO_OUTCOME: &str = "echo of a message the relay posted (P5): nothing to do";
+
 enum Verdict {
     Valid(ChecksumVariant),
     Invalid(SignatureError),
@@ -123,6 +128,10 @@ impl Inbox {
                 Some(format!("signature rejected ({}): {e}", e.code())),
             ),
             (Ok(value), _) => match event_type.as_deref() {
+                Some("MESSAGE") if value["data"]["isEcho"] == Value::Bool(true) => {
+                    outcome = Some(ECHO_OUTCOME.into());
+                    (StatusCode::NO_CONTENT, Disposition::Settled, None)
+                }
                 Some(t) if WebhookEvent::is_processable_type(t, value) => {
                     (StatusCode::NO_CONTENT, Disposition::Queue, None)
                 }

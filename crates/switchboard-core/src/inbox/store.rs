@@ -34,6 +34,10 @@ pub enum Disposition {
     Queue,
     /// Authentic but nothing to process (verify, unknown or legacy type): `ignored`.
     Ignore,
+    /// Authentic and already fully handled at the edge, so it never waits in the queue:
+    /// `processed` at once. 8x8's echo of a post the relay made itself (P5) is the case:
+    /// the engine drops every echo whatever the conversation.
+    Settled,
     /// Refused: stored for the inspector only, never deduplicated against.
     Reject,
 }
@@ -61,14 +65,68 @@ pub struct Recorded {
     pub duplicate_of: Option<i64>,
 }
 
-struct Job {
-    delivery: NewDelivery,
-    reply: oneshot::Sender<Result<Recorded, String>>,
+/// What the writer thread does: store a new delivery, or record what the conversation
+/// engine did with one. Both kinds share its transactions, so under load the engine's
+/// bookkeeping costs no commit of its own.
+enum Job {
+    Record {
+        delivery: NewDelivery,
+        reply: oneshot::Sender<Result<Recorded, String>>,
+    },
+    Complete {
+        delivery_id: i64,
+        status: &'static str,
+        outcome: String,
+        at_ms: i64,
+        reply: oneshot::Sender<Result<Recorded, String>>,
+    },
 }
 
-/// Hands deliveries to the writer thread; the thread ends when the store is dropped.
-pub struct DeliveryStore {
+impl Job {
+    fn reply(self, result: Result<Recorded, String>) {
+        let (Job::Record { reply, .. } | Job::Complete { reply, .. }) = self;
+        let _ = reply.send(result);
+    }
+}
+
+/// A handle on the writer thread; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Writer {
     tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Marks a queued delivery `processed` or `failed` once the engine is done with it;
+    /// resolves after the commit. A delivery no longer `pending` is left as it is.
+    pub async fn complete(
+        &self,
+        delivery_id: i64,
+        status: &'static str,
+        outcome: String,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::Complete {
+                delivery_id,
+                status,
+                outcome,
+                at_ms,
+                reply,
+            })
+            .map_err(|_| StoreError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| StoreError::Stopped)?
+            .map(|_| ())
+            .map_err(StoreError::Write)
+    }
+}
+
+/// Hands deliveries to the writer thread; the thread ends when the store and every
+/// [`Writer`] are dropped.
+pub struct DeliveryStore {
+    writer: Writer,
     db: Db,
 }
 
@@ -80,14 +138,22 @@ impl DeliveryStore {
             .name("inbox-writer".into())
             .spawn(move || write_loop(writer_db, rx))
             .map_err(|e| DbError::Task(format!("cannot start the inbox writer: {e}")))?;
-        Ok(Self { tx, db: db.clone() })
+        Ok(Self {
+            writer: Writer { tx },
+            db: db.clone(),
+        })
+    }
+
+    pub(crate) fn writer(&self) -> Writer {
+        self.writer.clone()
     }
 
     /// Commits one delivery; returns once it is on disk (see `db` for what that means).
     pub async fn record(&self, delivery: NewDelivery) -> Result<Recorded, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Job { delivery, reply })
+        self.writer
+            .tx
+            .send(Job::Record { delivery, reply })
             .map_err(|_| StoreError::Stopped)?;
         answer
             .await
@@ -203,13 +269,13 @@ fn write_loop(db: Db, rx: mpsc::Receiver<Job>) {
         }
         let results = db.blocking(|conn| write_batch(conn, &batch));
         for (job, result) in batch.into_iter().zip(results) {
-            let _ = job.reply.send(result);
+            job.reply(result);
         }
     }
 }
 
-/// Each delivery in its own savepoint, so one bad row fails alone; the replies are sent
-/// only after the commit.
+/// Each job in its own savepoint, so one bad row fails alone; the replies are sent only
+/// after the commit.
 fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Recorded, String>> {
     let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
@@ -220,7 +286,16 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Recorded, Str
         let result = tx
             .savepoint()
             .and_then(|sp| {
-                let recorded = insert(&sp, &job.delivery)?;
+                let recorded = match job {
+                    Job::Record { delivery, .. } => insert(&sp, delivery)?,
+                    Job::Complete {
+                        delivery_id,
+                        status,
+                        outcome,
+                        at_ms,
+                        ..
+                    } => complete(&sp, *delivery_id, status, outcome, *at_ms)?,
+                };
                 sp.commit()?;
                 Ok(recorded)
             })
@@ -234,9 +309,27 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Recorded, Str
     results
 }
 
+fn complete(
+    c: &Connection,
+    delivery_id: i64,
+    status: &str,
+    outcome: &str,
+    at_ms: i64,
+) -> rusqlite::Result<Recorded> {
+    c.prepare_cached(
+        "UPDATE deliveries SET status = ?1, outcome = ?2, processed_at_ms = ?3
+         WHERE id = ?4 AND status = 'pending'",
+    )?
+    .execute(params![status, outcome, at_ms, delivery_id])?;
+    Ok(Recorded {
+        id: delivery_id,
+        duplicate_of: None,
+    })
+}
+
 fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
     let duplicate_of: Option<i64> = match (&d.event_id, d.disposition) {
-        (Some(eid), Disposition::Queue | Disposition::Ignore) => c
+        (Some(eid), Disposition::Queue | Disposition::Ignore | Disposition::Settled) => c
             .prepare_cached(
                 "SELECT id FROM deliveries WHERE event_id = ?1 AND status NOT IN ('duplicate', 'rejected')",
             )?
@@ -251,12 +344,14 @@ fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
         ),
         (None, Disposition::Queue) => ("pending", d.outcome.clone()),
         (None, Disposition::Ignore) => ("ignored", d.outcome.clone()),
+        (None, Disposition::Settled) => ("processed", d.outcome.clone()),
         (None, Disposition::Reject) => ("rejected", d.outcome.clone()),
     };
     c.prepare_cached(
         "INSERT INTO deliveries (received_at_ms, headers_json, body, event_id, event_type,
-            conversation_id, signature, signature_reason, http_status, duplicate_of, status, outcome)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            conversation_id, signature, signature_reason, http_status, duplicate_of, status, outcome,
+            processed_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         d.received_at_ms,
@@ -271,6 +366,7 @@ fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
         duplicate_of,
         status,
         outcome,
+        (status == "processed").then_some(d.received_at_ms),
     ])?;
     Ok(Recorded {
         id: c.last_insert_rowid(),
