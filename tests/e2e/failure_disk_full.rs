@@ -1,7 +1,8 @@
 //! Disk full: the relay's data directory is on a small tmpfs the test fills to the last
 //! page. A delivery that cannot be stored is answered 503 (so 8x8 retries), never 2xx;
 //! the relay logs why; once there is room again 8x8's next retry is stored and
-//! processed, without a restart.
+//! processed, without a restart. And a bot message 8x8 accepted just as the disk filled
+//! up (so its outcome could not be written) is not sent a second time.
 //!
 //! A real full filesystem rather than SQLite's `max_page_count`: that pragma belongs to
 //! the connection that sets it and is not stored in the file, so a second connection
@@ -9,22 +10,43 @@
 
 use std::time::Instant;
 
+use chat_gateway_sim::{Faults, WebchatTarget};
 use switchboard_e2e::{
     agent_chat::{AgentChat, GUARD},
-    emulator,
+    emulator::{self, seed_for},
+    process::{ServerConfig, ServerProcess},
+    relay_db::RelayDb,
     small_disk::SmallDisk,
+    wait_until,
 };
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_answers_503_and_8x8s_retry_is_processed_once_there_is_room() {
-    let disk = match SmallDisk::mount(8 * 1024) {
-        Ok(d) => d,
+/// A tmpfs for the relay's data, or why there cannot be one here.
+fn small_disk() -> Option<SmallDisk> {
+    match SmallDisk::mount(8 * 1024) {
+        Ok(d) => Some(d),
         Err(why) => {
             // Only root (CAP_SYS_ADMIN) can mount; the test command runs as root.
             eprintln!("SKIPPED: no filesystem of the test's own to fill: {why}");
-            return;
+            None
         }
-    };
+    }
+}
+
+/// Everything into the database file and the WAL emptied, so the relay's next commit
+/// must grow a file.
+fn checkpoint(db: &RelayDb) {
+    let (busy, _, _): (i64, i64, i64) = db
+        .conn()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(busy, 0, "the checkpoint was blocked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_answers_503_and_8x8s_retry_is_processed_once_there_is_room() {
+    let Some(disk) = small_disk() else { return };
     let chat = AgentChat::start(
         disk.path(),
         emulator::settings(150, 200, 10_000),
@@ -33,16 +55,7 @@ async fn a_full_disk_answers_503_and_8x8s_retry_is_processed_once_there_is_room(
     )
     .await;
 
-    // Everything into the database file and the WAL emptied, so the next commit must
-    // grow a file; then not one page left.
-    let checkpoint: (i64, i64, i64) = chat
-        .db()
-        .conn()
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
-    assert_eq!(checkpoint.0, 0, "checkpoint blocked: {checkpoint:?}");
+    checkpoint(&chat.db());
     let filler = disk.fill();
     assert_eq!(disk.available(), 0);
     let full_since = Instant::now();
@@ -84,4 +97,111 @@ async fn a_full_disk_answers_503_and_8x8s_retry_is_processed_once_there_is_room(
     chat.relay.stop();
     chat.sim.shutdown().await;
     drop(disk);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_8x8_accepted_as_the_disk_filled_up_is_not_sent_again() {
+    let Some(disk) = small_disk() else { return };
+    let mut config = ServerConfig::new(disk.path(), "http://127.0.0.1:9");
+    // The bot greets as soon as 8x8 says the conversation is active.
+    config.accept_active_event = true;
+    let sim = emulator::start(
+        "127.0.0.1:0",
+        seed_for(&config.endpoint_url()),
+        emulator::settings(150, 200, 10_000),
+        None,
+    )
+    .await;
+    config.base_url = sim.base_url();
+    let relay = ServerProcess::start(&config);
+    let db = RelayDb::open(&relay.db_path());
+    let (conversation, _) = sim
+        .start_webchat(None, WebchatTarget::Webhook(emulator::WEBHOOK.into()), None)
+        .unwrap();
+    let accepted = |text: &str| {
+        let path = format!("POST /chat-gateway/v1/conversations/{conversation}/messages");
+        let needle = serde_json::to_string(text).unwrap();
+        sim.log()
+            .iter()
+            .filter(|r| {
+                r.record_type == path
+                    && r.status_code.is_some_and(|s| (200..300).contains(&s))
+                    && r.request_body.contains(&needle)
+            })
+            .count()
+    };
+    let outbox_status = |id: i64| -> String {
+        db.conn()
+            .query_row("SELECT status FROM outbox WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    wait_until("the greeting delivered", GUARD, || {
+        let n = db.count("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'");
+        (n == 1).then_some(()).ok_or(format!("{n}"))
+    })
+    .await;
+
+    // 8x8 takes two seconds over each call: time to fill the disk while the bot's
+    // answer is on its way.
+    sim.set_faults(Faults {
+        api_latency_ms: 2_000,
+        ..Faults::default()
+    });
+    sim.customer_say(&conversation, "hello").unwrap();
+    let reply: i64 = wait_until("the bot's answer being sent", GUARD, || {
+        let id: Option<i64> = db
+            .conn()
+            .query_row(
+                "SELECT id FROM outbox WHERE status = 'sending' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        let processed = db.count(
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'processed'
+             AND json_extract(body, '$.data.text') = 'hello'",
+        );
+        id.filter(|_| processed == 1).ok_or("not yet".to_string())
+    })
+    .await;
+    let text: String = db
+        .conn()
+        .query_row(
+            "SELECT json_extract(request_json, '$.message.text') FROM outbox WHERE id = ?1",
+            [reply],
+            |r| r.get(0),
+        )
+        .unwrap();
+    checkpoint(&db);
+    let filler = disk.fill();
+    assert_eq!(disk.available(), 0);
+
+    wait_until("8x8 accepted the answer", GUARD, || {
+        (accepted(&text) == 1).then_some(()).ok_or("not yet".into())
+    })
+    .await;
+    let logged = relay
+        .wait_for_log(&["outbox::worker", "disk is full"], GUARD)
+        .await;
+    assert_eq!(outbox_status(reply), "sending", "nothing could be written");
+    sim.set_faults(Faults::default());
+    filler.release();
+    wait_until("the answer recorded as delivered", GUARD, || {
+        let status = outbox_status(reply);
+        (status == "delivered").then_some(()).ok_or(status)
+    })
+    .await;
+    // Sent again, the entry would be `delivered` only after the second send.
+    let sends = accepted(&text);
+    println!("a bot message 8x8 accepted while the disk filled up:");
+    println!("  accepted by 8x8 {sends} time(s); outbox entry {reply} delivered");
+    println!("  relay log: {logged}");
+    assert_eq!(
+        sends, 1,
+        "the answer was sent again after the disk had room"
+    );
+    relay.stop();
+    sim.shutdown().await;
 }

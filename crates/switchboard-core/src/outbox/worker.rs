@@ -128,13 +128,52 @@ async fn run(
         };
         let backoff = outbox.backoff();
         for (entry, result) in results {
-            let finished = record(&outbox, &entry, result, &backoff).await?;
+            let outcome = Outcome::of(&entry, result, &backoff);
+            let finished = outcome.is_final();
+            if !store_outcome(&outbox, entry.id, outcome, &mut stop).await {
+                return Ok(());
+            }
             if let Some(entry) = outbox.get(entry.id).await? {
                 publish(updated(&entry));
             }
             if finished {
                 outbox.finished.notify_waiters();
             }
+        }
+    }
+}
+
+/// How long to wait before trying again to store an attempt's outcome.
+const STORE_RETRY: Duration = Duration::from_millis(500);
+
+/// Stores an attempt's outcome, trying again while the database refuses (locked, disk
+/// full): 8x8's answer is known, and forgetting it would leave the entry `sending`, to be
+/// sent again — a delivered message shown twice. False if the relay stops first.
+async fn store_outcome(
+    outbox: &Outbox,
+    id: i64,
+    outcome: Outcome,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let mut logged = false;
+    loop {
+        match outcome.store(outbox, id).await {
+            Ok(()) => {
+                if logged {
+                    tracing::info!(id, "the outbox entry's outcome is stored now");
+                }
+                return true;
+            }
+            Err(e) => {
+                if !logged {
+                    tracing::error!(id, error = %e, "cannot store what 8x8 answered to an outbox entry; trying again so it is not sent twice");
+                    logged = true;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(STORE_RETRY) => {}
+            _ = stop.changed() => return false,
         }
     }
 }
@@ -197,59 +236,90 @@ fn take_due(
     Ok((taken, next_at))
 }
 
-/// Stores one attempt's outcome; true when the entry reached a final state.
-async fn record(
-    outbox: &Outbox,
-    entry: &OutboxEntry,
-    result: Result<Option<serde_json::Value>, ClientError>,
-    backoff: &super::Backoff,
-) -> Result<bool, super::OutboxError> {
-    let id = entry.id;
-    let now = now_ms();
-    let (status, next_at, error, http_status, response) = match result {
-        Ok(response) => (
-            "delivered",
-            now,
-            None,
-            None,
-            response.map(|v| v.to_string()),
-        ),
-        Err(e) if e.is_permanent() => {
-            tracing::warn!(id, operation = %entry.operation, code = e.code(), "an outbox entry failed for good");
-            ("failed", now, Some(e.to_string()), e.status(), None)
-        }
-        Err(e) => {
-            let wait = match e.retry_after() {
-                // 8x8's own word, within reason.
-                Some(after) => after.min(backoff.max.max(Duration::from_secs(300))),
-                None => retry::backoff(backoff.base, backoff.max, entry.attempts.max(1) as u32),
-            };
-            let mut text = e.to_string();
-            if !e.certainly_not_processed() {
-                text.push_str(" — 8x8 may have applied it; it will be sent again");
-            }
-            (
-                "pending",
-                now + wait.as_millis() as i64,
-                Some(text),
-                e.status(),
+/// One attempt's outcome, as it is written to the entry.
+struct Outcome {
+    status: &'static str,
+    next_at: i64,
+    error: Option<String>,
+    http_status: Option<u16>,
+    response: Option<String>,
+    at: i64,
+}
+
+impl Outcome {
+    fn of(
+        entry: &OutboxEntry,
+        result: Result<Option<serde_json::Value>, ClientError>,
+        backoff: &super::Backoff,
+    ) -> Self {
+        let now = now_ms();
+        let (status, next_at, error, http_status, response) = match result {
+            Ok(response) => (
+                "delivered",
+                now,
                 None,
-            )
+                None,
+                response.map(|v| v.to_string()),
+            ),
+            Err(e) if e.is_permanent() => {
+                tracing::warn!(id = entry.id, operation = %entry.operation, code = e.code(), "an outbox entry failed for good");
+                ("failed", now, Some(e.to_string()), e.status(), None)
+            }
+            Err(e) => {
+                let wait = match e.retry_after() {
+                    // 8x8's own word, within reason.
+                    Some(after) => after.min(backoff.max.max(Duration::from_secs(300))),
+                    None => retry::backoff(backoff.base, backoff.max, entry.attempts.max(1) as u32),
+                };
+                let mut text = e.to_string();
+                if !e.certainly_not_processed() {
+                    text.push_str(" — 8x8 may have applied it; it will be sent again");
+                }
+                (
+                    "pending",
+                    now + wait.as_millis() as i64,
+                    Some(text),
+                    e.status(),
+                    None,
+                )
+            }
+        };
+        Self {
+            status,
+            next_at,
+            error,
+            http_status,
+            response,
+            at: now,
         }
-    };
-    let finished = status != "pending";
-    outbox
-        .db()
-        .call(move |c| {
-            c.execute(
-                "UPDATE outbox SET status = ?1, next_attempt_at_ms = ?2,
-                    last_error = COALESCE(?3, last_error), last_status = COALESCE(?4, last_status),
-                    response_json = ?5, updated_at_ms = ?6,
-                    finished_at_ms = CASE WHEN ?1 IN ('delivered', 'failed') THEN ?6 END
-                 WHERE id = ?7",
-                params![status, next_at, error, http_status, response, now, id],
-            )
-        })
-        .await?;
-    Ok(finished)
+    }
+
+    fn is_final(&self) -> bool {
+        self.status != "pending"
+    }
+
+    async fn store(&self, outbox: &Outbox, id: i64) -> Result<(), super::OutboxError> {
+        let (status, next_at, error, http_status, response, now) = (
+            self.status,
+            self.next_at,
+            self.error.clone(),
+            self.http_status,
+            self.response.clone(),
+            self.at,
+        );
+        outbox
+            .db()
+            .call(move |c| {
+                c.execute(
+                    "UPDATE outbox SET status = ?1, next_attempt_at_ms = ?2,
+                        last_error = COALESCE(?3, last_error), last_status = COALESCE(?4, last_status),
+                        response_json = ?5, updated_at_ms = ?6,
+                        finished_at_ms = CASE WHEN ?1 IN ('delivered', 'failed') THEN ?6 END
+                     WHERE id = ?7",
+                    params![status, next_at, error, http_status, response, now, id],
+                )
+            })
+            .await?;
+        Ok(())
+    }
 }
