@@ -1,7 +1,7 @@
 //! A filesystem of the test's own that can be filled to the last byte: a small tmpfs
-//! mounted for one test and unmounted when dropped. It needs root (CAP_SYS_ADMIN), which
-//! the test command has on its Debian machine; elsewhere [`SmallDisk::mount`] says why
-//! it could not.
+//! mounted for one test and unmounted when dropped. Mounting needs root (CAP_SYS_ADMIN):
+//! the test command runs as root or with sudo (it installs packages); as another user
+//! `sudo -n` is tried, and [`SmallDisk::mount`] says why it could not.
 
 use std::{
     fs::File,
@@ -20,9 +20,11 @@ impl SmallDisk {
     pub fn mount(size_kib: u64) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let path = dir.path().to_path_buf();
-        let out = Command::new("mount")
+        // Owned by whoever runs the test, so the relay it starts can write there.
+        let (uid, gid) = (id("-u"), id("-g"));
+        let out = as_root("mount")
             .args(["-t", "tmpfs", "-o"])
-            .arg(format!("size={size_kib}k,mode=0700"))
+            .arg(format!("size={size_kib}k,mode=0700,uid={uid},gid={gid}"))
             .arg("switchboard-test")
             .arg(&path)
             .output()
@@ -78,7 +80,27 @@ impl SmallDisk {
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         // Lazy: a relay process that is still being torn down must not keep it mounted.
-        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        let _ = as_root("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+fn id(flag: &str) -> String {
+    Command::new("id")
+        .arg(flag)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// `program` as root: directly when the test runs as root, else through `sudo -n`
+/// (never asks for a password).
+fn as_root(program: &str) -> Command {
+    if id("-u") == "0" {
+        Command::new(program)
+    } else {
+        let mut cmd = Command::new("sudo");
+        cmd.args(["-n", program]);
+        cmd
     }
 }
 
