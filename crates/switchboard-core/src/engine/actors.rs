@@ -11,9 +11,16 @@ use crate::{inbox::event::WebhookEvent, relay::RelayState};
 
 const IDLE: Duration = Duration::from_secs(120);
 
+/// Most 8x8 conversation ids remembered; past that the memory starts over.
+const ROUTES_CAP: usize = 100_000;
+
 #[derive(Default)]
 pub(crate) struct Actors {
     map: std::sync::Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
+    /// 8x8 conversation id → local conversation id, for ids already looked up. A
+    /// mapping never changes once made (a handover's earlier 8x8 ids still belong to
+    /// the same conversation), so remembering it spares a query per event.
+    routes: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl Actors {
@@ -31,6 +38,19 @@ impl Actors {
         let _ = tx.send(job);
         map.insert(key.to_string(), tx);
         tokio::spawn(run(state.clone(), key.to_string(), rx));
+    }
+
+    fn route(&self, gateway_id: &str) -> Option<String> {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes.get(gateway_id).cloned()
+    }
+
+    fn remember(&self, gateway_id: &str, local: &str) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        if routes.len() >= ROUTES_CAP {
+            routes.clear();
+        }
+        routes.insert(gateway_id.to_string(), local.to_string());
     }
 
     fn forget_if_idle(&self, key: &str, rx: &mpsc::UnboundedReceiver<Job>) -> bool {
@@ -71,12 +91,20 @@ async fn run(state: Arc<RelayState>, key: String, mut rx: mpsc::UnboundedReceive
 /// its first events are not mistaken for a new customer.
 pub(crate) async fn key_for_event(state: &Arc<RelayState>, event: &WebhookEvent) -> Option<String> {
     let gateway_id = event.conversation_id.clone()?;
+    let actors = &state.engine.actors;
+    if let Some(local) = actors.route(&gateway_id) {
+        return Some(local);
+    }
     for attempt in 0..20 {
         if let Ok(Some(conv)) = state.engine.store.by_gateway_id(&gateway_id).await {
+            actors.remember(&gateway_id, &conv.id);
             return Some(conv.id);
         }
         match super::handover::local_id_for_created(state, &gateway_id).await {
-            Some(local) => return Some(local),
+            Some(local) => {
+                actors.remember(&gateway_id, &local);
+                return Some(local);
+            }
             None if attempt < 19 && super::handover::creates_in_flight(state).await => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

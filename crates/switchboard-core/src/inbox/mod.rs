@@ -40,9 +40,10 @@ pub struct Inbox {
 
 impl Inbox {
     pub fn open(db: &Db) -> Result<Self, DbError> {
-        let store = DeliveryStore::open(db)?;
+        let handoff = Arc::new(queue::Handoff::new());
+        let store = DeliveryStore::open(db, handoff.clone())?;
         Ok(Self {
-            queue: InboxQueue::new(db.clone(), store.writer()),
+            queue: InboxQueue::new(db.clone(), store.writer(), handoff),
             store,
             jwks: jwk::JwkCache::new(),
             freshness_window_ms: AtomicI64::new(DEFAULT_FRESHNESS_WINDOW_MS),

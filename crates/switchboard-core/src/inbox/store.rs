@@ -5,13 +5,17 @@
 //! Writes go through one thread that commits whatever has queued up in one transaction
 //! (group commit): under load a commit carries many deliveries, alone it carries one.
 
-use std::{sync::mpsc, thread};
+use std::{
+    sync::{mpsc, Arc},
+    thread,
+};
 
 use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use super::queue::Handoff;
 use crate::db::{Db, DbError};
 
 /// Most deliveries one transaction carries; keeps each commit short.
@@ -131,12 +135,12 @@ pub struct DeliveryStore {
 }
 
 impl DeliveryStore {
-    pub fn open(db: &Db) -> Result<Self, DbError> {
+    pub(crate) fn open(db: &Db, handoff: Arc<Handoff>) -> Result<Self, DbError> {
         let (tx, rx) = mpsc::channel();
         let writer_db = db.clone();
         thread::Builder::new()
             .name("inbox-writer".into())
-            .spawn(move || write_loop(writer_db, rx))
+            .spawn(move || write_loop(writer_db, rx, &handoff))
             .map_err(|e| DbError::Task(format!("cannot start the inbox writer: {e}")))?;
         Ok(Self {
             writer: Writer { tx },
@@ -258,7 +262,7 @@ impl DeliveryRecord {
     }
 }
 
-fn write_loop(db: Db, rx: mpsc::Receiver<Job>) {
+fn write_loop(db: Db, rx: mpsc::Receiver<Job>, handoff: &Handoff) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -268,6 +272,13 @@ fn write_loop(db: Db, rx: mpsc::Receiver<Job>) {
             }
         }
         let results = db.blocking(|conn| write_batch(conn, &batch));
+        for (job, result) in batch.iter().zip(&results) {
+            if let (Job::Record { delivery, .. }, Ok(recorded)) = (job, result) {
+                if delivery.disposition == Disposition::Queue && recorded.duplicate_of.is_none() {
+                    handoff.push(recorded.id, delivery.received_at_ms, delivery.body.clone());
+                }
+            }
+        }
         for (job, result) in batch.into_iter().zip(results) {
             job.reply(result);
         }
