@@ -232,9 +232,13 @@ impl ServerProcess {
 
     /// SIGTERM and wait for the graceful stop (killed if it does not come).
     pub fn stop(mut self) {
-        let _ = Command::new("kill")
+        let asked = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
-            .status();
+            .status()
+            .is_ok_and(|s| s.success());
+        if !asked {
+            let _ = self.child.kill();
+        }
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
