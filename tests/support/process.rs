@@ -84,7 +84,10 @@ pub fn free_port() -> u16 {
 }
 
 /// The `switchboard-server` binary next to this test binary (`cargo test --workspace`
-/// builds it); built on demand when a single test target is run on its own.
+/// builds it); built on demand when it is missing. One left by an earlier build is used
+/// as it is: after changing the relay, run a single test target only after
+/// `cargo build -p switchboard-core --bin switchboard-server` (building it here every
+/// time would rebuild dependencies with another feature set than the workspace's).
 pub fn server_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("SWITCHBOARD_SERVER_BIN") {
         return p.into();
