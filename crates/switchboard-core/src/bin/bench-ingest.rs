@@ -1,16 +1,19 @@
 //! Benchmark of the webhook receiver (not a test: it prints figures, it asserts none).
 //!
-//! Fires signed MESSAGE deliveries at a relay's endpoint listener on loopback — each one
-//! signature-verified against the emulator's JWK and committed to SQLite before the 204
-//! — and the same load at a no-op server that answers 204, in the same run, and prints
-//! events/s, p50/p99 latency and the ratio. Then an open-loop run at a fixed rate (1,000
-//! events/s by default) for the latency under a realistic load.
+//! The same signed MESSAGE deliveries, from the same load generator in the same run, go
+//! to three receivers: a no-op server that answers 204, a reference receiver written the
+//! way 8x8's docs show (Node + `jose`: verify, store nothing), and the relay's endpoint
+//! listener (verify, commit to SQLite, then 204). Then an open-loop run at a fixed rate
+//! (1,000 events/s by default) for the relay's latency under a realistic load. One table.
 //!
 //! `cargo run --release -p switchboard-core --bin bench-ingest -- [events] [concurrency] [rate]`
 //! (see crates/switchboard-core/BENCHMARKS.md).
 
+mod benchkit;
+
 use std::{
     net::Ipv4Addr,
+    ops::Range,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -19,25 +22,22 @@ use std::{
 };
 
 use axum::{http::StatusCode, routing::post, Router};
+use benchkit::{
+    deliveries::{self, Delivery, TENANT},
+    reference::NodeReference,
+    table::{ms, Samples, Table},
+};
 use chat_gateway_sim::{Keyring, Seed, SimConfig};
 use switchboard_core::{
-    relay::{RelayConfig, SandboxMode},
+    inbox::DEFAULT_FRESHNESS_WINDOW_MS,
+    relay::{RelayConfig, RelayHandle, SandboxMode},
     settings::{MemorySettings, Settings, SettingsStore},
 };
 
-const TENANT: &str = "sandbox-tenant";
-const CUSTOMER: &str = "sandbox-customer";
-
-struct Delivery {
-    body: Vec<u8>,
-    headers: Vec<(&'static str, String)>,
-}
-
 struct Run {
-    label: &'static str,
     events: usize,
     elapsed: Duration,
-    latencies: Vec<Duration>,
+    latencies: Samples,
     failures: usize,
 }
 
@@ -46,29 +46,24 @@ impl Run {
         self.events as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn pct(&self, p: f64) -> Duration {
-        let mut l = self.latencies.clone();
-        l.sort();
-        l[((l.len() as f64 - 1.0) * p).round() as usize]
-    }
-
-    fn print(&self) {
-        println!(
-            "{:<34} {:>9.0} events/s   p50 {:>8.3} ms   p99 {:>8.3} ms   ({} events, {} failed)",
-            self.label,
-            self.rate(),
-            self.pct(0.50).as_secs_f64() * 1e3,
-            self.pct(0.99).as_secs_f64() * 1e3,
-            self.events,
-            self.failures,
-        );
+    fn row(&self, label: &str) -> Vec<String> {
+        vec![
+            label.to_string(),
+            format!("{:.0}", self.rate()),
+            ms(self.latencies.pct(0.50)),
+            ms(self.latencies.pct(0.99)),
+            format!("{} of {}", self.failures, self.events),
+        ]
     }
 }
 
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
-        .map(|a| a.parse().expect("arguments are numbers"))
+        .map(|a| {
+            a.parse()
+                .expect("arguments are numbers: [events] [concurrency] [rate]")
+        })
         .collect();
     let events = args.first().copied().unwrap_or(10_000);
     let concurrency = args.get(1).copied().unwrap_or(64);
@@ -90,61 +85,29 @@ async fn bench(events: usize, concurrency: usize, rate: usize) {
     let sim = chat_gateway_sim::start(sim_config)
         .await
         .expect("the emulator starts");
-
     let dir = std::env::temp_dir().join(format!("bench-ingest-{}", std::process::id()));
-    let settings = MemorySettings::default();
-    let mut s = Settings::default();
-    s.connection.base_url = sim.base_url();
-    s.connection.tenant = Some(TENANT.into());
-    s.endpoint.token = switchboard_core::token::generate();
-    settings.save(&s).expect("memory settings save");
-    let mut config = RelayConfig::for_tests(dir.clone());
-    config.settings_store = Arc::new(settings);
-    config.sandbox = SandboxMode::Off;
-    let relay = switchboard_core::start(config)
-        .await
-        .expect("the relay starts");
+    let relay = start_relay(&sim.base_url(), dir.clone()).await;
     let relay_url = relay.endpoint_url().await;
+    let noop_url = start_noop().await;
+    let node = NodeReference::start(&sim.base_url(), TENANT, DEFAULT_FRESHNESS_WINDOW_MS);
 
-    let noop = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .unwrap();
-    let noop_url = format!("http://{}/noop", noop.local_addr().unwrap());
-    let noop_app = Router::new().route(
-        "/noop",
-        post(|_body: axum::body::Bytes| async { StatusCode::NO_CONTENT }),
-    );
-    tokio::spawn(async move { axum::serve(noop, noop_app).await });
+    signature_cost(&keyring);
 
-    // What one signature check costs on this machine, alone.
-    {
-        use switchboard_core::inbox::signature;
-        let d = sign_all(&keyring, 1).remove(0);
-        let mut map = axum::http::HeaderMap::new();
-        for (k, v) in &d.headers {
-            map.insert(*k, v.parse().unwrap());
-        }
-        let h = signature::DeliveryHeaders::from_headers(&map).unwrap();
-        let parsed = signature::parse_signature(&h.signature).unwrap();
-        let jwk = keyring.jwk(&parsed.kid).unwrap();
-        let key = signature::key_from_jwk(&jwk, &parsed.kid).unwrap();
-        let n = 2_000;
-        let t = Instant::now();
-        for _ in 0..n {
-            signature::verify(&key, &d.body, &h, &parsed).unwrap();
-        }
-        println!(
-            "signature check (CRC-32 + RS256 verify): {:.1} µs each, one core",
-            t.elapsed().as_secs_f64() * 1e6 / n as f64
-        );
-    }
-
-    let fixed = rate * 5;
-    let total = events * 2 + fixed;
+    // One set of deliveries for every receiver: a warm-up slice, the measured slice, the
+    // fixed-rate slice and one spare for the checks below.
+    let warm = 0..events / 10;
+    let measured = warm.end..warm.end + events;
+    let fixed = measured.end..measured.end + rate * 5;
+    let spare = fixed.end;
     let signing = Instant::now();
-    let deliveries = Arc::new(sign_all(&keyring, total));
+    let deliveries = Arc::new(deliveries::sign_all(
+        &keyring,
+        spare + 1,
+        deliveries::echo_body,
+    ));
     println!(
-        "signed {total} deliveries in {:.1} s (not measured)",
+        "signed {} deliveries in {:.1} s (8x8's work: not measured)",
+        deliveries.len(),
         signing.elapsed().as_secs_f64()
     );
 
@@ -152,66 +115,157 @@ async fn bench(events: usize, concurrency: usize, rate: usize) {
         .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap();
-    // Warm-up: JWK fetched and cached, connections open, SQLite pages in.
-    closed_loop(
-        "warm-up",
-        &http,
-        &noop_url,
-        &deliveries,
-        0..events / 10,
-        concurrency,
-    )
-    .await;
-    closed_loop(
-        "warm-up",
-        &http,
-        &relay_url,
-        &deliveries,
-        0..events / 10,
-        concurrency,
-    )
-    .await;
+    // Both verifying receivers must refuse a changed body and take the genuine one.
+    let check = &deliveries[spare];
+    refuses_tampering(&http, "relay", &relay_url, check).await;
+    let node = match node {
+        Ok(node) => {
+            refuses_tampering(&http, "Node reference", &node.url, check).await;
+            let seen = node.seen(&http).await;
+            assert_eq!(
+                (seen.valid, seen.invalid),
+                (1, 1),
+                "the Node reference must count what it verified"
+            );
+            Some(node)
+        }
+        Err(reason) => {
+            println!("Node reference not run: {reason}");
+            None
+        }
+    };
 
+    // Warm-up: keys fetched and cached, connections open, JIT and SQLite pages warm.
+    let mut targets = vec![("no-op", noop_url.as_str())];
+    if let Some(node) = &node {
+        targets.push(("node", node.url.as_str()));
+    }
+    targets.push(("relay", relay_url.as_str()));
+    for (_, url) in &targets {
+        closed_loop(&http, url, &deliveries, warm.clone(), concurrency).await;
+    }
+    let mut runs = Vec::new();
+    for (name, url) in &targets {
+        runs.push((
+            *name,
+            closed_loop(&http, url, &deliveries, measured.clone(), concurrency).await,
+        ));
+    }
+    let fixed_run = open_loop(&http, &relay_url, &deliveries, fixed.clone(), rate).await;
+
+    let run = |name: &str| runs.iter().find(|(n, _)| *n == name).map(|(_, r)| r);
     println!();
-    let noop_run = closed_loop(
-        "no-op server (204)",
-        &http,
-        &noop_url,
-        &deliveries,
-        0..events,
-        concurrency,
-    )
-    .await;
-    noop_run.print();
-    let relay_run = closed_loop(
-        "relay: verify + store + 204",
-        &http,
-        &relay_url,
-        &deliveries,
-        events..events * 2,
-        concurrency,
-    )
-    .await;
-    relay_run.print();
+    let mut table = Table::new(&["receiver", "events/s", "p50", "p99", "failed"], 1);
+    table.row(run("no-op").unwrap().row("no-op server (answers 204)"));
+    if let Some(r) = run("node") {
+        table.row(r.row("Node reference (jose: verify, no storage)"));
+    }
+    let relay_run = run("relay").unwrap();
+    table.row(relay_run.row(&format!(
+        "relay (verify + store + 204), {concurrency} concurrent"
+    )));
+    table.row(fixed_run.row(&format!("relay at a fixed {rate} events/s")));
+    table.print();
+    println!();
     println!(
-        "ratio relay / no-op: {:.2}× throughput",
-        relay_run.rate() / noop_run.rate()
+        "relay / no-op: {:.2}× (target ≥ 0.5×)",
+        relay_run.rate() / run("no-op").unwrap().rate()
     );
+    if let Some(r) = run("node") {
+        println!(
+            "relay / Node:  {:.2}× (target ≥ 5×)",
+            relay_run.rate() / r.rate()
+        );
+    }
 
-    let fixed_run = open_loop(
-        "relay at a fixed rate",
-        &http,
-        &relay_url,
-        &deliveries,
-        events * 2..total,
-        rate,
-    )
-    .await;
-    fixed_run.print();
-
-    // Proof that the figures are for verified, stored events.
+    // Proof that the figures are for verified deliveries (and, for the relay, stored).
+    if let Some(node) = &node {
+        let seen = node.seen(&http).await;
+        println!(
+            "Node reference saw {} valid and {} invalid deliveries ({} sent valid, 1 tampered); {} key fetch(es)",
+            seen.valid,
+            seen.invalid,
+            1 + warm.len() + measured.len(),
+            seen.key_fetches
+        );
+    }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let valid: i64 = relay
+    let valid = stored_valid(&relay).await;
+    println!(
+        "relay stored {valid} deliveries with a valid signature ({} sent valid, 1 tampered)",
+        1 + warm.len() + measured.len() + fixed.len()
+    );
+    drop(node);
+    relay.shutdown().await;
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn start_relay(sim_url: &str, dir: std::path::PathBuf) -> RelayHandle {
+    let settings = MemorySettings::default();
+    let mut s = Settings::default();
+    s.connection.base_url = sim_url.to_string();
+    s.connection.tenant = Some(TENANT.into());
+    s.endpoint.token = switchboard_core::token::generate();
+    settings.save(&s).expect("memory settings save");
+    let mut config = RelayConfig::for_tests(dir);
+    config.settings_store = Arc::new(settings);
+    config.sandbox = SandboxMode::Off;
+    switchboard_core::start(config)
+        .await
+        .expect("the relay starts")
+}
+
+async fn start_noop() -> String {
+    let noop = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let url = format!("http://{}/noop", noop.local_addr().unwrap());
+    let app = Router::new().route(
+        "/noop",
+        post(|_body: axum::body::Bytes| async { StatusCode::NO_CONTENT }),
+    );
+    tokio::spawn(async move { axum::serve(noop, app).await });
+    url
+}
+
+/// What one signature check costs on this machine, alone, on one core.
+fn signature_cost(keyring: &Keyring) {
+    use switchboard_core::inbox::signature;
+    let d = deliveries::sign(keyring, deliveries::echo_body(0, 0), "cost", 0);
+    let mut map = axum::http::HeaderMap::new();
+    for (k, v) in &d.headers {
+        map.insert(*k, v.parse().unwrap());
+    }
+    let h = signature::DeliveryHeaders::from_headers(&map).unwrap();
+    let parsed = signature::parse_signature(&h.signature).unwrap();
+    let jwk = keyring.jwk(&parsed.kid).unwrap();
+    let key = signature::key_from_jwk(&jwk, &parsed.kid).unwrap();
+    let n = 2_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        signature::verify(&key, &d.body, &h, &parsed).unwrap();
+    }
+    println!(
+        "signature check (CRC-32 + RS256 verify): {:.1} µs each, one core",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+}
+
+/// A receiver whose figures are compared must really verify: a changed body is refused
+/// with 401, the genuine delivery taken with 2xx. Without that its figures mean nothing.
+async fn refuses_tampering(http: &reqwest::Client, name: &str, url: &str, genuine: &Delivery) {
+    let tampered = deliveries::send(http, url, &genuine.tampered()).await;
+    let accepted = deliveries::send(http, url, genuine).await;
+    assert!(
+        tampered == Some(401) && accepted.is_some_and(|s| (200..300).contains(&s)),
+        "{name} must refuse a tampered delivery and take the genuine one; it answered {tampered:?} and {accepted:?}"
+    );
+    println!("{name}: a tampered delivery is refused (401), the genuine one taken");
+}
+
+async fn stored_valid(relay: &RelayHandle) -> i64 {
+    relay
         .state
         .db
         .call(|c| {
@@ -222,69 +276,15 @@ async fn bench(events: usize, concurrency: usize, rate: usize) {
             )
         })
         .await
-        .unwrap();
-    println!(
-        "stored with a valid signature: {valid} of {} sent to the relay",
-        events + events / 10 + fixed
-    );
-    relay.shutdown().await;
-    sim.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Signing is 8x8's work, not the receiver's: done up front, on every core.
-fn sign_all(keyring: &Keyring, n: usize) -> Vec<Delivery> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let now = switchboard_core::events::now_ms() as u64;
-    let chunks: Vec<Vec<Delivery>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || {
-                    (0..n)
-                        .filter(|i| i % threads == t)
-                        .map(|i| {
-                            let body = serde_json::json!({
-                                "eventType": "MESSAGE",
-                                "conversationId": format!("conv-{}", i % 100),
-                                "timestamp": now,
-                                "data": {"isEcho": true, "sender": {"id": "bot", "type": "bot"},
-                                         "text": format!("benchmark message {i}")}
-                            })
-                            .to_string()
-                            .into_bytes();
-                            let eid = format!("bench-{now}-{i}");
-                            let headers = keyring
-                                .sign_delivery(&body, TENANT, CUSTOMER, &eid, 0, now)
-                                .pairs();
-                            Delivery { body, headers }
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    chunks.into_iter().flatten().collect()
-}
-
-async fn send(http: &reqwest::Client, url: &str, d: &Delivery) -> bool {
-    let mut req = http
-        .post(url)
-        .header("content-type", "application/json")
-        .body(d.body.clone());
-    for (k, v) in &d.headers {
-        req = req.header(*k, v);
-    }
-    matches!(req.send().await, Ok(r) if r.status().is_success())
+        .unwrap()
 }
 
 /// `concurrency` senders, each sending its next delivery as soon as the last is answered.
 async fn closed_loop(
-    label: &'static str,
     http: &reqwest::Client,
     url: &str,
     deliveries: &Arc<Vec<Delivery>>,
-    range: std::ops::Range<usize>,
+    range: Range<usize>,
     concurrency: usize,
 ) -> Run {
     let next = Arc::new(AtomicUsize::new(range.start));
@@ -307,24 +307,22 @@ async fn closed_loop(
                         return (latencies, failures);
                     }
                     let t = Instant::now();
-                    if !send(&http, &url, &deliveries[i]).await {
-                        failures += 1;
-                    }
+                    let status = deliveries::send(&http, &url, &deliveries[i]).await;
                     latencies.push(t.elapsed());
+                    failures += usize::from(!status.is_some_and(|s| (200..300).contains(&s)));
                 }
             })
         })
         .collect();
     let mut run = Run {
-        label,
         events: range.len(),
         elapsed: Duration::ZERO,
-        latencies: Vec::with_capacity(range.len()),
+        latencies: Samples(Vec::with_capacity(range.len())),
         failures: 0,
     };
     for t in tasks {
         let (l, f) = t.await.unwrap();
-        run.latencies.extend(l);
+        run.latencies.0.extend(l);
         run.failures += f;
     }
     run.elapsed = started.elapsed();
@@ -334,11 +332,10 @@ async fn closed_loop(
 /// One delivery every 1/rate s whatever the answers do; latency is measured from the
 /// moment each was due, so a stall shows up in the percentiles.
 async fn open_loop(
-    label: &'static str,
     http: &reqwest::Client,
     url: &str,
     deliveries: &Arc<Vec<Delivery>>,
-    range: std::ops::Range<usize>,
+    range: Range<usize>,
     rate: usize,
 ) -> Run {
     let started = Instant::now();
@@ -349,20 +346,22 @@ async fn open_loop(
         tokio::time::sleep_until(due.into()).await;
         let (http, url, deliveries) = (http.clone(), url.to_string(), deliveries.clone());
         tasks.push(tokio::spawn(async move {
-            let ok = send(&http, &url, &deliveries[i]).await;
-            (due.elapsed(), ok)
+            let status = deliveries::send(&http, &url, &deliveries[i]).await;
+            (
+                due.elapsed(),
+                status.is_some_and(|s| (200..300).contains(&s)),
+            )
         }));
     }
     let mut run = Run {
-        label,
         events: range.len(),
         elapsed: Duration::ZERO,
-        latencies: Vec::with_capacity(range.len()),
+        latencies: Samples(Vec::with_capacity(range.len())),
         failures: 0,
     };
     for t in tasks {
         let (l, ok) = t.await.unwrap();
-        run.latencies.push(l);
+        run.latencies.0.push(l);
         run.failures += usize::from(!ok);
     }
     run.elapsed = started.elapsed();

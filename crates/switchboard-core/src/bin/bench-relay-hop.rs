@@ -1,314 +1,519 @@
-//! Relay hop latency with many conversations at once: how long a user's message takes
-//! from the relay's input to 8x8 having accepted the POST, and an agent's MESSAGE from
-//! 8x8's control API to the event the live UI gets. A benchmark: it prints figures and
-//! asserts nothing. `cargo run --release -p switchboard-core --bin bench-relay-hop -- [conversations] [rounds]`
+//! Relay hop latency while many handed-over conversations are active (not a test: it
+//! prints figures, it asserts none). For each size (100 and 1,000 conversations by
+//! default), one message at a time and then every conversation at the same instant:
+//!
+//! (a) a user's message in → the relay's `POST …/messages` seen by 8x8 (the emulator,
+//!     behind a pass-through proxy that notes when each post has arrived);
+//! (b) an agent's MESSAGE webhook sent → the transcript line on the relay's event bus;
+//! (c) the same webhook → that line received by a client of the admin API's live
+//!     channel (`/api/events`, the server-sent events the UI listens to).
+//!
+//! `cargo run --release -p switchboard-core --bin bench-relay-hop -- [sizes=100,1000] [samples=500]`
+//! (see crates/switchboard-core/BENCHMARKS.md).
+
+mod benchkit;
 
 use std::{
     collections::HashMap,
+    future::Future,
+    net::Ipv4Addr,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use serde_json::{json, Value};
-use switchboard_core::{
-    engine::{Engine, NewUser, Phase, UserInput},
-    events::RelayEvent,
-    outbox::Backoff,
-    relay::RelayState,
-    RelayConfig,
+use benchkit::{
+    deliveries::{self, TENANT},
+    proxy, sse,
+    table::{ms, Samples, Table},
 };
+use chat_gateway_sim::{Seed, SimConfig, SimHandle};
+use futures_util::{stream, StreamExt};
+use switchboard_core::{
+    client::{
+        types::{ChannelRequest, WebhookRequest},
+        ChatGatewayClient, Connection,
+    },
+    engine::{Engine, NewUser, Phase, UserInput},
+    events::{now_ms, RelayEvent},
+    outbox::Backoff,
+    relay::{RelayConfig, RelayHandle, RelayState, SandboxMode},
+    secrets::{Secret, SecretName, Secrets},
+    settings::{MemorySettings, Settings, SettingsStore},
+};
+
+const QUEUE: &str = "101";
+/// Webhooks in flight at once in the burst: 8x8 does not open a connection per event,
+/// and a default limit of 1,024 open files must not be what the figure measures.
+const BURST_CONNECTIONS: usize = 256;
+/// A hang guard, not a timing: a relay that is merely slow still finishes well within it.
+const HANG: Duration = Duration::from_secs(120);
+
+/// A handed-over conversation: the relay's id, 8x8's id and the agent who has it.
+struct Active {
+    id: String,
+    gid: String,
+    agent: String,
+}
+
+/// When each tracked message was put in, by its (unique) text, per probe; and what
+/// each probe measured.
+#[derive(Default)]
+struct Marks {
+    user: HashMap<String, Instant>,
+    bus: HashMap<String, Instant>,
+    live: HashMap<String, Instant>,
+    user_done: Vec<Duration>,
+    bus_done: Vec<Duration>,
+    live_done: Vec<Duration>,
+    /// Events a subscriber missed because it fell behind (their samples never arrive).
+    lagged: u64,
+}
+
+type Shared = Arc<Mutex<Marks>>;
+
+struct Bench {
+    relay: RelayHandle,
+    sim: SimHandle,
+    endpoint_url: String,
+    http: reqwest::Client,
+    marks: Shared,
+    active: Vec<Active>,
+}
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
+    let mut args = std::env::args().skip(1);
+    let sizes: Vec<usize> = args
+        .next()
+        .unwrap_or_else(|| "100,1000".into())
+        .split(',')
+        .map(|s| s.parse().expect("sizes: a comma-separated list of numbers"))
         .collect();
-    let conversations = args.first().copied().unwrap_or(100);
-    let rounds = args.get(1).copied().unwrap_or(5);
-    let dir = tempfile_dir();
-    let relay = switchboard_core::start(RelayConfig::for_tests(dir.clone()))
-        .await
-        .expect("relay starts");
-    let state = relay.state.clone();
-    state.outbox.set_backoff(Backoff {
-        base: Duration::from_millis(20),
-        max: Duration::from_millis(200),
-    });
-    let sim = state.sandbox.as_ref().expect("sandbox").base_url.clone();
-    let http = reqwest::Client::new();
-    // The benchmark plays the agent; the seeded mock agent would answer too.
-    http.put(format!("{sim}/sim/queues/101/agent"))
-        .json(&Value::Null)
-        .send()
-        .await
-        .unwrap();
-
-    println!("bench-relay-hop: {conversations} conversations with an agent, {rounds} rounds each way, {} cores",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let ids = handed_over(&state, &http, &sim, conversations).await;
-
-    // One message at a time across the active conversations: the hop itself.
-    let (user_hop, agent_hop) = measure(&state, &http, &sim, &ids, rounds, false).await;
-    println!("one message at a time, {} conversations active:", ids.len());
-    report("  user message → 8x8 accepted the POST", user_hop);
-    report("  agent MESSAGE → live event on the bus", agent_hop);
-    // Every conversation at the same instant: the hop plus queueing behind the others.
-    let (user_hop, agent_hop) = measure(&state, &http, &sim, &ids, rounds, true).await;
-    println!("all {} conversations at the same instant:", ids.len());
-    report("  user message → 8x8 accepted the POST", user_hop);
-    report("  agent MESSAGE → live event on the bus", agent_hop);
-    relay.shutdown().await;
+    let samples: usize = args
+        .next()
+        .map_or(500, |s| s.parse().expect("samples: a number"));
+    println!(
+        "bench-relay-hop: {sizes:?} conversations with an agent, {samples} one-at-a-time samples per size, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let dir = std::env::temp_dir().join(format!("bench-relay-hop-{}", std::process::id()));
+    let mut bench = Bench::start(dir.clone()).await;
+    let mut table = Table::new(
+        &[
+            "conversations",
+            "messages",
+            "measure",
+            "p50",
+            "p99",
+            "max",
+            "samples",
+        ],
+        3,
+    );
+    for &size in &sizes {
+        let t = Instant::now();
+        bench.grow(size).await;
+        println!(
+            "{size} conversations handed over and accepted ({:.1} s)",
+            t.elapsed().as_secs_f64()
+        );
+        let alone = bench.one_at_a_time(size, samples).await;
+        add_rows(&mut table, size, "one at a time", alone, samples);
+        let together = bench.all_at_once(size).await;
+        add_rows(
+            &mut table,
+            size,
+            &format!("all {size} at once"),
+            together,
+            size,
+        );
+    }
+    println!();
+    table.print();
+    println!();
+    println!("Targets, one at a time: (a) and (b) p50 < 2 ms and p99 < 10 ms; (c) p50 < 5 ms.");
+    bench.relay.shutdown().await;
+    bench.sim.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("bench-relay-hop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn add_rows(table: &mut Table, size: usize, how: &str, m: [Samples; 3], expected: usize) {
+    let names = [
+        "(a) user message → POST seen by 8x8",
+        "(b) agent MESSAGE webhook → event on the bus",
+        "(c) agent MESSAGE webhook → live UI client (SSE)",
+    ];
+    for (name, s) in names.iter().zip(m) {
+        let count = if s.len() == expected {
+            s.len().to_string()
+        } else {
+            format!("{} ({} lost)", s.len(), expected - s.len())
+        };
+        table.row(vec![
+            size.to_string(),
+            how.to_string(),
+            name.to_string(),
+            ms(s.pct(0.50)),
+            ms(s.pct(0.99)),
+            ms(s.max()),
+            count,
+        ]);
+    }
 }
 
-/// Starts the conversations, hands each over and lets an agent accept it.
-async fn handed_over(
-    state: &Arc<RelayState>,
-    http: &reqwest::Client,
-    sim: &str,
-    n: usize,
-) -> Vec<(String, String)> {
-    let mut ids = Vec::new();
-    for i in 0..n {
-        let conv = Engine::start(
-            state,
-            NewUser {
-                name: Some(format!("User {i}")),
-                ..NewUser::default()
-            },
-        )
-        .await
-        .unwrap();
-        Engine::input(
-            state,
-            &conv.id,
-            UserInput::Text {
-                text: "agent".into(),
-            },
-        )
-        .await
-        .unwrap();
-        ids.push(conv.id);
-    }
-    let mut pairs = Vec::new();
-    for id in ids {
-        let gid = loop {
-            let c = state.engine.store.get(&id).await.unwrap().unwrap();
-            if let (Some(gid), Phase::Queued) = (c.gateway_id.clone(), c.phase) {
-                break gid;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
-        http.post(format!("{sim}/sim/conversations/{gid}/agent/accept"))
-            .json(&json!({}))
-            .send()
+impl Bench {
+    /// The emulator (without its mock agents: the benchmark plays the agent) behind the
+    /// noting proxy, a relay pointed at the proxy with a key, and the three probes.
+    async fn start(dir: std::path::PathBuf) -> Self {
+        let mut seed = Seed::sandbox();
+        for q in &mut seed.queues {
+            q.agent = None;
+        }
+        let key = seed.api_keys[0].key.clone();
+        let sim = chat_gateway_sim::start(SimConfig::new((Ipv4Addr::LOCALHOST, 0).into(), seed))
             .await
-            .unwrap();
-        pairs.push((id, gid));
-    }
-    for (id, _) in &pairs {
-        while state.engine.store.get(id).await.unwrap().unwrap().phase != Phase::Agent {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            .expect("the emulator starts");
+        let (proxy_url, posted) = proxy::start(&sim.base_url()).await;
+
+        let settings = MemorySettings::default();
+        let mut s = Settings::default();
+        s.connection.base_url = proxy_url.clone();
+        s.connection.tenant = Some(TENANT.into());
+        s.endpoint.token = switchboard_core::token::generate();
+        settings.save(&s).expect("memory settings save");
+        let secrets = Secrets::in_memory();
+        secrets
+            .set(SecretName::EndpointApiKey, &Secret::new(key.clone()))
+            .await
+            .expect("the in-memory key store takes the key");
+        let mut config = RelayConfig::for_tests(dir);
+        config.settings_store = Arc::new(settings);
+        config.secrets = Arc::new(secrets);
+        config.sandbox = SandboxMode::Off;
+        let relay = switchboard_core::start(config)
+            .await
+            .expect("the relay starts");
+        relay.state.outbox.set_backoff(Backoff {
+            base: Duration::from_millis(20),
+            max: Duration::from_millis(200),
+        });
+        let endpoint_url = relay.endpoint_url().await;
+
+        // What an admin does once in 8x8: the webhook to the Endpoint URL, a channel on
+        // the queue, and both in the handover settings.
+        let client = ChatGatewayClient::new(Connection {
+            base_url: sim.base_url(),
+            tenant: Some(TENANT.into()),
+            api_key: Secret::new(key),
+        });
+        let webhook = client
+            .create_webhook(&WebhookRequest::new("bench relay", endpoint_url.clone()))
+            .await
+            .expect("the webhook is created");
+        let channel = client
+            .create_channel(&ChannelRequest::chat_api("bench", &webhook.id, QUEUE))
+            .await
+            .expect("the channel is created");
+        {
+            let mut s = relay.state.settings.write().await;
+            s.handover.channel_id = Some(channel.id);
+            s.handover.queue_id = Some(QUEUE.into());
+        }
+
+        let marks = Shared::default();
+        listen_posted(posted, marks.clone());
+        listen_bus(&relay.state, marks.clone());
+        listen_live(
+            sse::subscribe(relay.admin_addr, relay.admin_token()).await,
+            marks.clone(),
+        );
+        Self {
+            relay,
+            sim,
+            endpoint_url,
+            http: reqwest::Client::new(),
+            marks,
+            active: Vec::new(),
         }
     }
-    pairs
-}
 
-#[derive(Default)]
-struct Marks {
-    /// (conversation, text) → when the message was put in.
-    started: HashMap<(String, String), Instant>,
-    /// outbox id → (conversation, text) of the user line it carries.
-    outbox: HashMap<i64, (String, String)>,
-    /// outbox id → when it was delivered, for deliveries reported before their line.
-    delivered: HashMap<i64, Instant>,
-    user_done: Vec<Duration>,
-    agent_done: Vec<Duration>,
-    /// Bus events this benchmark missed because it fell behind (their samples are lost).
-    lost: usize,
-}
+    /// Adds conversations until `n` are active: each user asks for an agent, the relay
+    /// hands over to 8x8, and the agent accepts the offer.
+    async fn grow(&mut self, n: usize) {
+        let state = self.relay.state.clone();
+        let from = self.active.len();
+        let ids: Vec<String> = stream::iter(from..n)
+            .map(|i| {
+                let state = state.clone();
+                async move {
+                    let user = NewUser {
+                        name: Some(format!("User {i}")),
+                        ..NewUser::default()
+                    };
+                    let conv = Engine::start(&state, user).await.expect("a conversation");
+                    Engine::input(
+                        &state,
+                        &conv.id,
+                        UserInput::Text {
+                            text: "agent".into(),
+                        },
+                    )
+                    .await
+                    .expect("the handover request");
+                    conv.id
+                }
+            })
+            .buffered(16)
+            .collect()
+            .await;
+        for id in ids {
+            let gid = until("the handover queued", || async {
+                let c = state.engine.store.get(&id).await.unwrap()?;
+                (c.phase == Phase::Queued).then_some(c.gateway_id).flatten()
+            })
+            .await;
+            let agent = self
+                .sim
+                .agent_accept(&gid, None)
+                .expect("the agent accepts the offer");
+            self.active.push(Active { id, gid, agent });
+        }
+        for a in &self.active[from..] {
+            until("the agent joined", || async {
+                let c = state.engine.store.get(&a.id).await.unwrap()?;
+                (c.phase == Phase::Agent).then_some(())
+            })
+            .await;
+        }
+    }
 
-async fn measure(
-    state: &Arc<RelayState>,
-    http: &reqwest::Client,
-    sim: &str,
-    ids: &[(String, String)],
-    rounds: usize,
-    burst: bool,
-) -> (Vec<Duration>, Vec<Duration>) {
-    let marks = Arc::new(Mutex::new(Marks::default()));
-    let mut rx = state.bus.subscribe();
-    let m = marks.clone();
-    let listener = tokio::spawn(async move {
+    /// `samples` messages each way, one at a time, spread over the first `size`
+    /// conversations while all of them are active.
+    async fn one_at_a_time(&self, size: usize, samples: usize) -> [Samples; 3] {
+        let before = self.counts();
+        for k in 0..samples {
+            let a = &self.active[k % size];
+            let text = format!("user {size} {k}");
+            self.marks
+                .lock()
+                .unwrap()
+                .user
+                .insert(text.clone(), Instant::now());
+            Engine::input(&self.relay.state, &a.id, UserInput::Text { text })
+                .await
+                .expect("the user's message is taken");
+            self.wait(|m| m.user_done.len() > before.0 + k).await;
+            // A quiet gap, so 8x8's echo of that post is not in the next sample.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+
+            let text = format!("agent {size} {k}");
+            let now = now_ms() as u64;
+            let body = deliveries::agent_message_body(&a.gid, &a.agent, &text, now);
+            let d = deliveries::sign(&self.sim.keyring(), body, &format!("hop-{now}-{k}"), now);
+            self.start_agent(&text);
+            let status = deliveries::send(&self.http, &self.endpoint_url, &d).await;
+            assert_eq!(status, Some(204), "the relay takes the agent's message");
+            self.wait(|m| m.bus_done.len() > before.1 + k && m.live_done.len() > before.2 + k)
+                .await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.since(before)
+    }
+
+    /// Every one of the first `size` users speaks at the same instant, then every agent.
+    async fn all_at_once(&self, size: usize) -> [Samples; 3] {
+        let before = self.counts();
+        let state = &self.relay.state;
+        let users: Vec<_> = self.active[..size]
+            .iter()
+            .map(|a| {
+                let (state, marks, id) = (state.clone(), self.marks.clone(), a.id.clone());
+                let text = format!("user {size} together {}", a.id);
+                tokio::spawn(async move {
+                    marks
+                        .lock()
+                        .unwrap()
+                        .user
+                        .insert(text.clone(), Instant::now());
+                    Engine::input(&state, &id, UserInput::Text { text })
+                        .await
+                        .expect("the user's message is taken");
+                })
+            })
+            .collect();
+        for u in users {
+            u.await.unwrap();
+        }
+        self.wait(|m| m.user_done.len() >= before.0 + size).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        // Signed before the clock starts: signing is 8x8's work.
+        let keyring = self.sim.keyring();
+        let active = &self.active[..size];
+        let signed = deliveries::sign_all(&keyring, size, |i, now| {
+            let text = format!("agent {size} together {i}");
+            deliveries::agent_message_body(&active[i].gid, &active[i].agent, &text, now)
+        });
+        let slots = Arc::new(tokio::sync::Semaphore::new(BURST_CONNECTIONS));
+        let sends: Vec<_> = signed
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let (http, url, slots, marks) = (
+                    self.http.clone(),
+                    self.endpoint_url.clone(),
+                    slots.clone(),
+                    self.marks.clone(),
+                );
+                tokio::spawn(async move {
+                    let _slot = slots.acquire().await.unwrap();
+                    let text = format!("agent {size} together {i}");
+                    start_agent(&marks, &text);
+                    deliveries::send(&http, &url, &d).await
+                })
+            })
+            .collect();
+        for s in sends {
+            assert_eq!(
+                s.await.unwrap(),
+                Some(204),
+                "the relay takes the agent's message"
+            );
+        }
+        self.wait(|m| m.bus_done.len() >= before.1 + size && m.live_done.len() >= before.2 + size)
+            .await;
+        self.since(before)
+    }
+
+    fn start_agent(&self, text: &str) {
+        start_agent(&self.marks, text);
+    }
+
+    fn counts(&self) -> (usize, usize, usize) {
+        let m = self.marks.lock().unwrap();
+        (m.user_done.len(), m.bus_done.len(), m.live_done.len())
+    }
+
+    fn since(&self, before: (usize, usize, usize)) -> [Samples; 3] {
+        let mut m = self.marks.lock().unwrap();
+        // Samples lost to a lagging subscriber never arrive: forget their start marks.
+        m.user.clear();
+        m.bus.clear();
+        m.live.clear();
+        [
+            Samples(m.user_done[before.0..].to_vec()),
+            Samples(m.bus_done[before.1..].to_vec()),
+            Samples(m.live_done[before.2..].to_vec()),
+        ]
+    }
+
+    /// Until `done`, or until a lagging subscriber has lost samples and nothing more
+    /// arrived for two seconds; the hang guard ends the run if the relay stalls.
+    async fn wait(&self, done: impl Fn(&Marks) -> bool) {
+        let started = Instant::now();
+        let mut last = (self.counts(), Instant::now());
         loop {
-            let env = match rx.recv().await {
-                Ok(env) => env,
-                // Fell behind a burst: those samples are lost; say so and go on.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    m.lock().unwrap().lost += n as usize;
-                    continue;
+            {
+                let m = self.marks.lock().unwrap();
+                if done(&m) {
+                    return;
                 }
-                Err(_) => break,
-            };
-            let now = Instant::now();
-            let mut m = m.lock().unwrap();
-            match env.event {
-                RelayEvent::TranscriptEntry { entry } => {
-                    let key = (
-                        entry["conversationId"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string(),
-                        entry["text"].as_str().unwrap_or_default().to_string(),
-                    );
-                    match entry["lane"].as_str() {
-                        Some("user") => {
-                            if let Some(id) = entry["payload"]["outboxId"].as_i64() {
-                                // The POST may be delivered before its line is published.
-                                match m.delivered.remove(&id) {
-                                    Some(at) => {
-                                        if let Some(t0) = m.started.remove(&key) {
-                                            m.user_done.push(at - t0);
-                                        }
-                                    }
-                                    None => {
-                                        m.outbox.insert(id, key);
-                                    }
-                                }
-                            }
-                        }
-                        Some("agent") => {
-                            if let Some(t0) = m.started.remove(&key) {
-                                m.agent_done.push(now - t0);
-                            }
-                        }
-                        _ => {}
-                    }
+                if m.lagged > 0 && last.1.elapsed() > Duration::from_secs(2) {
+                    return;
                 }
-                RelayEvent::OutboxUpdated { id, status, .. } if status == "delivered" => {
-                    match m.outbox.remove(&id) {
-                        Some(key) => {
-                            if let Some(t0) = m.started.remove(&key) {
-                                m.user_done.push(now - t0);
-                            }
-                        }
-                        None => {
-                            m.delivered.insert(id, now);
-                        }
-                    }
-                }
-                _ => {}
+            }
+            let now = self.counts();
+            if now != last.0 {
+                last = (now, Instant::now());
+            }
+            assert!(
+                started.elapsed() < HANG,
+                "the relay did not keep up within {HANG:?} (measured so far: {now:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+fn start_agent(marks: &Shared, text: &str) {
+    let now = Instant::now();
+    let mut m = marks.lock().unwrap();
+    m.bus.insert(text.to_string(), now);
+    m.live.insert(text.to_string(), now);
+}
+
+/// (a): the proxy saw the relay's post of a tracked user message.
+fn listen_posted(mut posted: tokio::sync::mpsc::UnboundedReceiver<proxy::Posted>, marks: Shared) {
+    tokio::spawn(async move {
+        while let Some(p) = posted.recv().await {
+            let mut m = marks.lock().unwrap();
+            if let Some(t0) = m.user.remove(&p.text) {
+                m.user_done.push(p.at - t0);
             }
         }
     });
-    for round in 0..rounds {
-        let tag = if burst { "together" } else { "alone" };
-        // The users speak: all at once, or one after another.
-        let mut tasks = Vec::new();
-        for (id, _) in ids {
-            let (state, mine, id) = (state.clone(), marks.clone(), id.clone());
-            let text = format!("user round {round} {tag}");
-            let want = marks.lock().unwrap().user_done.len() + 1;
-            let task = tokio::spawn(async move {
-                mine.lock()
-                    .unwrap()
-                    .started
-                    .insert((id.clone(), text.clone()), Instant::now());
-                Engine::input(&state, &id, UserInput::Text { text })
-                    .await
-                    .unwrap();
-            });
-            if burst {
-                tasks.push(task);
-            } else {
-                task.await.unwrap();
-                wait_until(&marks, |m| m.user_done.len() >= want).await;
-            }
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        wait_until(&marks, |m| m.user_done.len() >= (round + 1) * ids.len()).await;
-        // The agents answer: all at once, or one after another.
-        let mut tasks = Vec::new();
-        for (id, gid) in ids {
-            let (http, mine, id) = (http.clone(), marks.clone(), id.clone());
-            let url = format!("{sim}/sim/conversations/{gid}/agent/say");
-            let text = format!("agent round {round} {tag}");
-            let want = marks.lock().unwrap().agent_done.len() + 1;
-            let task = tokio::spawn(async move {
-                mine.lock()
-                    .unwrap()
-                    .started
-                    .insert((id, text.clone()), Instant::now());
-                http.post(url)
-                    .json(&json!({ "text": text }))
-                    .send()
-                    .await
-                    .unwrap();
-            });
-            if burst {
-                tasks.push(task);
-            } else {
-                task.await.unwrap();
-                wait_until(&marks, |m| m.agent_done.len() >= want).await;
-            }
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        wait_until(&marks, |m| m.agent_done.len() >= (round + 1) * ids.len()).await;
-    }
-    listener.abort();
-    let m = marks.lock().unwrap();
-    if m.lost > 0 {
-        println!(
-            "  (this subscriber fell behind and missed {} bus events; their samples are left out)",
-            m.lost
-        );
-    }
-    (m.user_done.clone(), m.agent_done.clone())
 }
 
-async fn wait_until(marks: &Arc<Mutex<Marks>>, done: impl Fn(&Marks) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+/// The text of a transcript line in the agent's lane.
+fn agent_text(entry: &serde_json::Value) -> Option<&str> {
+    (entry["lane"] == "agent")
+        .then(|| entry["text"].as_str())
+        .flatten()
+}
+
+/// (b): a subscriber of the relay's bus, in the relay's process.
+fn listen_bus(state: &Arc<RelayState>, marks: Shared) {
+    let mut rx = state.bus.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(env) => {
+                    let at = Instant::now();
+                    if let RelayEvent::TranscriptEntry { entry } = &env.event {
+                        if let Some(text) = agent_text(entry) {
+                            let mut m = marks.lock().unwrap();
+                            if let Some(t0) = m.bus.remove(text) {
+                                m.bus_done.push(at - t0);
+                            }
+                        }
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    marks.lock().unwrap().lagged += n;
+                }
+                Err(_) => return,
+            }
+        }
+    });
+}
+
+/// (c): the live channel's client.
+fn listen_live(mut live: tokio::sync::mpsc::UnboundedReceiver<sse::Live>, marks: Shared) {
+    tokio::spawn(async move {
+        while let Some(item) = live.recv().await {
+            let mut m = marks.lock().unwrap();
+            match item {
+                sse::Live::Event(v, at) => {
+                    if let Some(text) = agent_text(&v["entry"]) {
+                        if let Some(t0) = m.live.remove(text) {
+                            m.live_done.push(at - t0);
+                        }
+                    }
+                }
+                sse::Live::Lagged(n) => m.lagged += n,
+            }
+        }
+    });
+}
+
+/// Polls `check` until it gives a value; the hang guard ends the run if it never does.
+async fn until<T, F: Future<Output = Option<T>>>(what: &str, check: impl Fn() -> F) -> T {
+    let started = Instant::now();
     loop {
-        {
-            let m = marks.lock().unwrap();
-            if done(&m) {
-                return;
-            }
-            if m.lost > 0 && Instant::now() + Duration::from_secs(55) > deadline {
-                // Samples lost to a lagging subscriber never arrive; measure what did.
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the relay did not keep up within 60 s ({} user and {} agent hops measured, {} waiting)",
-                m.user_done.len(),
-                m.agent_done.len(),
-                m.started.len()
-            );
+        if let Some(v) = check().await {
+            return v;
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert!(started.elapsed() < HANG, "{what}: not within {HANG:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-fn report(what: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let pick = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    println!(
-        "{what:<42} p50 {:>8.3} ms   p99 {:>8.3} ms   max {:>8.3} ms   ({} samples)",
-        pick(0.50).as_secs_f64() * 1000.0,
-        pick(0.99).as_secs_f64() * 1000.0,
-        samples.last().unwrap().as_secs_f64() * 1000.0,
-        samples.len()
-    );
 }
