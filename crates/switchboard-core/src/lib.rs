@@ -22,5 +22,6 @@ pub mod settings_update;
 pub mod setup_helpers;
 pub mod token;
 pub mod ui_assets;
+pub(crate) mod write_unit;
 
 pub use relay::{start, RelayConfig, RelayHandle};

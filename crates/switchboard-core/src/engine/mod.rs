@@ -212,10 +212,13 @@ async fn sweeper(state: Arc<RelayState>, mut stopped: watch::Receiver<bool>) {
 pub(crate) async fn save(state: &RelayState, conv: &mut Conversation) -> Result<(), EngineError> {
     conv.updated_at_ms = crate::events::now_ms();
     state.engine.store.save(conv).await?;
-    state.bus.publish(RelayEvent::ConversationChanged {
-        conversation_id: conv.id.clone(),
-        phase: conv.phase.as_str(),
-    });
+    crate::write_unit::publish(
+        &state.bus,
+        RelayEvent::ConversationChanged {
+            conversation_id: conv.id.clone(),
+            phase: conv.phase.as_str(),
+        },
+    );
     Ok(())
 }
 
@@ -237,31 +240,19 @@ pub(crate) async fn note(
     if lane != "system" {
         conv.last_text = Some(text.to_string());
     }
-    state.bus.publish(RelayEvent::TranscriptEntry {
-        entry: serde_json::to_value(&entry).unwrap_or_default(),
-    });
+    crate::write_unit::publish(
+        &state.bus,
+        RelayEvent::TranscriptEntry {
+            entry: serde_json::to_value(&entry).unwrap_or_default(),
+        },
+    );
     Ok(entry)
 }
 
 /// Runs one job inside its conversation's actor.
 pub(crate) async fn handle_job(state: &Arc<RelayState>, key: &str, job: Job) {
     match job {
-        Job::Event(queued) => {
-            let outcome = on_event::handle(state, key, &queued)
-                .await
-                .map_err(|e| e.to_string());
-            if let Err(e) = &outcome {
-                tracing::warn!(delivery = queued.delivery_id, error = %e, "event not processed");
-            }
-            if let Err(e) = state
-                .inbox
-                .queue
-                .complete(queued.delivery_id, outcome)
-                .await
-            {
-                tracing::error!(error = %e, "could not record an event's outcome");
-            }
-        }
+        Job::Event(queued) => handle_event(state, key, &queued).await,
         Job::Start(user, reply) => {
             let _ = reply.send(tester::start(state, key, user).await);
         }
@@ -277,5 +268,48 @@ pub(crate) async fn handle_job(state: &Arc<RelayState>, key: &str, job: Job) {
                 tracing::warn!(conversation = key, error = %e, "handover completion failed");
             }
         }
+    }
+}
+
+/// Handles one 8x8 event as a unit: its writes and its "processed" mark commit together
+/// (see `write_unit`). When the commit fails (disk full, database locked) nothing of it
+/// was stored, so the event is handled again from the stored state after a pause, until
+/// it commits or the relay stops; the live UI hears of it only after the commit.
+async fn handle_event(state: &Arc<RelayState>, key: &str, queued: &crate::inbox::QueuedEvent) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let (outcome, unit) =
+            crate::write_unit::collect(on_event::handle(state, key, queued)).await;
+        let outcome = outcome.map_err(|e| e.to_string());
+        if let Err(e) = &outcome {
+            tracing::warn!(delivery = queued.delivery_id, error = %e, "event not processed");
+        }
+        let (status, text) = match outcome {
+            Ok(t) => ("processed", t),
+            Err(t) => ("failed", t),
+        };
+        let (id, at) = (queued.delivery_id, crate::events::now_ms());
+        let done = Box::new(move |c: &rusqlite::Connection| {
+            crate::inbox::store::complete(c, id, status, &text, at).map(|_| ())
+        });
+        match unit.commit(&state.db, done).await {
+            Ok(committed) => {
+                for event in committed.events {
+                    state.bus.publish(event);
+                }
+                if committed.outbox_added {
+                    state.outbox.notify_added();
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::error!(delivery = id, error = %e, "an event's changes could not be stored; handling it again in {} ms", pause.as_millis());
+            }
+        }
+        if *state.stopping.borrow() {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
     }
 }

@@ -190,11 +190,15 @@ const COLUMNS: &str =
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    entry_ids: crate::write_unit::IdSeq,
 }
 
 impl Store {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            entry_ids: crate::write_unit::IdSeq::new("messages"),
+        }
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Conversation>, DbError> {
@@ -228,14 +232,17 @@ impl Store {
     /// Inserts or replaces the whole row: the engine owns a conversation while it works on it.
     pub async fn save(&self, conv: &Conversation) -> Result<(), DbError> {
         let c2 = conv.clone();
-        self.db
-            .call(move |c| {
-                c.execute(
+        // Inside an 8x8 event's unit this is collected and committed with the event.
+        crate::write_unit::write(
+            &self.db,
+            Box::new(move |c| {
+                c.prepare_cached(
                     &format!(
                         "INSERT OR REPLACE INTO conversations ({COLUMNS}) VALUES \
                          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
                     ),
-                    params![
+                )?
+                .execute(params![
                         c2.id,
                         c2.mode.as_str(),
                         c2.phase.as_str(),
@@ -258,11 +265,11 @@ impl Store {
                         c2.ended_at_ms,
                         c2.last_user_at_ms,
                         c2.last_text,
-                    ],
-                )
-            })
-            .await?;
-        Ok(())
+                    ])?;
+                Ok(())
+            }),
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -286,28 +293,34 @@ impl Store {
             payload,
             at_ms,
         };
+        let id = self.entry_ids.next(&self.db).await?;
+        let entry = Entry { id, ..entry };
         let e = entry.clone();
-        let id = self
-            .db
-            .call(move |c| {
-                c.execute(
-                    "INSERT INTO messages (conversation_id, direction, author_type, text, payload_json, \
-                     delivery_id, outbox_id, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        e.conversation_id,
-                        e.direction,
-                        e.lane,
-                        e.text,
-                        e.payload.to_string(),
-                        delivery_id,
-                        outbox_id,
-                        e.at_ms
-                    ],
-                )?;
-                Ok(c.last_insert_rowid())
-            })
-            .await?;
-        Ok(Entry { id, ..entry })
+        crate::write_unit::write(
+            &self.db,
+            Box::new(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO messages (id, conversation_id, direction, author_type, text, \
+                     payload_json, delivery_id, outbox_id, created_at_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
+                    e.id,
+                    e.conversation_id,
+                    e.direction,
+                    e.lane,
+                    e.text,
+                    e.payload.to_string(),
+                    delivery_id,
+                    outbox_id,
+                    e.at_ms
+                ])?;
+                Ok(())
+            }),
+        )
+        .await?;
+        crate::write_unit::entry_written(&entry);
+        Ok(entry)
     }
 
     /// The transcript in order; `after` continues from a known entry id.
@@ -318,7 +331,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Entry>, DbError> {
         let id = conversation_id.to_string();
-        self.db
+        let mut entries = self
+            .db
             .call(move |c| {
                 let mut stmt = c.prepare_cached(
                     "SELECT id, conversation_id, author_type, direction, COALESCE(text, ''), payload_json, created_at_ms
@@ -335,22 +349,32 @@ impl Store {
                         at_ms: r.get(6)?,
                     })
                 })?;
-                rows.collect()
+                rows.collect::<Result<Vec<_>, _>>()
             })
-            .await
+            .await?;
+        // Lines the 8x8 event being handled has written but not yet committed.
+        entries.extend(
+            crate::write_unit::uncommitted_entries(conversation_id)
+                .into_iter()
+                .filter(|e| e.id > after),
+        );
+        entries.truncate(limit as usize);
+        Ok(entries)
     }
 
     /// A message held back during the handover create has now been handed to the outbox.
     pub async fn mark_sent(&self, entry_id: i64, outbox_id: i64) -> Result<(), DbError> {
-        self.db
-            .call(move |c| {
+        crate::write_unit::write(
+            &self.db,
+            Box::new(move |c| {
                 c.execute(
                     "UPDATE messages SET direction = 'out', outbox_id = ?2 WHERE id = ?1",
                     params![entry_id, outbox_id],
-                )
-            })
-            .await?;
-        Ok(())
+                )?;
+                Ok(())
+            }),
+        )
+        .await
     }
 
     /// Newest first; `before` pages on by creation time.

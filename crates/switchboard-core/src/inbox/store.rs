@@ -320,7 +320,8 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Recorded, Str
     results
 }
 
-fn complete(
+/// Marks a queued delivery done; also run inside the engine's unit for an event.
+pub(crate) fn complete(
     c: &Connection,
     delivery_id: i64,
     status: &str,

@@ -104,6 +104,7 @@ pub(crate) const COLUMNS: &str = "id, ordering_key, operation, request_json, sta
 
 pub struct Outbox {
     db: Db,
+    ids: crate::write_unit::IdSeq,
     /// Wakes the worker when an entry is added.
     added: Notify,
     /// Wakes [`Outbox::wait`] callers when an entry reaches a final state.
@@ -116,6 +117,7 @@ impl Outbox {
     pub fn new(db: Db) -> Self {
         Self {
             db,
+            ids: crate::write_unit::IdSeq::new("outbox"),
             added: Notify::new(),
             finished: Notify::new(),
             backoff: Mutex::new(Backoff::default()),
@@ -147,7 +149,8 @@ impl Outbox {
     }
 
     /// Stores a call for delivery after every earlier entry with the same key. Returns
-    /// once it is committed: from then on it will be delivered, restart or not.
+    /// once it is committed: from then on it will be delivered, restart or not. While an
+    /// 8x8 event is handled it is committed together with the event instead.
     pub async fn enqueue(
         &self,
         ordering_key: &str,
@@ -158,20 +161,30 @@ impl Outbox {
         let key = ordering_key.to_string();
         let operation = call.operation();
         let now = now_ms();
-        let id = self
-            .db
-            .call(move |c| {
-                c.execute(
-                    "INSERT INTO outbox (ordering_key, operation, request_json, status,
+        let id = self.ids.next(&self.db).await?;
+        crate::write_unit::write(
+            &self.db,
+            Box::new(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO outbox (id, ordering_key, operation, request_json, status,
                         next_attempt_at_ms, created_at_ms, updated_at_ms)
-                     VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?4)",
-                    params![key, operation, request, now],
-                )?;
-                Ok(c.last_insert_rowid())
-            })
-            .await?;
-        self.added.notify_one();
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)",
+                )?
+                .execute(params![id, key, operation, request, now])?;
+                Ok(())
+            }),
+        )
+        .await?;
+        // Inside an 8x8 event's unit the worker is woken after the commit instead.
+        if !crate::write_unit::outbox_added() {
+            self.added.notify_one();
+        }
         Ok(id)
+    }
+
+    /// Wakes the worker: entries were committed outside [`Outbox::enqueue`].
+    pub(crate) fn notify_added(&self) {
+        self.added.notify_one();
     }
 
     /// Enqueues under the call's own conversation id (a create needs an explicit key).
