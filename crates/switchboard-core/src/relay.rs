@@ -171,6 +171,12 @@ impl RelayHandle {
         &self.state.admin_token
     }
 
+    /// The relay's live events (what the admin UI's SSE stream carries), for a shell that
+    /// reacts to them itself, e.g. the desktop app's notifications.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::events::Envelope> {
+        self.state.bus.subscribe()
+    }
+
     pub async fn endpoint_url(&self) -> String {
         self.state
             .endpoint_url(&*self.state.settings.read().await)

@@ -101,6 +101,10 @@ pub struct HandoverSettings {
     pub when_agent_leaves: AgentLeaves,
     /// Ask 8x8 to route the conversation back to the bot after the agent (post-agent assignment).
     pub handback: bool,
+    /// A native notification when a conversation is handed over or an agent replies.
+    /// Only the desktop app shows them (the headless server has no desktop); files saved
+    /// before the field existed load with it on, through the section's serde default.
+    pub desktop_notifications: bool,
 }
 
 impl Default for Settings {
@@ -150,6 +154,7 @@ impl Default for HandoverSettings {
             inactivity_timeout_minutes: 30,
             when_agent_leaves: AgentLeaves::ResumeBot,
             handback: false,
+            desktop_notifications: true,
         }
     }
 }
@@ -492,5 +497,20 @@ mod tests {
         assert_eq!(s.connection.base_url, DEFAULT_BASE_URL);
         assert_eq!(s.connection.tenant.as_deref(), Some("t1"));
         assert!(s.endpoint.verify_signatures);
+    }
+
+    #[test]
+    fn desktop_notifications_default_on_and_round_trip_off() {
+        // A handover section saved before the field existed.
+        let old: Settings =
+            serde_json::from_str(r#"{"handover":{"handback":true,"queueId":"q1"}}"#).unwrap();
+        assert!(old.handover.desktop_notifications);
+        assert!(old.handover.handback);
+        let mut s = valid();
+        s.handover.desktop_notifications = false;
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["handover"]["desktopNotifications"], false);
+        let back: Settings = serde_json::from_value(json).unwrap();
+        assert!(!back.handover.desktop_notifications);
     }
 }
