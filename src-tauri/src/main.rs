@@ -4,6 +4,7 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod notifications;
 mod settings_store;
 
 use std::sync::{Arc, Mutex};
@@ -30,11 +31,15 @@ fn main() {
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_store::Builder::default().build())
+        // Used from Rust only: the window (the relay's admin UI, an http origin) is given
+        // no permission to call it, so no capability names it.
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let url = match tauri::async_runtime::block_on(start_relay(app.handle())) {
                 Ok(handle) => {
                     let admin = handle.admin_url();
                     println!("Switchboard relay is ready.\n  Admin UI: {admin}");
+                    notifications::start(app.handle(), &handle);
                     app.manage(Relay(Mutex::new(Some(handle))));
                     WebviewUrl::External(admin.parse().expect("admin URL is valid"))
                 }
