@@ -84,6 +84,8 @@ export interface Settings {
     inactivityTimeoutMinutes: number;
     whenAgentLeaves: AgentLeaves;
     handback: boolean;
+    /** Native notifications on handover and agent replies (shown by the desktop app only). */
+    desktopNotifications: boolean;
   };
   bot: BotSettings;
 }
