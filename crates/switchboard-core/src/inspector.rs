@@ -121,6 +121,20 @@ pub async fn delivery_groups(
     let next_before = (page.len() as u32 == limit)
         .then(|| page.last().map(|d| d.id))
         .flatten();
+    // Every member of every group on the page in one query (indexed on event_id),
+    // not one query per row.
+    let event_ids: Vec<String> = page
+        .iter()
+        .filter_map(|d| d.event_id.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut by_event: HashMap<String, Vec<DeliveryRecord>> = HashMap::new();
+    for m in state.inbox.store.by_event_ids(event_ids).await? {
+        if let Some(eid) = m.event_id.clone() {
+            by_event.entry(eid).or_default().push(m);
+        }
+    }
     let mut groups: Vec<DeliveryGroup> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for d in &page {
@@ -131,8 +145,8 @@ pub async fn delivery_groups(
         if seen.contains_key(&key) {
             continue;
         }
-        let members = match &d.event_id {
-            Some(eid) => state.inbox.store.by_event_id(eid).await?,
+        let members = match d.event_id.as_ref().and_then(|eid| by_event.remove(eid)) {
+            Some(members) => members,
             None => vec![d.clone()],
         };
         let first = members.first().unwrap_or(d);

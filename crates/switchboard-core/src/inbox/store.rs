@@ -212,6 +212,29 @@ impl DeliveryStore {
             })
             .await?)
     }
+    /// Every delivery of any of these event ids, oldest first: one query for a page.
+    pub async fn by_event_ids(
+        &self,
+        event_ids: Vec<String>,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        if event_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .db
+            .call(move |c| {
+                let marks = vec!["?"; event_ids.len()].join(", ");
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE event_id IN ({marks}) ORDER BY id"
+                ))?;
+                let rows = stmt.query_map(
+                    rusqlite::params_from_iter(event_ids.iter()),
+                    DeliveryRecord::from_row,
+                )?;
+                rows.collect()
+            })
+            .await?)
+    }
 }
 
 const COLUMNS: &str =
