@@ -24,7 +24,7 @@ pub fn handed_over(conv: &Conversation) -> Notice {
     };
     Notice {
         title: "Conversation handed over".into(),
-        body,
+        body: escape_markup(&body),
         conversation_id: conv.id.clone(),
     }
 }
@@ -42,10 +42,18 @@ pub fn agent_replied(conv: Option<&Conversation>, conversation_id: &str, text: &
         body: if text.is_empty() {
             "The agent sent an attachment or a card.".into()
         } else {
-            text
+            escape_markup(&text)
         },
         conversation_id: conversation_id.to_string(),
     }
+}
+
+/// Notification servers may read the body as markup (the freedesktop spec's
+/// `body-markup`); a user's or agent's `<` or `&` must show as typed, not as a tag.
+fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn user_name(conv: &Conversation) -> Option<String> {
@@ -93,6 +101,17 @@ mod tests {
         let mut c = Conversation::new("hc-1".into(), Mode::Handover, 0);
         c.user = user;
         c
+    }
+
+    #[test]
+    fn markup_in_what_people_typed_is_shown_as_typed() {
+        let n = agent_replied(None, "hc-1", "Use <b>Settings</b> & save");
+        assert_eq!(n.body, "Use &lt;b&gt;Settings&lt;/b&gt; &amp; save");
+        let c = conv(json!({ "name": "<i>Eve</i>" }));
+        assert_eq!(
+            handed_over(&c).body,
+            "&lt;i&gt;Eve&lt;/i&gt; is waiting for an agent."
+        );
     }
 
     #[test]
