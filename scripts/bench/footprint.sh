@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Footprint of the release builds, in one table: desktop app start → interactive (median
+# of several starts) and idle memory with its WebKit processes, the headless server's
+# idle memory and memory per idle conversation, and the release binary sizes.
+# A benchmark: it prints figures and asserts nothing. What is measured and how:
+# crates/switchboard-core/BENCHMARKS.md ("Footprint").
+#
+#   scripts/bench/footprint.sh [--starts N] [--skip-actor-wait] [--only server|desktop]
+#
+# Needs what ./scripts/test.sh installs (xvfb, gnome-keyring, webkit2gtk-driver,
+# tauri-driver, tests/node's npm packages) and installs it the same way when missing.
+# CARGO_TARGET_DIR is honoured; SKIP_UI_BUILD=1 reuses ui/dist as it is.
+set -euo pipefail
+source "$(dirname "$0")/../lib/setup.sh"
+
+ensure_toolchains
+ensure_apt "${BUILD_PACKAGES[@]}" xvfb xauth gnome-keyring webkit2gtk-driver
+command -v tauri-driver >/dev/null || { say "Installing tauri-driver"; cargo install tauri-driver --locked --version 2.1.0; }
+ensure_npm tests/node
+[ "${SKIP_UI_BUILD:-0}" = 1 ] && [ -f ui/dist/index.html ] || build_ui
+
+say "Building the release binaries (server and desktop app)"
+target="${CARGO_TARGET_DIR:-$ROOT/target}"
+cargo build --release --quiet -p switchboard-core --bin switchboard-server -p switchboard-desktop
+
+say "Measuring"
+# A private session bus with a fresh, unlocked keyring (as the tests have), so the app
+# starts as on a desktop and never touches the developer's own keyring or app instance.
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+XDG_DATA_HOME="$home" NO_AT_BRIDGE=1 dbus-run-session -- bash -c '
+  printf "%s" footprint | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  exec xvfb-run -a -s "-screen 0 1280x900x24" node tests/node/bench/footprint.mjs --bin-dir "$0" "$@"
+' "$target/release" "$@"
