@@ -164,6 +164,20 @@ pub enum ImportError {
 
 /// Imports an export: validated like a save; this relay's token and keys stay.
 pub async fn import(state: &RelayState, body: &[u8]) -> Result<Settings, ImportError> {
+    Ok(save(
+        state,
+        SaveRequest {
+            settings: read_export(body)?,
+            keys: KeyChanges::default(),
+        },
+    )
+    .await?)
+}
+
+/// The settings inside an export file, not yet normalized or validated (that is the
+/// save's job). Public (hidden) so that the fuzz target runs the import's own reading.
+#[doc(hidden)]
+pub fn read_export(body: &[u8]) -> Result<Settings, ImportError> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Export {
@@ -179,14 +193,7 @@ pub async fn import(state: &RelayState, body: &[u8]) -> Result<Settings, ImportE
             export.switchboard_settings
         )));
     }
-    Ok(save(
-        state,
-        SaveRequest {
-            settings: export.settings,
-            keys: KeyChanges::default(),
-        },
-    )
-    .await?)
+    Ok(export.settings)
 }
 
 async fn store(state: &RelayState, next: &Settings) -> Result<(), UpdateError> {

@@ -63,30 +63,12 @@ impl Inbox {
         bus: &EventBus,
     ) -> Reply {
         let received_at_ms = now_ms();
-        let is_json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                let media = v.split(';').next().unwrap_or("").trim();
-                media.eq_ignore_ascii_case("application/json")
-            });
-        let parsed: Result<Value, String> = if is_json {
-            serde_json::from_slice(&body).map_err(|e| format!("the body is not JSON: {e}"))
-        } else {
-            Err("8x8 events are sent as application/json".into())
-        };
-        let event_type = parsed
-            .as_ref()
-            .ok()
-            .and_then(|v| v.get("eventType"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let conversation_id = parsed
-            .as_ref()
-            .ok()
-            .and_then(|v| v.get("conversationId"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let Request {
+            is_json,
+            parsed,
+            event_type,
+            conversation_id,
+        } = read_request(headers, &body);
         let is_verify = event_type.as_deref() == Some("WEB_HOOK_VERIFY");
 
         let verdict = if parsed.is_err() || !checks.verify_signatures {
@@ -251,7 +233,54 @@ impl Inbox {
     }
 }
 
-fn headers_json(headers: &HeaderMap) -> String {
+/// What the receiver reads from a request before any check.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Request {
+    pub is_json: bool,
+    /// The body as JSON, or why it is refused.
+    pub parsed: Result<Value, String>,
+    pub event_type: Option<String>,
+    pub conversation_id: Option<String>,
+}
+
+/// The content type and body of one delivery as the receiver reads them; public (hidden)
+/// so that the fuzz targets run this code rather than a copy of it.
+#[doc(hidden)]
+pub fn read_request(headers: &HeaderMap, body: &[u8]) -> Request {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let media = v.split(';').next().unwrap_or("").trim();
+            media.eq_ignore_ascii_case("application/json")
+        });
+    let parsed: Result<Value, String> = if is_json {
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))
+    } else {
+        Err("8x8 events are sent as application/json".into())
+    };
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .ok()
+            .and_then(|v| v.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let event_type = field("eventType");
+    let conversation_id = field("conversationId");
+    Request {
+        is_json,
+        parsed,
+        event_type,
+        conversation_id,
+    }
+}
+
+/// The headers as the inspector stores them, without those that may carry credentials.
+#[doc(hidden)]
+pub fn headers_json(headers: &HeaderMap) -> String {
     let mut map = Map::new();
     for (name, value) in headers {
         let name = name.as_str();
