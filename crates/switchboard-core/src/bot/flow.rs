@@ -443,7 +443,16 @@ fn matcher(fields: &Fields) -> Result<Option<Matcher>> {
             if words.is_empty() {
                 return Err(error(node.at(), "keywords is an empty list"));
             }
-            Some(keyword_regex(&words))
+            let compiled = keyword_regex(&words).map_err(|_| {
+                error(
+                    node.at(),
+                    format!(
+                        "these {} keywords are too many to match at once; shorten the list or spread it over several rules",
+                        words.len()
+                    ),
+                )
+            })?;
+            Some(compiled)
         }
     };
     let regex = match fields.optional("regex") {
@@ -452,7 +461,7 @@ fn matcher(fields: &Fields) -> Result<Option<Matcher>> {
             let pattern = text(node, "the regex")?;
             let compiled = RegexBuilder::new(&pattern)
                 .case_insensitive(true)
-                .size_limit(1 << 20)
+                .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map_err(|e| error(node.at(), regex_message(&e)))?;
             Some(compiled)
@@ -461,10 +470,16 @@ fn matcher(fields: &Fields) -> Result<Option<Matcher>> {
     Ok((keywords.is_some() || regex.is_some()).then_some(Matcher { keywords, regex }))
 }
 
+/// The most memory one compiled regex of a flow may take. It bounds what a flow costs to
+/// compile and keep, and a list of keywords long enough to pass it fails with an error
+/// the admin can act on instead of taking the save down.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
 /// Whole words in any letter case; the spaces inside a phrase match any run of spaces.
 /// Word edges are "not a letter or digit" rather than `\b`, so that a keyword such as
-/// `c++` or `24/7` still matches.
-fn keyword_regex(words: &[String]) -> Regex {
+/// `c++` or `24/7` still matches. Escaped keywords always make a valid pattern; the only
+/// error is a list too large for [`REGEX_SIZE_LIMIT`].
+fn keyword_regex(words: &[String]) -> std::result::Result<Regex, regex::Error> {
     let alternatives: Vec<String> = words
         .iter()
         .map(|w| {
@@ -477,8 +492,8 @@ fn keyword_regex(words: &[String]) -> Regex {
     let pattern = format!(r"(?:^|[^\w])(?:{})(?:[^\w]|$)", alternatives.join("|"));
     RegexBuilder::new(&pattern)
         .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .expect("escaped keywords always form a valid regex")
 }
 
 /// The regex crate's message spans several lines with a caret; the admin needs its last
@@ -636,6 +651,34 @@ mod tests {
         let flow = parse("greeting: Hi\nrules:\n  - name: complaint\n    keywords: [complaint]\n    handover: true\nfallback: f\nhandover: {reply: h}\n").unwrap();
         assert!(flow.rules[0].handover);
         assert!(flow.rules[0].reply.is_none());
+    }
+
+    /// Found with the flow fuzz target fed a long keyword list (longer than its mutations
+    /// reach): the keywords' regex overflowed the size limit, and the `expect` on it
+    /// panicked the settings save (and the relay's start, once such a flow was saved).
+    #[test]
+    fn too_many_keywords_are_an_error_not_a_panic() {
+        let words: Vec<String> = (0..3000).map(|i| format!("word{i}abcdefgh")).collect();
+        let text = format!(
+            "greeting: Hi\nfallback: f\nhandover:\n  reply: h\n  keywords: [{}]\n",
+            words.join(", ")
+        );
+        let e = err(&text);
+        assert_eq!((e.line, e.column), (5, 13), "{e}");
+        assert!(e.message.contains("3000 keywords are too many"), "{e}");
+
+        // A long but reasonable list still works.
+        let words: Vec<String> = (0..200).map(|i| format!("word{i}")).collect();
+        let text = format!(
+            "greeting: Hi\nfallback: f\nhandover:\n  reply: h\n  keywords: [{}]\n",
+            words.join(", ")
+        );
+        let flow = parse(&text).unwrap();
+        assert!(flow
+            .handover
+            .matcher
+            .unwrap()
+            .matches("about word199, please"));
     }
 
     #[test]
