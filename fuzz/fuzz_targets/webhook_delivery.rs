@@ -1,0 +1,91 @@
+//! A webhook request as the receiver reads it: content type, body, event type and
+//! conversation, the `x-8x8-*` headers, the headers the inspector stores, and the typed
+//! event the conversation engine later builds from the same body.
+//!
+//! Beyond "never panics": the receiver's quick "is this processable" decision agrees with
+//! the engine's typed parse (a queued event must parse), and the stored headers never
+//! include one that may carry a credential.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+use switchboard_core::inbox::{
+    receive::{headers_json, read_request},
+    signature::{self, DeliveryHeaders},
+    WebhookEvent, DEFAULT_FRESHNESS_WINDOW_MS,
+};
+use switchboard_fuzz::{request, NOW_MS};
+
+/// What `headers_json` must leave out (a proxy's credentials).
+const NEVER_STORED: [&str; 4] = [
+    "authorization",
+    "cookie",
+    "proxy-authorization",
+    "x-api-key",
+];
+
+fuzz_target!(|data: &[u8]| {
+    let req = request::read(data);
+
+    let read = read_request(&req.headers, req.body);
+    if !read.is_json {
+        assert!(read.parsed.is_err(), "only a JSON content type is parsed");
+    }
+    if let Ok(value) = &read.parsed {
+        assert_eq!(
+            read.event_type.as_deref(),
+            value.get("eventType").and_then(Value::as_str)
+        );
+        check_typed_event(value, read.event_type.as_deref(), req.body);
+    }
+
+    let stored: Value =
+        serde_json::from_str(&headers_json(&req.headers)).expect("the stored headers are JSON");
+    let stored = stored
+        .as_object()
+        .expect("the stored headers are an object");
+    for name in NEVER_STORED {
+        assert!(!stored.contains_key(name), "{name} was stored");
+    }
+    for (name, _) in &req.headers {
+        let kept = !NEVER_STORED.contains(&name.as_str());
+        assert_eq!(stored.contains_key(name.as_str()), kept, "{name}");
+    }
+
+    if let Some(eid) = signature::event_id(&req.headers) {
+        assert!(!eid.is_empty());
+    }
+    if let Ok(h) = DeliveryHeaders::from_headers(&req.headers) {
+        let _ = h.check_fresh(NOW_MS, DEFAULT_FRESHNESS_WINDOW_MS);
+    }
+});
+
+/// The engine's view of a body the receiver accepted as JSON.
+fn check_typed_event(value: &Value, event_type: Option<&str>, body: &[u8]) {
+    let typed = WebhookEvent::parse(body);
+    match (event_type, &typed) {
+        (Some(t), Ok(event)) => {
+            assert_eq!(event.event_type, t);
+            assert_eq!(
+                event.is_processable(),
+                WebhookEvent::is_processable_type(t, value),
+                "the receiver and the engine disagree about {t:?}"
+            );
+            assert_eq!(
+                event.conversation_id.as_deref(),
+                value.get("conversationId").and_then(Value::as_str)
+            );
+            // The inspector and the live UI serialize events; that must not fail.
+            serde_json::to_string(event).expect("a typed event serializes");
+        }
+        (Some(t), Err(e)) => panic!("the receiver read type {t:?} but the engine says {e}"),
+        (None, Ok(event)) => panic!("the engine read a type the receiver did not: {event:?}"),
+        (None, Err(_)) => {}
+    }
+    assert_eq!(
+        WebhookEvent::from_value(value.clone()).ok(),
+        typed.ok(),
+        "parse and from_value differ"
+    );
+}
