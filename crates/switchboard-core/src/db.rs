@@ -128,6 +128,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE conversations ADD COLUMN last_text TEXT;
     CREATE UNIQUE INDEX conversations_gateway ON conversations(gateway_id) WHERE gateway_id IS NOT NULL;
     CREATE INDEX conversations_newest ON conversations(created_at_ms DESC);",
+    // The conversation list (engine/store.rs, `Store::page`): pages by keyset on
+    // (created_at_ms, id), and searches one lower-cased text per conversation read from
+    // this index (the same expression as the query's) instead of each row's JSON; the
+    // phase filter and the inactivity sweep use their own index.
+    "DROP INDEX conversations_newest;
+    CREATE INDEX conversations_list ON conversations(created_at_ms, id,
+        lower(concat_ws(char(10), user_json ->> '$.name', user_json ->> '$.email',
+            last_text, id, gateway_id, queue_name, agent_id)));
+    CREATE INDEX conversations_phase ON conversations(phase, created_at_ms, id);",
 ];
 
 #[derive(Debug, thiserror::Error)]

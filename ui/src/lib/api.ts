@@ -4,7 +4,10 @@
 import type {
   Channel,
   Conversation,
+  ConversationQuery,
+  ConversationSummary,
   ConversationView,
+  ListCursor,
   DeliveryDetail,
   DeliveryGroup,
   DeliverySummary,
@@ -157,15 +160,37 @@ export function subscribe(
 
 // ---- Conversations and the tester (admin/conversations_api.rs)
 
-/** One page, newest first; pass the last item's `createdAtMs` as `before` for the next. */
-export async function listConversations(limit: number, before?: number): Promise<Conversation[]> {
-  const query = new URLSearchParams({ limit: String(limit) });
-  if (before !== undefined) query.set("before", String(before));
-  return (await request<{ conversations: Conversation[] }>(`/conversations?${query}`)).conversations;
+/**
+ * One page, newest first, of the conversations matching `query`; pass the last item as
+ * `after` for the next page (a keyset cursor: conversations created in the same
+ * millisecond are neither skipped nor repeated).
+ */
+export async function listConversations(
+  limit: number,
+  after?: ListCursor,
+  query: ConversationQuery = {},
+): Promise<ConversationSummary[]> {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (after) {
+    params.set("before", String(after.createdAtMs));
+    params.set("beforeId", after.id);
+  }
+  if (query.phase) params.set("phase", query.phase);
+  if (query.mode) params.set("mode", query.mode);
+  if (query.q) params.set("q", query.q);
+  return (await request<{ conversations: ConversationSummary[] }>(`/conversations?${params}`)).conversations;
 }
 
-export function getConversation(id: string): Promise<ConversationView> {
-  return request<ConversationView>(`/conversations/${encodeURIComponent(id)}`);
+/**
+ * One conversation and its transcript; `after` (an entry id) returns only the lines
+ * after it, and `limit: 0` the record alone.
+ */
+export function getConversation(id: string, opts: { after?: number; limit?: number } = {}): Promise<ConversationView> {
+  const params = new URLSearchParams();
+  if (opts.after !== undefined) params.set("after", String(opts.after));
+  if (opts.limit !== undefined) params.set("limit", String(opts.limit));
+  const query = params.toString() ? `?${params}` : "";
+  return request<ConversationView>(`/conversations/${encodeURIComponent(id)}${query}`);
 }
 
 export function startTestConversation(user: NewTestUser): Promise<Conversation> {

@@ -218,6 +218,26 @@ export interface Conversation {
   lastText: string | null;
 }
 
+/**
+ * A conversation as the list carries it (GET /conversations): everything but the handover
+ * record, which holds up to 200 history messages; `handedOver` says whether there is one.
+ */
+export type ConversationSummary = Omit<Conversation, "handover"> & { handedOver: boolean };
+
+/** What the list's filters and search ask the relay for. */
+export interface ConversationQuery {
+  /** A phase, or "handedOver". */
+  phase?: string;
+  mode?: ConversationMode;
+  q?: string;
+}
+
+/** Where the next page of the list starts: after this conversation, newest first. */
+export interface ListCursor {
+  createdAtMs: number;
+  id: string;
+}
+
 export type EntryPayload =
   | { quickReplies: QuickReply[] }
   | { outboxId: number }

@@ -181,6 +181,199 @@ pub struct Entry {
     pub at_ms: i64,
 }
 
+/// A conversation as the list shows it: everything but the bot's memory and the handover
+/// record (which holds up to 200 history messages, and is read when one conversation is
+/// opened); `handed_over` says whether there is one.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub id: String,
+    pub mode: Mode,
+    pub phase: Phase,
+    pub gateway_id: Option<String>,
+    pub state: Option<String>,
+    pub channel_id: Option<String>,
+    pub user: Value,
+    pub greeted: bool,
+    pub queue_id: Option<String>,
+    pub queue_name: Option<String>,
+    pub agent_id: Option<String>,
+    pub transfer_pending: bool,
+    pub handed_over: bool,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub queued_at_ms: Option<i64>,
+    pub agent_joined_at_ms: Option<i64>,
+    pub first_agent_reply_at_ms: Option<i64>,
+    pub ended_at_ms: Option<i64>,
+    pub last_user_at_ms: Option<i64>,
+    pub last_text: Option<String>,
+}
+
+impl Summary {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: r.get("id")?,
+            mode: Mode::parse(&r.get::<_, String>("role")?),
+            phase: Phase::parse(&r.get::<_, String>("phase")?),
+            gateway_id: r.get("gateway_id")?,
+            state: r.get("state")?,
+            channel_id: r.get("channel_id")?,
+            user: serde_json::from_str(&r.get::<_, String>("user_json")?).unwrap_or(Value::Null),
+            greeted: r.get("greeted")?,
+            queue_id: r.get("queue_id")?,
+            queue_name: r.get("queue_name")?,
+            agent_id: r.get("agent_id")?,
+            transfer_pending: r.get("transfer_pending")?,
+            handed_over: r.get("handed_over")?,
+            created_at_ms: r.get("created_at_ms")?,
+            updated_at_ms: r.get("updated_at_ms")?,
+            queued_at_ms: r.get("queued_at_ms")?,
+            agent_joined_at_ms: r.get("agent_joined_at_ms")?,
+            first_agent_reply_at_ms: r.get("first_agent_reply_at_ms")?,
+            ended_at_ms: r.get("ended_at_ms")?,
+            last_user_at_ms: r.get("last_user_at_ms")?,
+            last_text: r.get("last_text")?,
+        })
+    }
+}
+
+/// The list's filter on where conversations are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseFilter {
+    Is(Phase),
+    /// Handed to 8x8 at some point (a handover record), or with 8x8's queue or agent now.
+    HandedOver,
+}
+
+impl PhaseFilter {
+    /// `bot`, `handover`, … or `handedOver`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "handedOver" {
+            return Some(Self::HandedOver);
+        }
+        [
+            Phase::Bot,
+            Phase::Handover,
+            Phase::Queued,
+            Phase::Agent,
+            Phase::Transferred,
+            Phase::Ended,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .map(Self::Is)
+    }
+}
+
+impl Mode {
+    /// `endpoint` or `handover`; `None` for anything else.
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "endpoint" => Some(Mode::Endpoint),
+            "handover" => Some(Mode::Handover),
+            _ => None,
+        }
+    }
+}
+
+/// Where a page of the list starts: after this conversation in newest-first order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at_ms: i64,
+    /// With the id, conversations created in the same millisecond are neither skipped
+    /// nor repeated; without it, the page starts strictly before `created_at_ms`.
+    pub id: Option<String>,
+}
+
+/// One page of the list: newest first, optionally filtered and searched.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub limit: u32,
+    pub after: Option<Cursor>,
+    pub phase: Option<PhaseFilter>,
+    pub mode: Option<Mode>,
+    /// Matched, ignoring ASCII letter case, against the user's name and email, the last
+    /// line, the conversation's ids, the queue's name and the agent.
+    pub search: Option<String>,
+}
+
+impl ListQuery {
+    pub fn newest(limit: u32) -> Self {
+        Self {
+            limit,
+            after: None,
+            phase: None,
+            mode: None,
+            search: None,
+        }
+    }
+
+    /// The statement and its parameters. Every shape is one of a few fixed strings, so
+    /// the statement cache keeps them prepared.
+    fn sql(&self) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value as P;
+        let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM conversations WHERE 1");
+        let mut args: Vec<P> = Vec::new();
+        match &self.after {
+            // A row value, so the (created_at_ms, id) index gives the page start.
+            Some(Cursor {
+                created_at_ms,
+                id: Some(id),
+            }) => {
+                sql.push_str(" AND (created_at_ms, id) < (?, ?)");
+                args.push(P::Integer(*created_at_ms));
+                args.push(P::Text(id.clone()));
+            }
+            Some(Cursor {
+                created_at_ms,
+                id: None,
+            }) => {
+                sql.push_str(" AND created_at_ms < ?");
+                args.push(P::Integer(*created_at_ms));
+            }
+            None => {}
+        }
+        match self.phase {
+            Some(PhaseFilter::Is(phase)) => {
+                sql.push_str(" AND phase = ?");
+                args.push(P::Text(phase.as_str().into()));
+            }
+            Some(PhaseFilter::HandedOver) => sql.push_str(
+                " AND (handover_json IS NOT NULL OR phase IN ('queued', 'agent', 'transferred'))",
+            ),
+            None => {}
+        }
+        if let Some(mode) = self.mode {
+            sql.push_str(" AND role = ?");
+            args.push(P::Text(mode.as_str().into()));
+        }
+        if let Some(words) = self.search.as_deref().filter(|w| !w.is_empty()) {
+            sql.push_str(SEARCH);
+            args.push(P::Text(words.to_ascii_lowercase()));
+        }
+        sql.push_str(" ORDER BY created_at_ms DESC, id DESC LIMIT ?");
+        args.push(P::Integer(self.limit.into()));
+        (sql, args)
+    }
+}
+
+/// The list's columns: no JSON beyond the user's, and whether there is a handover record
+/// (its NULL test needs no read of the record itself).
+const SUMMARY_COLUMNS: &str = "id, role, phase, gateway_id, state, channel_id, user_json, \
+    greeted, queue_id, queue_name, agent_id, transfer_pending, \
+    handover_json IS NOT NULL AS handed_over, created_at_ms, updated_at_ms, queued_at_ms, \
+    agent_joined_at_ms, first_agent_reply_at_ms, ended_at_ms, last_user_at_ms, last_text";
+
+/// The fields a search looks through, one per line, lower-cased: exactly the expression
+/// the `conversations_list` index holds (db.rs), so a search reads it from the index rather
+/// than parsing each row's JSON. (`->>`, not `json_extract`: SQLite does not take values
+/// of an expression that may carry a JSON subtype from an index.) Lines keep a match
+/// inside one field, as the UI's own filter does (ui/src/lib/conversations/store.svelte.ts).
+/// `lower` folds ASCII letters only.
+const SEARCH: &str = " AND instr(lower(concat_ws(char(10), user_json ->> '$.name', \
+    user_json ->> '$.email', last_text, id, gateway_id, queue_name, agent_id)), ?) > 0";
+
 const COLUMNS: &str =
     "id, role, phase, gateway_id, state, channel_id, user_json, bot_session_json, \
     greeted, queue_id, queue_name, agent_id, transfer_pending, handover_json, created_at_ms, \
@@ -396,6 +589,33 @@ impl Store {
             .await
     }
 
+    /// One page of the list as the UI shows it: summaries, newest first, from a keyset
+    /// cursor (the same cost at row 9,800 as at row 0), filtered and searched.
+    pub async fn page(&self, query: ListQuery) -> Result<Vec<Summary>, DbError> {
+        let (sql, args) = query.sql();
+        self.db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&sql)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(args), Summary::from_row)?;
+                rows.collect()
+            })
+            .await
+    }
+
+    /// How SQLite runs a list query (`EXPLAIN QUERY PLAN`), one line per step: for the
+    /// store benchmark and for diagnosing a slow list.
+    pub async fn plan(&self, query: ListQuery) -> Result<Vec<String>, DbError> {
+        let (sql, args) = query.sql();
+        self.db
+            .call(move |c| {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let rows =
+                    stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))?;
+                rows.collect()
+            })
+            .await
+    }
+
     /// Handed-over conversations whose user has been silent since `before_ms`.
     pub async fn idle_handovers(&self, before_ms: i64) -> Result<Vec<Conversation>, DbError> {
         self.db
@@ -409,5 +629,193 @@ impl Store {
                 rows.collect()
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store_with(convs: &[Conversation]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(Db::open(&dir.path().join("t.db")).unwrap());
+        for c in convs {
+            store.save(c).await.unwrap();
+        }
+        (dir, store)
+    }
+
+    fn conv(id: &str, mode: Mode, phase: Phase, at: i64, name: &str) -> Conversation {
+        let mut c = Conversation::new(id.into(), mode, at);
+        c.phase = phase;
+        c.user = serde_json::json!({ "name": name, "email": format!("{id}@example.com") });
+        c
+    }
+
+    async fn all_pages(store: &Store, mut query: ListQuery) -> Vec<String> {
+        let mut ids = Vec::new();
+        loop {
+            let page = store.page(query.clone()).await.unwrap();
+            let Some(last) = page.last() else {
+                return ids;
+            };
+            query.after = Some(Cursor {
+                created_at_ms: last.created_at_ms,
+                id: Some(last.id.clone()),
+            });
+            ids.extend(page.into_iter().map(|s| s.id));
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_by_keyset_without_skipping_conversations_of_the_same_millisecond() {
+        // Five conversations in one millisecond straddle every page boundary of size 2.
+        let convs: Vec<Conversation> = (0..9)
+            .map(|i| {
+                let at = if (2..7).contains(&i) { 500 } else { i * 100 };
+                conv(&format!("c{i}"), Mode::Endpoint, Phase::Bot, at, "A")
+            })
+            .collect();
+        let (_dir, store) = store_with(&convs).await;
+        let ids = all_pages(&store, ListQuery::newest(2)).await;
+        assert_eq!(
+            ids,
+            ["c8", "c7", "c6", "c5", "c4", "c3", "c2", "c1", "c0"],
+            "newest first, ties by id, each once"
+        );
+        // The cursor without an id (created_at_ms alone) starts strictly before it.
+        let mut q = ListQuery::newest(10);
+        q.after = Some(Cursor {
+            created_at_ms: 500,
+            id: None,
+        });
+        let page = store.page(q).await.unwrap();
+        assert_eq!(
+            page.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["c1", "c0"]
+        );
+    }
+
+    #[tokio::test]
+    async fn filters_and_search_cover_every_conversation() {
+        let mut handed = conv("h1", Mode::Handover, Phase::Ended, 100, "Åsa Lindqvist");
+        handed.handover = Some(serde_json::json!({ "request": {} }));
+        let mut queued = conv("e1", Mode::Endpoint, Phase::Queued, 200, "Ben Smith");
+        queued.queue_name = Some("Billing".into());
+        let mut talking = conv("e2", Mode::Endpoint, Phase::Bot, 300, "Carla Rossi");
+        talking.last_text = Some("Where is my PARCEL?".into());
+        let plain = conv("h2", Mode::Handover, Phase::Bot, 400, "Dan Lindqvist");
+        let (_dir, store) = store_with(&[handed, queued, talking, plain]).await;
+        let ids = |q: ListQuery| {
+            let store = store.clone();
+            async move {
+                store
+                    .page(q)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let mut q = ListQuery::newest(50);
+        q.phase = PhaseFilter::parse("queued");
+        assert_eq!(ids(q).await, ["e1"]);
+        let mut q = ListQuery::newest(50);
+        q.phase = PhaseFilter::parse("handedOver");
+        assert_eq!(
+            ids(q).await,
+            ["e1", "h1"],
+            "queued now, or a handover record"
+        );
+        let mut q = ListQuery::newest(50);
+        q.mode = Mode::from_name("handover");
+        assert_eq!(ids(q).await, ["h2", "h1"]);
+        // Any field, ASCII letters in any case; not across two fields.
+        for (words, want) in [
+            ("lindqvist", vec!["h2", "h1"]),
+            ("parcel", vec!["e2"]),
+            ("billing", vec!["e1"]),
+            ("e2@EXAMPLE", vec!["e2"]),
+            ("ÅSA LIND", vec!["h1"]),
+            ("rossi e2", vec![]),
+        ] {
+            let mut q = ListQuery::newest(50);
+            q.search = Some(words.into());
+            assert_eq!(ids(q).await, want, "search {words:?}");
+        }
+        let mut q = ListQuery::newest(50);
+        q.search = Some("lindqvist".into());
+        q.mode = Mode::from_name("handover");
+        q.phase = PhaseFilter::parse("ended");
+        assert_eq!(ids(q).await, ["h1"]);
+        let summary = store.page(ListQuery::newest(50)).await.unwrap();
+        let h1 = summary.iter().find(|s| s.id == "h1").unwrap();
+        assert!(h1.handed_over);
+        assert!(!summary.iter().find(|s| s.id == "h2").unwrap().handed_over);
+        assert_eq!(PhaseFilter::parse("lunch"), None);
+        assert_eq!(Mode::from_name("both"), None);
+    }
+
+    #[tokio::test]
+    async fn list_queries_read_their_indexes() {
+        let (_dir, store) = store_with(&[]).await;
+        let plan = |q: ListQuery| {
+            let store = store.clone();
+            async move { store.plan(q).await.unwrap().join("; ") }
+        };
+        let mut deep = ListQuery::newest(200);
+        deep.after = Some(Cursor {
+            created_at_ms: 5,
+            id: Some("x".into()),
+        });
+        let mut search = ListQuery::newest(200);
+        search.search = Some("words".into());
+        let mut phase = ListQuery::newest(200);
+        phase.phase = PhaseFilter::parse("queued");
+        // The search text comes from the index: no function computes it per row.
+        let (sql, args) = search.sql();
+        let calls: Vec<String> = store
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare(&format!("EXPLAIN {sql}"))?;
+                // The p4 column names the function an opcode calls.
+                let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+                    Ok(match r.get::<_, rusqlite::types::Value>(5)? {
+                        rusqlite::types::Value::Text(t) => Some(t),
+                        _ => None,
+                    })
+                })?;
+                rows.collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        assert!(
+            calls.iter().any(|p| p.starts_with("instr")),
+            "the search runs: {calls:?}"
+        );
+        assert!(
+            !calls
+                .iter()
+                .any(|p| p.starts_with("lower") || p.contains("->>")),
+            "the search text is computed per row: {calls:?}"
+        );
+        for (what, q, index) in [
+            ("first page", ListQuery::newest(200), "conversations_list"),
+            (
+                "deep page",
+                deep,
+                "conversations_list ((created_at_ms,id)<(?,?))",
+            ),
+            ("search", search, "conversations_list"),
+            ("phase", phase, "conversations_phase (phase=?)"),
+        ] {
+            let p = plan(q).await;
+            assert!(p.contains(index), "{what}: {p}");
+            assert!(!p.contains("TEMP B-TREE"), "{what} sorts rows: {p}");
+        }
     }
 }

@@ -1,24 +1,158 @@
-// The live list of conversations: pages loaded from the API (newest first) and kept
-// current by the relay's events. A changed conversation is fetched once however many
-// events name it in a burst, so a busy relay does not turn into a request storm.
+// The live list of conversations: summaries loaded page by page from the API (newest
+// first) and kept current by the relay's events. A changed conversation is fetched once
+// however many events name it in a burst, so a busy relay does not turn into a request
+// storm.
+//
+// Records are kept in one array sorted newest first and updated in place (a binary
+// search, not a sort of 10,000 rows per event). The page shows a view: all
+// conversations, or those matching a filter and search, which the relay answers page by
+// page (so a search covers every conversation without loading them all).
 
 import { getConversation, listConversations } from "../api";
 import { listen } from "../live";
-import type { Conversation, Entry, Phase, RelayEvent } from "../types";
+import type { Conversation, ConversationQuery, ConversationSummary, Entry, ListCursor, Phase, RelayEvent } from "../types";
 
+/** The first page: enough to fill the screen and a little scrolling, quickly. */
 export const PAGE_SIZE = 200;
+/** Later pages: fewer requests for a reader scrolling far (the relay allows 500). */
+export const NEXT_PAGE_SIZE = 500;
 const BATCH_MS = 150;
 
 export type PhaseFilter = Phase | "all" | "handedOver";
 
-class ConversationStore {
-  /** Bumped on every change; derived views read it to recompute. */
-  version = $state(0);
+export interface Filter {
+  phase: PhaseFilter;
+  mode: string;
+  search: string;
+}
+
+const NO_FILTER: Filter = { phase: "all", mode: "all", search: "" };
+
+/**
+ * Newest first, as the relay orders them: negative when `a` comes before `b`. Ids are
+ * ASCII (8x8's UUIDs, the relay's `hc-` tokens), so string order here is SQLite's.
+ */
+function order(a: ListCursor, b: ListCursor): number {
+  return b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+function older(a: ListCursor | undefined, b: ListCursor | undefined): ListCursor | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return order(a, b) > 0 ? a : b;
+}
+
+/** The list's record of a conversation, whichever way it arrived. */
+function summarize(c: Conversation | ConversationSummary): ConversationSummary {
+  if (!("handover" in c)) return c;
+  const { handover, ...rest } = c;
+  const given = (c as { handedOver?: boolean }).handedOver;
+  return { ...rest, handedOver: given ?? handover !== null };
+}
+
+function same(a: ConversationSummary, b: ConversationSummary): boolean {
+  const keys = Object.keys(b) as (keyof ConversationSummary)[];
+  if (keys.length !== Object.keys(a).length) return false;
+  return keys.every((k) => a[k] === b[k] || (typeof a[k] === "object" && JSON.stringify(a[k]) === JSON.stringify(b[k])));
+}
+
+/** All conversations, or those matching one filter, as the relay pages them in. */
+export class ListView {
   loading = $state(false);
   exhausted = $state(false);
   error = $state<string | null>(null);
-  #byId = new Map<string, Conversation>();
-  #oldest: number | undefined;
+  readonly filter: Filter;
+  /** The oldest conversation the relay sent for this view. */
+  cursor = $state.raw<ListCursor | undefined>(undefined);
+  readonly #store: ConversationStore;
+
+  constructor(store: ConversationStore, filter: Filter) {
+    this.#store = store;
+    this.filter = filter;
+  }
+
+  get unfiltered(): boolean {
+    return this.filter.phase === "all" && this.filter.mode === "all" && !this.filter.search;
+  }
+
+  /**
+   * Down to which conversation every match is known: the older of this view's cursor and
+   * the unfiltered list's (everything above that one is held, filtered here). `null`:
+   * all of them.
+   */
+  covered(): ListCursor | null | undefined {
+    const base = this.#store.base;
+    if (this.exhausted || base.exhausted) return null;
+    return older(this.cursor, base.cursor);
+  }
+
+  /** What the page shows, newest first. */
+  items(): ConversationSummary[] {
+    const all = this.#store.all();
+    const limit = this.covered();
+    if (limit === undefined) return [];
+    let end = all.length;
+    if (limit !== null) {
+      // The first record older than the limit: nothing from there on is complete.
+      let lo = 0;
+      let hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (order(all[mid]!, limit) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      end = lo;
+    }
+    if (this.unfiltered) return all.slice(0, end);
+    const { phase, mode, search } = this.filter;
+    const out: ConversationSummary[] = [];
+    for (let i = 0; i < end; i++) {
+      const c = all[i]!;
+      if (matches(c, phase, mode, search)) out.push(c);
+    }
+    return out;
+  }
+
+  async loadMore(): Promise<void> {
+    if (this.loading || this.exhausted) return;
+    // Every conversation is held: the filter applies here, nothing to ask.
+    if (this !== this.#store.base && this.#store.base.exhausted) {
+      this.exhausted = true;
+      return;
+    }
+    this.loading = true;
+    const { phase, mode, search } = this.filter;
+    const query: ConversationQuery = {};
+    if (phase !== "all") query.phase = phase;
+    if (mode === "endpoint" || mode === "handover") query.mode = mode;
+    if (search) query.q = search;
+    try {
+      // From where the matches are already known, so nothing is fetched twice.
+      const from = this.covered() ?? undefined;
+      const size = from ? NEXT_PAGE_SIZE : PAGE_SIZE;
+      const page = await listConversations(size, from, query);
+      const last = page.at(-1);
+      if (last) this.cursor = older(this.cursor, { createdAtMs: last.createdAtMs, id: last.id });
+      if (page.length < size) this.exhausted = true;
+      this.error = null;
+      this.#store.putMany(page);
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+    } finally {
+      this.loading = false;
+    }
+  }
+}
+
+class ConversationStore {
+  /** Bumped on every change; derived views read it to recompute. */
+  version = $state(0);
+  /** The unfiltered list. */
+  readonly base: ListView;
+  #byId = new Map<string, ConversationSummary>();
+  /** Every record held, newest first. */
+  #sorted: ConversationSummary[] = [];
+  #views = new Map<string, ListView>();
   #pending = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stop: (() => void) | null = null;
@@ -26,21 +160,37 @@ class ConversationStore {
   /** Transcript entries seen live, for views that opened before they arrived. */
   #entryListeners = new Set<(e: Entry) => void>();
 
-  get(id: string): Conversation | undefined {
+  constructor() {
+    this.base = new ListView(this, NO_FILTER);
+  }
+
+  get loading(): boolean {
+    return this.base.loading;
+  }
+
+  get exhausted(): boolean {
+    return this.base.exhausted;
+  }
+
+  get error(): string | null {
+    return this.base.error;
+  }
+
+  get(id: string): ConversationSummary | undefined {
     void this.version;
     return this.#byId.get(id);
   }
 
-  byGateway(gatewayId: string): Conversation | undefined {
+  byGateway(gatewayId: string): ConversationSummary | undefined {
     void this.version;
-    for (const c of this.#byId.values()) if (c.gatewayId === gatewayId) return c;
+    for (const c of this.#sorted) if (c.gatewayId === gatewayId) return c;
     return undefined;
   }
 
-  /** Newest first. */
-  all(): Conversation[] {
+  /** Newest first. The array is the store's own: read it, do not change it. */
+  all(): readonly ConversationSummary[] {
     void this.version;
-    return [...this.#byId.values()].sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
+    return this.#sorted;
   }
 
   get size(): number {
@@ -48,9 +198,58 @@ class ConversationStore {
     return this.#byId.size;
   }
 
-  put(c: Conversation) {
+  /** The list for a filter (the same object while the filter is the same). */
+  view(filter: Filter): ListView {
+    void this.version;
+    const f = { phase: filter.phase, mode: filter.mode, search: filter.search.trim() };
+    if (f.phase === "all" && f.mode === "all" && !f.search) return this.base;
+    const key = JSON.stringify(f);
+    let view = this.#views.get(key);
+    if (!view) {
+      view = new ListView(this, f);
+      this.#views.set(key, view);
+    }
+    return view;
+  }
+
+  put(c: Conversation | ConversationSummary) {
+    if (this.#upsert(summarize(c))) this.version += 1;
+  }
+
+  /** Pages and reloads: what did not change keeps its object, so its row is not redrawn. */
+  putMany(list: (Conversation | ConversationSummary)[]) {
+    let changed = false;
+    for (const c of list) changed = this.#upsert(summarize(c)) || changed;
+    if (changed) this.version += 1;
+  }
+
+  /** Whether anything changed. */
+  #upsert(c: ConversationSummary): boolean {
+    const held = this.#byId.get(c.id);
+    if (held && same(held, c)) return false;
     this.#byId.set(c.id, c);
-    this.version += 1;
+    if (held) {
+      const at = this.#find(held);
+      if (held.createdAtMs === c.createdAtMs && this.#sorted[at] === held) {
+        this.#sorted[at] = c;
+        return true;
+      }
+      if (this.#sorted[at] === held) this.#sorted.splice(at, 1);
+    }
+    this.#sorted.splice(this.#find(c), 0, c);
+    return true;
+  }
+
+  /** The index of the first record not newer than `key`. */
+  #find(key: ListCursor): number {
+    let lo = 0;
+    let hi = this.#sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order(this.#sorted[mid]!, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Components that show conversations call this on mount; the returned function undoes it. */
@@ -79,35 +278,28 @@ class ConversationStore {
     return () => this.#entryListeners.delete(fn);
   }
 
-  async loadMore(): Promise<void> {
-    if (this.loading || this.exhausted) return;
-    this.loading = true;
-    try {
-      const page = await listConversations(PAGE_SIZE, this.#oldest);
-      for (const c of page) this.#byId.set(c.id, c);
-      const oldest = page.at(-1);
-      if (oldest) this.#oldest = oldest.createdAtMs;
-      if (page.length < PAGE_SIZE) this.exhausted = true;
-      this.error = null;
-      this.version += 1;
-    } catch (e) {
-      this.error = e instanceof Error ? e.message : String(e);
-    } finally {
-      this.loading = false;
-    }
+  loadMore(): Promise<void> {
+    return this.base.loadMore();
   }
 
-  /** After a reconnect: the newest page again (older pages only change through events). */
+  /**
+   * After a reconnect: the newest page again (older pages only change through events);
+   * filtered lists start over, since what matches may have changed meanwhile.
+   */
   async reload(): Promise<void> {
     try {
       const page = await listConversations(PAGE_SIZE);
-      for (const c of page) this.#byId.set(c.id, c);
-      if (this.#oldest === undefined) this.#oldest = page.at(-1)?.createdAtMs;
-      if (page.length < PAGE_SIZE && this.#byId.size <= page.length) this.exhausted = true;
-      this.error = null;
-      this.version += 1;
+      if (this.#views.size > 0) {
+        this.#views.clear();
+        this.version += 1;
+      }
+      const last = page.at(-1);
+      if (this.base.cursor === undefined && last) this.base.cursor = { createdAtMs: last.createdAtMs, id: last.id };
+      if (page.length < PAGE_SIZE && this.#byId.size <= page.length) this.base.exhausted = true;
+      this.base.error = null;
+      this.putMany(page);
     } catch (e) {
-      this.error = e instanceof Error ? e.message : String(e);
+      this.base.error = e instanceof Error ? e.message : String(e);
     }
   }
 
@@ -118,8 +310,7 @@ class ConversationStore {
       const entry = e.entry as Entry;
       const c = this.#byId.get(entry.conversationId);
       if (c && entry.lane !== "system") {
-        this.#byId.set(c.id, { ...c, lastText: entry.text, updatedAtMs: entry.atMs });
-        this.version += 1;
+        this.put({ ...c, lastText: entry.text, updatedAtMs: entry.atMs });
       } else if (!c) {
         this.#refetch(entry.conversationId);
       }
@@ -135,7 +326,8 @@ class ConversationStore {
       const ids = [...this.#pending];
       this.#pending.clear();
       for (const id of ids) {
-        getConversation(id)
+        // The record alone: the list needs no transcript.
+        getConversation(id, { limit: 0 })
           .then((view) => this.put(view.conversation))
           .catch(() => {
             // Gone or not readable right now; the next event or reconnect tries again.
@@ -156,18 +348,32 @@ export const PHASE_LABELS: Record<Phase, string> = {
   ended: "Ended",
 };
 
-export function matches(c: Conversation, phase: PhaseFilter, mode: string, search: string): boolean {
+// What a search looks through, one field a line, lower-cased once per record (records
+// are replaced, never changed, so the cache stays right). Like the relay's search
+// (engine/store.rs), only ASCII letters are folded, so a search finds the same
+// conversations in what is held and in what the relay sends.
+const haystacks = new WeakMap<ConversationSummary, string>();
+
+function foldAscii(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+function haystack(c: ConversationSummary): string {
+  let hay = haystacks.get(c);
+  if (hay === undefined) {
+    hay = foldAscii([c.user?.name, c.user?.email, c.lastText, c.id, c.gatewayId, c.queueName, c.agentId].filter(Boolean).join("\n"));
+    haystacks.set(c, hay);
+  }
+  return hay;
+}
+
+/** The same test the relay applies to `phase`, `mode` and `q` (engine/store.rs). */
+export function matches(c: ConversationSummary, phase: PhaseFilter, mode: string, search: string): boolean {
   if (phase === "handedOver") {
-    if (c.handover === null && !["queued", "agent", "transferred"].includes(c.phase)) return false;
+    if (!c.handedOver && !["queued", "agent", "transferred"].includes(c.phase)) return false;
   } else if (phase !== "all" && c.phase !== phase) return false;
   if (mode !== "all" && c.mode !== mode) return false;
-  if (search) {
-    const hay = [c.user?.name, c.user?.email, c.lastText, c.id, c.gatewayId, c.queueName, c.agentId]
-      .filter(Boolean)
-      .join(" ")
-      .toLowerCase();
-    if (!hay.includes(search.toLowerCase())) return false;
-  }
+  if (search && !haystack(c).includes(foldAscii(search))) return false;
   return true;
 }
 
