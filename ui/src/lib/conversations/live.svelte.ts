@@ -8,11 +8,14 @@ import type { Conversation, Entry, RelayEvent } from "../types";
 
 export class LiveConversation {
   conversation = $state<Conversation | null>(null);
-  transcript = $state<Entry[]>([]);
+  /**
+   * Replaced, never changed in place (a raw state): 1,000 lines are not made reactive one
+   * by one, and views compare arrays and entries by identity.
+   */
+  transcript = $state.raw<Entry[]>([]);
   typing = $state({ agent: false, user: false });
   error = $state<string | null>(null);
   readonly id: string;
-  #ids = new Set<string>();
   #typingTimers: Record<string, ReturnType<typeof setTimeout>> = {};
 
   constructor(id: string) {
@@ -36,37 +39,50 @@ export class LiveConversation {
     try {
       const view = await getConversation(this.id);
       this.conversation = view.conversation;
-      for (const e of view.transcript) this.#add(e, false);
-      this.#sort();
+      this.#merge(view.transcript);
       this.error = null;
     } catch (e) {
       this.error = e instanceof Error ? e.message : String(e);
     }
   }
 
-  /** Adds a line, or replaces it when the relay sends it again (a pending line delivered). */
-  #add(entry: Entry, sort = true) {
-    const key = String(entry.id);
-    if (this.#ids.has(key)) {
-      const at = this.transcript.findIndex((e) => String(e.id) === key);
-      if (at >= 0) this.transcript[at] = entry;
+  /** Adds lines, replacing those the relay sends again (a pending line delivered). */
+  #merge(entries: Entry[]) {
+    if (entries.length === 0) return;
+    const current = this.transcript;
+    if (current.length === 0) {
+      this.transcript = [...entries].sort(byTime);
       return;
     }
-    this.#ids.add(key);
-    this.transcript.push(entry);
-    if (sort) this.#sort();
+    const at = new Map(current.map((e, i) => [String(e.id), i]));
+    const next = current.slice();
+    let sorted = true;
+    for (const entry of entries) {
+      const i = at.get(String(entry.id));
+      if (i !== undefined) {
+        next[i] = entry;
+        continue;
+      }
+      const tail = next.at(-1);
+      if (tail && byTime(tail, entry) > 0) sorted = false;
+      at.set(String(entry.id), next.length);
+      next.push(entry);
+    }
+    this.transcript = sorted ? next : next.sort(byTime);
   }
 
-  #sort() {
-    const sorted = [...this.transcript].sort((a, b) => a.atMs - b.atMs || Number(a.id) - Number(b.id));
-    this.transcript = sorted;
+  /** The newest line id the relay gave, to ask only for what came after it. */
+  #lastId(): number | undefined {
+    let max: number | undefined;
+    for (const e of this.transcript) if (typeof e.id === "number" && (max === undefined || e.id > max)) max = e.id;
+    return max;
   }
 
   #onEvent(e: RelayEvent) {
     if (e.type === "transcriptEntry" && "entry" in e) {
       const entry = e.entry as Entry;
       if (entry.conversationId !== this.id) return;
-      this.#add(entry);
+      this.#merge([entry]);
       // A message from someone ends their typing.
       if (entry.lane === "agent") this.typing.agent = false;
       if (entry.lane === "user") this.typing.user = false;
@@ -85,12 +101,16 @@ export class LiveConversation {
 
   async #refreshRecord() {
     try {
-      const view = await getConversation(this.id);
+      // The record, and only the lines after the newest one held.
+      const view = await getConversation(this.id, { after: this.#lastId() ?? 0 });
       this.conversation = view.conversation;
-      for (const e of view.transcript) this.#add(e, false);
-      this.#sort();
+      this.#merge(view.transcript);
     } catch {
       // The next event or reconnect tries again.
     }
   }
+}
+
+function byTime(a: Entry, b: Entry): number {
+  return a.atMs - b.atMs || Number(a.id) - Number(b.id);
 }
