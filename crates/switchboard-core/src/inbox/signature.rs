@@ -112,8 +112,10 @@ impl DeliveryHeaders {
     /// in either direction. Retries carry a fresh time, so this never refuses a genuine
     /// retry; it bounds how long a captured delivery can be replayed.
     pub fn check_fresh(&self, now_ms: i64, window_ms: i64) -> Result<(), SignatureError> {
-        let age_ms = now_ms - self.transmission_time;
-        if age_ms.abs() > window_ms {
+        // The time is the sender's number: one near i64::MIN or MAX must come out stale,
+        // not overflow (a panic in a debug build, a wrapped "fresh" age in a release one).
+        let age_ms = now_ms.saturating_sub(self.transmission_time);
+        if age_ms.unsigned_abs() > window_ms.unsigned_abs() {
             return Err(SignatureError::Stale { age_ms, window_ms });
         }
         Ok(())
@@ -423,6 +425,32 @@ mod tests {
             "stale"
         );
         assert!(h.check_fresh(1_000_000 - 300_001, 300_000).is_err());
+    }
+
+    /// Found while writing the signature fuzz target, and replayed through it: an
+    /// `x-8x8-transmission-time` of i64::MIN overflowed the age subtraction.
+    #[test]
+    fn extreme_transmission_times_are_stale_not_an_overflow() {
+        let now = 1_750_000_000_000;
+        for tt in [i64::MIN, i64::MIN + 1, -now, i64::MAX] {
+            let e = headers("c", "e", 0, "t", tt)
+                .check_fresh(now, 300_000)
+                .unwrap_err();
+            assert_eq!(e.code(), "stale", "{tt}");
+        }
+        let mut map = HeaderMap::new();
+        for (name, value) in [
+            (TENANT_ID, "t"),
+            (CUSTOMER_ID, "c"),
+            (EVENT_ID, "e"),
+            (TRANSMISSION_TIME, "-9223372036854775808"),
+            (RETRY, "0"),
+            (SIGNATURE, "x"),
+        ] {
+            map.insert(name, value.parse().unwrap());
+        }
+        let h = DeliveryHeaders::from_headers(&map).unwrap();
+        assert_eq!(h.check_fresh(now, 300_000).unwrap_err().code(), "stale");
     }
 
     #[test]
