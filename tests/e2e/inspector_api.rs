@@ -386,12 +386,17 @@ async fn synthetic_events_come_from_a_template_for_every_event_type_and_activity
         let d = &injected["delivery"];
         assert_eq!(d["signature"], "unsigned");
         assert_eq!(d["origin"], format!("synthetic ({name})"));
-        let expected_status = if *name == "WEB_HOOK_VERIFY" {
-            "ignored"
+        // Queued for the engine, which may already have taken it by the time the row
+        // is read back; the verify event is never queued.
+        let status = d["status"].as_str().unwrap();
+        if *name == "WEB_HOOK_VERIFY" {
+            assert_eq!(status, "ignored", "{name}");
         } else {
-            "pending"
-        };
-        assert_eq!(d["status"], expected_status, "{name}");
+            assert!(
+                matches!(status, "pending" | "processed" | "failed"),
+                "{name}: {status}"
+            );
+        }
     }
     let (status, err) = call(
         &relay,

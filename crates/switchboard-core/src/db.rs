@@ -2,7 +2,7 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 3):
+//! Schema (version 5; 4 and 5 add indexes only, see the migrations):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
 //!   token, accepted or not — the inspector's source and the inbox queue at once.
@@ -137,6 +137,9 @@ const MIGRATIONS: &[&str] = &[
         lower(concat_ws(char(10), user_json ->> '$.name', user_json ->> '$.email',
             last_text, id, gateway_id, queue_name, agent_id)));
     CREATE INDEX conversations_phase ON conversations(phase, created_at_ms, id);",
+    // The inspector groups deliveries by event id (a retry beside its original); the
+    // partial unique index cannot answer that, as it leaves duplicates out.
+    "CREATE INDEX deliveries_event ON deliveries(event_id);",
 ];
 
 #[derive(Debug, thiserror::Error)]
