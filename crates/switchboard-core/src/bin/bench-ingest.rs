@@ -23,6 +23,7 @@ use std::{
 
 use axum::{http::StatusCode, routing::post, Router};
 use benchkit::{
+    cpu,
     deliveries::{self, Delivery, TENANT},
     reference::NodeReference,
     table::{ms, Samples, Table},
@@ -39,6 +40,31 @@ struct Run {
     elapsed: Duration,
     latencies: Samples,
     failures: usize,
+    /// CPU used meanwhile by this process (the load generator, plus the relay or the
+    /// no-op server when it is the target) and by the Node reference.
+    cpu: Cpu,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Cpu {
+    own: Duration,
+    node: Duration,
+}
+
+impl Cpu {
+    fn now(node: Option<&NodeReference>) -> Self {
+        Self {
+            own: cpu::own(),
+            node: node.map_or(Duration::ZERO, |n| cpu::used(n.pid())),
+        }
+    }
+
+    fn since(self, before: Cpu) -> Self {
+        Self {
+            own: self.own.saturating_sub(before.own),
+            node: self.node.saturating_sub(before.node),
+        }
+    }
 }
 
 impl Run {
@@ -46,12 +72,22 @@ impl Run {
         self.events as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn row(&self, label: &str) -> Vec<String> {
+    /// CPU µs per event over every process of the run.
+    fn cpu_per_event(&self) -> f64 {
+        (self.cpu.own + self.cpu.node).as_secs_f64() * 1e6 / self.events as f64
+    }
+
+    /// `load_generator`: the µs per event the sender alone costs, when known.
+    fn row(&self, label: &str, load_generator: Option<f64>) -> Vec<String> {
         vec![
             label.to_string(),
             format!("{:.0}", self.rate()),
             ms(self.latencies.pct(0.50)),
             ms(self.latencies.pct(0.99)),
+            format!("{:.0} µs", self.cpu_per_event()),
+            load_generator.map_or("—".into(), |l| {
+                format!("{:.0} µs", (self.cpu_per_event() - l).max(0.0))
+            }),
             format!("{} of {}", self.failures, self.events),
         ]
     }
@@ -146,35 +182,63 @@ async fn bench(events: usize, concurrency: usize, rate: usize) {
     }
     let mut runs = Vec::new();
     for (name, url) in &targets {
-        runs.push((
-            *name,
-            closed_loop(&http, url, &deliveries, measured.clone(), concurrency).await,
-        ));
+        let before = Cpu::now(node.as_ref());
+        let mut run = closed_loop(&http, url, &deliveries, measured.clone(), concurrency).await;
+        run.cpu = Cpu::now(node.as_ref()).since(before);
+        runs.push((*name, run));
     }
-    let fixed_run = open_loop(&http, &relay_url, &deliveries, fixed.clone(), rate).await;
+    let before = Cpu::now(node.as_ref());
+    let mut fixed_run = open_loop(&http, &relay_url, &deliveries, fixed.clone(), rate).await;
+    fixed_run.cpu = Cpu::now(node.as_ref()).since(before);
 
     let run = |name: &str| runs.iter().find(|(n, _)| *n == name).map(|(_, r)| r);
+    // While the Node reference is the target, this process only sends (the relay and the
+    // emulator sit idle): its CPU per event is what the load generator costs.
+    let sender = run("node").map(|r| r.cpu.own.as_secs_f64() * 1e6 / r.events as f64);
     println!();
-    let mut table = Table::new(&["receiver", "events/s", "p50", "p99", "failed"], 1);
-    table.row(run("no-op").unwrap().row("no-op server (answers 204)"));
+    let mut table = Table::new(
+        &[
+            "receiver",
+            "events/s",
+            "p50",
+            "p99",
+            "CPU/event, all",
+            "CPU/event, receiver",
+            "failed",
+        ],
+        1,
+    );
+    table.row(
+        run("no-op")
+            .unwrap()
+            .row("no-op server (answers 204)", sender),
+    );
     if let Some(r) = run("node") {
-        table.row(r.row("Node reference (jose: verify, no storage)"));
+        table.row(r.row("Node reference (jose: verify, no storage)", sender));
     }
     let relay_run = run("relay").unwrap();
-    table.row(relay_run.row(&format!(
-        "relay (verify + store + 204), {concurrency} concurrent"
-    )));
-    table.row(fixed_run.row(&format!("relay at a fixed {rate} events/s")));
+    table.row(relay_run.row(
+        &format!("relay (verify + store + 204), {concurrency} concurrent"),
+        sender,
+    ));
+    table.row(fixed_run.row(&format!("relay at a fixed {rate} events/s"), sender));
     table.print();
+    if let Some(s) = sender {
+        println!(
+            "CPU/event, all: every process of the run (load generator included); receiver: minus the load generator's {s:.0} µs (its CPU while the Node reference was the target)"
+        );
+    }
     println!();
     println!(
-        "relay / no-op: {:.2}× (target ≥ 0.5×)",
+        "relay / no-op: {:.2}× the throughput (target ≥ 0.5×)",
         relay_run.rate() / run("no-op").unwrap().rate()
     );
     if let Some(r) = run("node") {
+        let receiver = |run: &Run| run.cpu_per_event() - sender.unwrap_or(0.0);
         println!(
-            "relay / Node:  {:.2}× (target ≥ 5×)",
-            relay_run.rate() / r.rate()
+            "relay / Node:  {:.2}× the throughput (target ≥ 5×); the Node reference spends {:.1}× the relay's CPU per event",
+            relay_run.rate() / r.rate(),
+            receiver(r) / receiver(relay_run)
         );
     }
 
@@ -319,6 +383,7 @@ async fn closed_loop(
         elapsed: Duration::ZERO,
         latencies: Samples(Vec::with_capacity(range.len())),
         failures: 0,
+        cpu: Cpu::default(),
     };
     for t in tasks {
         let (l, f) = t.await.unwrap();
@@ -358,6 +423,7 @@ async fn open_loop(
         elapsed: Duration::ZERO,
         latencies: Samples(Vec::with_capacity(range.len())),
         failures: 0,
+        cpu: Cpu::default(),
     };
     for t in tasks {
         let (l, ok) = t.await.unwrap();

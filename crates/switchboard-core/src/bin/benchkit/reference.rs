@@ -57,6 +57,10 @@ impl NodeReference {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub async fn seen(&self, http: &reqwest::Client) -> Seen {
         let stats = self.url.replace("/hook", "/stats");
         http.get(stats)
