@@ -134,8 +134,10 @@ const MIGRATIONS: &[&str] = &[
     // phase filter and the inactivity sweep use their own index.
     "DROP INDEX conversations_newest;
     CREATE INDEX conversations_list ON conversations(created_at_ms, id,
-        lower(concat_ws(char(10), user_json ->> '$.name', user_json ->> '$.email',
-            last_text, id, gateway_id, queue_name, agent_id)));
+        lower(ifnull(user_json ->> '$.name', '') || char(10) || ifnull(user_json ->> '$.email', '')
+            || char(10) || ifnull(last_text, '') || char(10) || id || char(10)
+            || ifnull(gateway_id, '') || char(10) || ifnull(queue_name, '') || char(10)
+            || ifnull(agent_id, '')));
     CREATE INDEX conversations_phase ON conversations(phase, created_at_ms, id);",
     // The inspector groups deliveries by event id (a retry beside its original); the
     // partial unique index cannot answer that, as it leaves duplicates out.

@@ -368,11 +368,14 @@ const SUMMARY_COLUMNS: &str = "id, role, phase, gateway_id, state, channel_id, u
 /// The fields a search looks through, one per line, lower-cased: exactly the expression
 /// the `conversations_list` index holds (db.rs), so a search reads it from the index rather
 /// than parsing each row's JSON. (`->>`, not `json_extract`: SQLite does not take values
-/// of an expression that may carry a JSON subtype from an index.) Lines keep a match
-/// inside one field, as the UI's own filter does (ui/src/lib/conversations/store.svelte.ts).
+/// of an expression that may carry a JSON subtype from an index; `||`, not `concat_ws`,
+/// so that Debian 12's sqlite3 (3.40) still reads the schema.) Lines keep a match inside
+/// one field, as the UI's own filter does (ui/src/lib/conversations/store.svelte.ts).
 /// `lower` folds ASCII letters only.
-const SEARCH: &str = " AND instr(lower(concat_ws(char(10), user_json ->> '$.name', \
-    user_json ->> '$.email', last_text, id, gateway_id, queue_name, agent_id)), ?) > 0";
+const SEARCH: &str = " AND instr(lower(ifnull(user_json ->> '$.name', '') || char(10) \
+    || ifnull(user_json ->> '$.email', '') || char(10) || ifnull(last_text, '') || char(10) \
+    || id || char(10) || ifnull(gateway_id, '') || char(10) || ifnull(queue_name, '') \
+    || char(10) || ifnull(agent_id, '')), ?) > 0";
 
 const COLUMNS: &str =
     "id, role, phase, gateway_id, state, channel_id, user_json, bot_session_json, \
