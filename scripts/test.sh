@@ -33,4 +33,7 @@ cargo build --workspace --bins --quiet
 say "Tests (inside a private D-Bus session with gnome-keyring)"
 dbus-run-session -- bash scripts/lib/in-session.sh
 
+say "Fuzzing (cargo-fuzz, each target for a few seconds; fuzz/README.md)"
+bash scripts/lib/fuzz.sh short
+
 say "All tests passed in $((SECONDS - started)) s"
