@@ -21,10 +21,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::{http::StatusCode, routing::post, Router};
 use benchkit::{
     cpu,
     deliveries::{self, Delivery, TENANT},
+    noop,
     reference::NodeReference,
     table::{ms, Samples, Table},
 };
@@ -124,7 +124,7 @@ async fn bench(events: usize, concurrency: usize, rate: usize) {
     let dir = std::env::temp_dir().join(format!("bench-ingest-{}", std::process::id()));
     let relay = start_relay(&sim.base_url(), dir.clone()).await;
     let relay_url = relay.endpoint_url().await;
-    let noop_url = start_noop().await;
+    let noop_url = noop::start().await;
     let node = NodeReference::start(&sim.base_url(), TENANT, DEFAULT_FRESHNESS_WINDOW_MS);
 
     signature_cost(&keyring);
@@ -278,19 +278,6 @@ async fn start_relay(sim_url: &str, dir: std::path::PathBuf) -> RelayHandle {
     switchboard_core::start(config)
         .await
         .expect("the relay starts")
-}
-
-async fn start_noop() -> String {
-    let noop = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .unwrap();
-    let url = format!("http://{}/noop", noop.local_addr().unwrap());
-    let app = Router::new().route(
-        "/noop",
-        post(|_body: axum::body::Bytes| async { StatusCode::NO_CONTENT }),
-    );
-    tokio::spawn(async move { axum::serve(noop, app).await });
-    url
 }
 
 /// What one signature check costs on this machine, alone, on one core.

@@ -23,10 +23,11 @@ use std::{
 
 use benchkit::{
     deliveries::{self, TENANT},
-    proxy, sse,
+    emulator::Emulator,
+    noop, proxy, sse,
     table::{ms, Samples, Table},
 };
-use chat_gateway_sim::{Seed, SimConfig, SimHandle};
+use chat_gateway_sim::{Seed, SimConfig};
 use futures_util::{stream, StreamExt};
 use switchboard_core::{
     client::{
@@ -47,6 +48,8 @@ const QUEUE: &str = "101";
 const BURST_CONNECTIONS: usize = 256;
 /// A hang guard, not a timing: a relay that is merely slow still finishes well within it.
 const HANG: Duration = Duration::from_secs(120);
+/// How long 8x8 takes to answer a call across the internet, for the third burst.
+const SLOW_8X8_MS: u64 = 100;
 
 /// A handed-over conversation: the relay's id, 8x8's id and the agent who has it.
 struct Active {
@@ -73,8 +76,11 @@ type Shared = Arc<Mutex<Marks>>;
 
 struct Bench {
     relay: RelayHandle,
-    sim: SimHandle,
+    sim: Emulator,
     endpoint_url: String,
+    /// A server that answers 204 at once: its round trip, sampled beside each hop,
+    /// shows how much of a tail is the machine rather than the relay.
+    noop_url: String,
     http: reqwest::Client,
     marks: Shared,
     active: Vec<Active>,
@@ -117,16 +123,31 @@ async fn main() {
             "{size} conversations handed over and accepted ({:.1} s)",
             t.elapsed().as_secs_f64()
         );
-        let alone = bench.one_at_a_time(size, samples).await;
-        add_rows(&mut table, size, "one at a time", alone, samples);
-        let together = bench.all_at_once(size).await;
+        let [user, bus, live, floor] = bench.one_at_a_time(size, samples).await;
+        let alone = "one at a time";
         add_rows(
             &mut table,
             size,
-            &format!("all {size} at once"),
-            together,
+            alone,
+            [(A, user), (B, bus), (C, live), (FLOOR, floor)],
+            samples,
+        );
+        let together = format!("all {size} at once");
+        let user = bench.users_at_once(size, "together").await;
+        let (bus, live) = bench.agents_at_once(size).await;
+        add_rows(
+            &mut table,
+            size,
+            &together,
+            [(A, user), (B, bus), (C, live)],
             size,
         );
+        // 8x8 across the internet answers in tens of milliseconds, not in one.
+        bench.api_latency(SLOW_8X8_MS).await;
+        let user = bench.users_at_once(size, "slow").await;
+        bench.api_latency(0).await;
+        let slow = format!("all {size} at once, 8x8 answering in {SLOW_8X8_MS} ms");
+        add_rows(&mut table, size, &slow, [(A, user)], size);
     }
     println!();
     table.print();
@@ -137,17 +158,23 @@ async fn main() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn add_rows(table: &mut Table, size: usize, how: &str, m: [Samples; 3], expected: usize) {
-    let names = [
-        "(a) user message → POST seen by 8x8",
-        "(b) agent MESSAGE webhook → event on the bus",
-        "(c) agent MESSAGE webhook → live UI client (SSE)",
-    ];
-    for (name, s) in names.iter().zip(m) {
+const A: &str = "(a) user message → POST seen by 8x8";
+const B: &str = "(b) agent MESSAGE webhook → event on the bus";
+const C: &str = "(c) agent MESSAGE webhook → live UI client (SSE)";
+const FLOOR: &str = "noise floor: POST to a no-op server, same moments";
+
+fn add_rows<const N: usize>(
+    table: &mut Table,
+    size: usize,
+    how: &str,
+    rows: [(&str, Samples); N],
+    expected: usize,
+) {
+    for (name, s) in rows {
         let count = if s.len() == expected {
             s.len().to_string()
         } else {
-            format!("{} ({} lost)", s.len(), expected - s.len())
+            format!("{} ({} lost)", s.len(), expected.saturating_sub(s.len()))
         };
         table.row(vec![
             size.to_string(),
@@ -170,10 +197,9 @@ impl Bench {
             q.agent = None;
         }
         let key = seed.api_keys[0].key.clone();
-        let sim = chat_gateway_sim::start(SimConfig::new((Ipv4Addr::LOCALHOST, 0).into(), seed))
-            .await
-            .expect("the emulator starts");
-        let (proxy_url, posted) = proxy::start(&sim.base_url()).await;
+        let sim = Emulator::start(SimConfig::new((Ipv4Addr::LOCALHOST, 0).into(), seed)).await;
+        // The proxy is 8x8's side of the wire: on the emulator's threads too.
+        let (proxy_url, posted) = sim.run(proxy::start(sim.base_url())).await;
 
         let settings = MemorySettings::default();
         let mut s = Settings::default();
@@ -231,6 +257,7 @@ impl Bench {
             relay,
             sim,
             endpoint_url,
+            noop_url: noop::start().await,
             http: reqwest::Client::new(),
             marks,
             active: Vec::new(),
@@ -272,10 +299,7 @@ impl Bench {
                 (c.phase == Phase::Queued).then_some(c.gateway_id).flatten()
             })
             .await;
-            let agent = self
-                .sim
-                .agent_accept(&gid, None)
-                .expect("the agent accepts the offer");
+            let agent = self.accept(&gid).await;
             self.active.push(Active { id, gid, agent });
         }
         for a in &self.active[from..] {
@@ -289,10 +313,19 @@ impl Bench {
 
     /// `samples` messages each way, one at a time, spread over the first `size`
     /// conversations while all of them are active.
-    async fn one_at_a_time(&self, size: usize, samples: usize) -> [Samples; 3] {
+    async fn one_at_a_time(&self, size: usize, samples: usize) -> [Samples; 4] {
         let before = self.counts();
+        let mut floor = Samples::default();
         for k in 0..samples {
             let a = &self.active[k % size];
+            let t = Instant::now();
+            let answered = self.http.post(&self.noop_url).send().await;
+            floor.0.push(t.elapsed());
+            assert!(
+                answered.is_ok_and(|r| r.status() == 204),
+                "the no-op server answers"
+            );
+
             let text = format!("user {size} {k}");
             self.marks
                 .lock()
@@ -317,18 +350,20 @@ impl Bench {
                 .await;
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        self.since(before)
+        let [user, bus, live] = self.since(before);
+        [user, bus, live, floor]
     }
 
     /// Every one of the first `size` users speaks at the same instant, then every agent.
-    async fn all_at_once(&self, size: usize) -> [Samples; 3] {
+    /// Every one of the first `size` users speaks at the same instant.
+    async fn users_at_once(&self, size: usize, tag: &str) -> Samples {
         let before = self.counts();
         let state = &self.relay.state;
         let users: Vec<_> = self.active[..size]
             .iter()
             .map(|a| {
                 let (state, marks, id) = (state.clone(), self.marks.clone(), a.id.clone());
-                let text = format!("user {size} together {}", a.id);
+                let text = format!("user {size} {tag} {}", a.id);
                 tokio::spawn(async move {
                     marks
                         .lock()
@@ -345,8 +380,15 @@ impl Bench {
             u.await.unwrap();
         }
         self.wait(|m| m.user_done.len() >= before.0 + size).await;
+        // 8x8's echoes of those posts come back meanwhile; let them pass first.
         tokio::time::sleep(Duration::from_millis(500)).await;
+        let [user, _, _] = self.since(before);
+        user
+    }
 
+    /// Every one of the first `size` agents answers at the same instant.
+    async fn agents_at_once(&self, size: usize) -> (Samples, Samples) {
+        let before = self.counts();
         // Signed before the clock starts: signing is 8x8's work.
         let keyring = self.sim.keyring();
         let active = &self.active[..size];
@@ -382,7 +424,39 @@ impl Bench {
         }
         self.wait(|m| m.bus_done.len() >= before.1 + size && m.live_done.len() >= before.2 + size)
             .await;
-        self.since(before)
+        let [_, bus, live] = self.since(before);
+        (bus, live)
+    }
+
+    /// Makes the emulator wait this long before it handles each API call.
+    async fn api_latency(&self, ms: u64) {
+        self.http
+            .patch(format!("{}/sim/faults", self.sim.base_url()))
+            .json(&serde_json::json!({ "apiLatencyMs": ms }))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("the emulator takes the latency fault");
+    }
+
+    /// The agent accepts the offer, through the emulator's control API (so that what
+    /// it sets off runs on the emulator's threads); returns the agent's id.
+    async fn accept(&self, gid: &str) -> String {
+        let answer: serde_json::Value = self
+            .http
+            .post(format!(
+                "{}/sim/conversations/{gid}/agent/accept",
+                self.sim.base_url()
+            ))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("the agent accepts the offer")
+            .json()
+            .await
+            .expect("the accept answer is JSON");
+        answer["agentId"].as_str().unwrap_or_default().to_string()
     }
 
     fn start_agent(&self, text: &str) {

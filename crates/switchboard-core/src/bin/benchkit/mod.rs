@@ -7,6 +7,8 @@
 
 pub mod cpu;
 pub mod deliveries;
+pub mod emulator;
+pub mod noop;
 pub mod proxy;
 pub mod reference;
 pub mod sse;

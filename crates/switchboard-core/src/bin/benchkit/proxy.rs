@@ -29,7 +29,7 @@ struct Upstream {
 }
 
 /// Starts the proxy to `upstream` (a base URL); returns its base URL and the posts seen.
-pub async fn start(upstream: &str) -> (String, mpsc::UnboundedReceiver<Posted>) {
+pub async fn start(upstream: String) -> (String, mpsc::UnboundedReceiver<Posted>) {
     let (seen, rx) = mpsc::unbounded_channel();
     let state = Upstream {
         base: upstream.trim_end_matches('/').to_string(),
