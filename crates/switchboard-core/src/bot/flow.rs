@@ -170,9 +170,12 @@ pub fn parse(text: &str) -> Result<Flow> {
 /// YAML's own messages, with the two mistakes admins make most often said plainly.
 fn syntax_error(text: &str, e: yaml::SyntaxError) -> FlowError {
     // The parser notices a tab indent only later, on another line; the tab is the news.
-    let tab = text.lines().enumerate().find_map(|(i, line)| {
+    // Lines end where YAML ends them (\n, \r\n or a lone \r) and columns count
+    // characters, as in every other position the parser gives.
+    let unix = text.replace("\r\n", "\n");
+    let tab = unix.split(['\n', '\r']).enumerate().find_map(|(i, line)| {
         let indent = &line[..line.len() - line.trim_start().len()];
-        indent.find('\t').map(|col| Pos {
+        indent.chars().position(|c| c == '\t').map(|col| Pos {
             line: i + 1,
             column: col + 1,
         })
@@ -679,6 +682,19 @@ mod tests {
             .matcher
             .unwrap()
             .matches("about word199, please"));
+    }
+
+    /// Found by the flow fuzz target's check that a tab error points at a tab, given
+    /// these inputs: the column counted bytes (wrong after a multi-byte space such as
+    /// U+3000), and the lines did not end at a lone \r as YAML's do.
+    #[test]
+    fn a_tab_error_points_at_the_tab() {
+        let e = err("greeting: Hi\n\u{3000}\tfallback: f\nx: [\n");
+        assert_eq!((e.line, e.column), (2, 2), "{e}");
+        assert!(e.message.contains("indent with spaces"), "{e}");
+        let e = err("greeting: Hi\r\r  \tfallback: [\r");
+        assert_eq!((e.line, e.column), (3, 3), "{e}");
+        assert!(e.message.contains("indent with spaces"), "{e}");
     }
 
     #[test]
