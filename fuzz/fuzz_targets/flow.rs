@@ -21,17 +21,24 @@ fuzz_target!(|data: &[u8]| {
     let parsed = match flow::parse(text) {
         Ok(flow) => flow,
         Err(e) => {
-            // YAML counts \n, \r\n and a lone \r as line breaks.
-            let lines = text.matches('\n').count() + text.matches('\r').count()
-                - text.matches("\r\n").count()
-                + 1;
+            // The admin's editor marks this line and column: they must exist (or be just
+            // past the end, for "the text ended too early").
+            let lines = yaml_lines(text);
             assert!(
-                e.line >= 1 && e.line <= lines + 1,
-                "line {} of {lines}: {e}",
-                e.line
+                e.line >= 1 && e.line <= lines.len() + 1,
+                "{e}: {} lines",
+                lines.len()
             );
-            assert!(e.column >= 1, "{e}");
+            let width = lines.get(e.line - 1).map_or(0, |l| l.chars().count());
+            assert!(
+                e.column >= 1 && e.column <= width + 1,
+                "{e}: the line has {width} characters"
+            );
             assert!(!e.message.is_empty());
+            if e.message.starts_with("indent with spaces") {
+                let at = lines[e.line - 1].chars().nth(e.column - 1);
+                assert_eq!(at, Some('\t'), "{e}: the tab is not there");
+            }
             return;
         }
     };
@@ -43,8 +50,13 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(greeting.replies[0].text, parsed.greeting.text);
     assert!(greeting.handover.is_none());
 
-    // Every line of the text as a message, and every button of the flow pressed.
-    let mut inputs: Vec<BotInput> = text.lines().map(|l| BotInput::Text(l.into())).collect();
+    // The text's lines as messages (the first 48, to bound a run), every button of the
+    // flow pressed, and a card.
+    let mut inputs: Vec<BotInput> = text
+        .lines()
+        .take(48)
+        .map(|l| BotInput::Text(l.into()))
+        .collect();
     let buttons = parsed
         .greeting
         .quick_replies
@@ -65,7 +77,7 @@ fuzz_target!(|data: &[u8]| {
     inputs.push(BotInput::CardSubmit(
         serde_json::json!({ "data": { "t": text } }),
     ));
-    for input in inputs.into_iter().take(64) {
+    for input in inputs {
         let t = turn(&bot, &mut session, input);
         assert!(!t.replies.is_empty(), "a turn without a reply");
         if t.handover.is_some() {
@@ -77,6 +89,33 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 });
+
+/// The lines as YAML counts them: \n, \r\n and a lone \r end a line.
+fn yaml_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                lines.push(&text[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                lines.push(&text[start..i]);
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    lines.push(&text[start..]);
+    lines
+}
 
 /// The built-in flow answers without waiting, so one poll is the whole turn.
 fn turn(bot: &Bot, session: &mut BotSession, input: BotInput) -> BotTurn {
