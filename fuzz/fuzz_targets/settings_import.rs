@@ -1,7 +1,8 @@
 //! Settings import: the JSON file an admin imports, read as the import reads it, then
 //! normalized and validated as a save does (URLs, tenant, ids, JSON properties, the bot
-//! flow or external bot). Beyond "never panics": normalizing twice changes nothing, and
-//! exporting what was imported and importing that again gives the same settings.
+//! flow or external bot). Beyond "never panics": normalizing twice changes nothing, no
+//! error and no export holds the Endpoint URL token, and exporting what was imported and
+//! importing that again gives the same settings.
 
 #![no_main]
 
@@ -27,7 +28,14 @@ fuzz_target!(|data: &[u8]| {
     );
     for e in &errors {
         assert!(!e.field.is_empty() && !e.message.is_empty(), "{e:?}");
+        // The token is the Endpoint URL's secret; errors are shown and logged.
+        assert!(!e.message.contains(&next.endpoint.token), "{e:?}");
     }
+    let exported = serde_json::to_string(&export(&next)).expect("an export serializes");
+    assert!(
+        !exported.contains(&next.endpoint.token),
+        "an export holds the token"
+    );
     let valid = errors.is_empty();
     if valid {
         // A valid save's JSON properties are what the handover sends to 8x8.
