@@ -162,7 +162,9 @@ test("10,000 conversations: the list stays virtualised, pages in on scroll, filt
 
   // The list works from the keyboard: the arrows open the next row and keep focus on it.
   await scroller.evaluate((el) => el.scrollTo({ top: 0 }));
-  await rows.first().focus();
+  // The rows in view follow the scroll event: wait for the top row before focusing it.
+  await rows.filter({ hasText: `Load User ${TOTAL}` }).first().waitFor(WAIT);
+  await rows.filter({ hasText: `Load User ${TOTAL}` }).first().focus();
   await page.keyboard.press("ArrowDown");
   await page.locator('[data-testid="conv-row"][aria-current="true"]').filter({ hasText: `Load User ${TOTAL - 1}` }).waitFor(WAIT);
   await page.keyboard.press("ArrowDown");
