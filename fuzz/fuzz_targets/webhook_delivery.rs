@@ -3,8 +3,9 @@
 //! event the conversation engine later builds from the same body.
 //!
 //! Beyond "never panics": the receiver's quick "is this processable" decision agrees with
-//! the engine's typed parse (a queued event must parse), and the stored headers never
-//! include one that may carry a credential.
+//! the engine's typed parse (a queued event must parse), a field of the expected shape
+//! survives odd shapes in the others, and the stored headers never include one that may
+//! carry a credential.
 
 #![no_main]
 
@@ -13,7 +14,7 @@ use serde_json::Value;
 use switchboard_core::inbox::{
     receive::{headers_json, read_request},
     signature::{self, DeliveryHeaders},
-    WebhookEvent, DEFAULT_FRESHNESS_WINDOW_MS,
+    EventKind, WebhookEvent, DEFAULT_FRESHNESS_WINDOW_MS,
 };
 use switchboard_fuzz::{request, NOW_MS};
 
@@ -78,6 +79,7 @@ fn check_typed_event(value: &Value, event_type: Option<&str>, body: &[u8]) {
             );
             // The inspector and the live UI serialize events; that must not fail.
             serde_json::to_string(event).expect("a typed event serializes");
+            check_fields_survive(event);
         }
         (Some(t), Err(e)) => panic!("the receiver read type {t:?} but the engine says {e}"),
         (None, Ok(event)) => panic!("the engine read a type the receiver did not: {event:?}"),
@@ -88,4 +90,60 @@ fn check_typed_event(value: &Value, event_type: Option<&str>, body: &[u8]) {
         typed.ok(),
         "parse and from_value differ"
     );
+}
+
+/// 8x8 may add fields or send one in a shape this build does not expect: each field of
+/// the typed view that has the expected shape in `data` is read, whatever the others
+/// hold. (An echo whose other fields are odd must still be an echo, or the bot answers
+/// itself.)
+fn check_fields_survive(event: &WebhookEvent) {
+    let data = &event.data;
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    match &event.kind {
+        EventKind::Message(m) => {
+            let is_echo = data.get("isEcho").and_then(Value::as_bool).unwrap_or(false);
+            assert_eq!(m.is_echo, is_echo, "isEcho was lost");
+            assert_eq!(m.text, text(data, "text"), "text was lost");
+            if let Some(sender) = data.get("sender").filter(|s| s.is_object()) {
+                let typed = m.sender.as_ref().expect("the sender was lost");
+                assert_eq!(typed.kind, text(sender, "type"), "sender.type was lost");
+                assert_eq!(typed.id, text(sender, "id"), "sender.id was lost");
+            }
+            if let Some(items) = data.get("attachments").and_then(Value::as_array) {
+                assert_eq!(&m.attachments, items, "attachments were lost");
+            }
+        }
+        EventKind::ConversationUpdate(c) => {
+            assert_eq!(c.state, text(data, "state"), "state was lost");
+            assert_eq!(c.channel, text(data, "channel"), "channel was lost");
+            if let Some(assignment) = data.get("assignment").filter(|a| a.is_object()) {
+                let typed = c.assignment.as_ref().expect("the assignment was lost");
+                assert_eq!(
+                    typed.kind,
+                    text(assignment, "type"),
+                    "assignment.type was lost"
+                );
+                assert_eq!(typed.id, text(assignment, "id"), "assignment.id was lost");
+            }
+        }
+        EventKind::Queued(q) => {
+            assert_eq!(q.queue_id, text(data, "queueId"), "queueId was lost");
+        }
+        EventKind::MembersChanged(m) => {
+            assert_eq!(
+                m.member_type,
+                text(data, "memberType"),
+                "memberType was lost"
+            );
+            assert_eq!(m.change, text(data, "change"), "change was lost");
+        }
+        EventKind::Activity(a) => {
+            assert_eq!(
+                Some(a.name.clone()).filter(|n| !n.is_empty()),
+                text(data, "name").filter(|n| !n.is_empty()),
+                "name was lost"
+            );
+        }
+        EventKind::Transfer | EventKind::WebhookVerify | EventKind::Unknown => {}
+    }
 }

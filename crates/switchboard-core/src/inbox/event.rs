@@ -35,34 +35,45 @@ pub enum EventKind {
 #[serde(rename_all = "camelCase", default)]
 pub struct ConversationUpdate {
     /// `created`, `active`, `idle` — compare case-insensitively (P8).
+    #[serde(deserialize_with = "lenient")]
     pub state: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub assignment: Option<Assignment>,
     pub user: Option<Value>,
+    #[serde(deserialize_with = "lenient")]
     pub msisdn: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub channel: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Assignment {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "lenient")]
     pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub id: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub resource_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Queued {
+    #[serde(deserialize_with = "lenient")]
     pub queue_id: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub queue_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct MembersChanged {
+    #[serde(deserialize_with = "lenient")]
     pub member_type: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub change: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub id: Option<String>,
 }
 
@@ -70,18 +81,24 @@ pub struct MembersChanged {
 #[serde(rename_all = "camelCase", default)]
 pub struct Message {
     /// Our own post coming back: a relay must drop it or loop (P5, P6).
+    #[serde(deserialize_with = "lenient")]
     pub is_echo: bool,
+    #[serde(deserialize_with = "lenient")]
     pub sender: Option<Sender>,
+    #[serde(deserialize_with = "lenient")]
     pub text: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub attachments: Vec<Value>,
+    #[serde(deserialize_with = "lenient")]
     pub cards: Vec<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Sender {
+    #[serde(deserialize_with = "lenient")]
     pub id: Option<String>,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "lenient")]
     pub kind: Option<String>,
 }
 
@@ -89,6 +106,7 @@ pub struct Sender {
 #[serde(rename_all = "camelCase", default)]
 pub struct Activity {
     /// `typing`, `adaptiveCard/action`, `quickReply/action`, `read-receipts`, …
+    #[serde(deserialize_with = "lenient")]
     pub name: String,
     pub value: Value,
 }
@@ -97,6 +115,19 @@ pub struct Activity {
 /// event; `data` still has everything.
 fn typed<T: serde::de::DeserializeOwned + Default>(data: &Value) -> T {
     serde_json::from_value(data.clone()).unwrap_or_default()
+}
+
+/// One field of the typed view: a value of another shape (or null) reads as the field's
+/// default, so that one odd field does not blank the others. Read whole, a customer's
+/// message whose `attachments` came as null lost its text and sender, and an echo (from
+/// an inspector replay, which reaches the engine without the receiver) its `isEcho`.
+fn lenient<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    let value = Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).unwrap_or_default())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +249,39 @@ mod tests {
         assert_eq!(verify.kind, EventKind::WebhookVerify);
         assert!(WebhookEvent::parse(b"[1]").is_err());
         assert!(WebhookEvent::parse(b"nope").is_err());
+    }
+
+    /// Found with the webhook fuzz target's check that a field of the expected shape
+    /// survives odd shapes in the others.
+    #[test]
+    fn one_odd_field_does_not_blank_the_others() {
+        let e = WebhookEvent::parse(br#"{"eventType":"MESSAGE","conversationId":"c","data":{"isEcho":true,"sender":{"id":"bot","type":"bot"},"text":"Hi","attachments":null,"cards":{}}}"#).unwrap();
+        let EventKind::Message(m) = &e.kind else {
+            panic!("{e:?}")
+        };
+        assert!(m.is_echo);
+        assert_eq!(m.text.as_deref(), Some("Hi"));
+        assert_eq!(m.sender.as_ref().unwrap().kind.as_deref(), Some("bot"));
+        assert!(m.attachments.is_empty() && m.cards.is_empty());
+
+        let e = WebhookEvent::parse(br#"{"eventType":"MESSAGE","conversationId":"c","data":{"isEcho":true,"text":5,"sender":{"id":7,"type":"user"}}}"#).unwrap();
+        let EventKind::Message(m) = &e.kind else {
+            panic!("{e:?}")
+        };
+        assert!(m.is_echo);
+        assert_eq!(m.text, None);
+        assert_eq!(m.sender.as_ref().unwrap().kind.as_deref(), Some("user"));
+
+        let e = WebhookEvent::parse(br#"{"eventType":"CONVERSATION_UPDATE","conversationId":"c","data":{"state":"active","assignment":{"type":"queue","id":101},"msisdn":false}}"#).unwrap();
+        let EventKind::ConversationUpdate(c) = &e.kind else {
+            panic!("{e:?}")
+        };
+        assert_eq!(c.state.as_deref(), Some("active"));
+        let assignment = c.assignment.as_ref().unwrap();
+        assert_eq!(
+            (assignment.kind.as_deref(), assignment.id.as_deref()),
+            (Some("queue"), None)
+        );
     }
 
     #[test]
