@@ -111,6 +111,17 @@ fn main() {
     runtime.block_on(bench(events, concurrency, rate));
 }
 
+/// Before each measured run: the machine settled, or a note that it did not.
+async fn settled(run: &str) {
+    let busy = cpu::settle().await;
+    if busy >= 0.10 {
+        println!(
+            "note: the cores were still {:.0} % busy before the {run} run (other processes?)",
+            busy * 100.0
+        );
+    }
+}
+
 async fn bench(events: usize, concurrency: usize, rate: usize) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("bench-ingest: {events} events, {concurrency} concurrent, fixed-rate run at {rate}/s, {cores} cores");
@@ -182,11 +193,13 @@ async fn bench(events: usize, concurrency: usize, rate: usize) {
     }
     let mut runs = Vec::new();
     for (name, url) in &targets {
+        settled(name).await;
         let before = Cpu::now(node.as_ref());
         let mut run = closed_loop(&http, url, &deliveries, measured.clone(), concurrency).await;
         run.cpu = Cpu::now(node.as_ref()).since(before);
         runs.push((*name, run));
     }
+    settled("relay at a fixed rate").await;
     let before = Cpu::now(node.as_ref());
     let mut fixed_run = open_loop(&http, &relay_url, &deliveries, fixed.clone(), rate).await;
     fixed_run.cpu = Cpu::now(node.as_ref()).since(before);

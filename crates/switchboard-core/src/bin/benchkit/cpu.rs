@@ -30,3 +30,41 @@ pub fn used(pid: u32) -> Duration {
 pub fn own() -> Duration {
     used(std::process::id())
 }
+
+/// Waits until the machine's cores are nearly idle (under 10 % busy over 250 ms), for at
+/// most 5 s, so that each receiver is measured on a settled machine rather than beside
+/// the tail of the previous one's work (a JIT compiling, a WAL checkpoint). Returns how
+/// busy the cores were in the last window, from 0 to 1.
+pub async fn settle() -> f64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let before = machine_ticks();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let after = machine_ticks();
+        let busy = match (before, after) {
+            (Some((b_busy, b_all)), Some((a_busy, a_all))) if a_all > b_all => {
+                (a_busy - b_busy) as f64 / (a_all - b_all) as f64
+            }
+            _ => return 0.0,
+        };
+        if busy < 0.10 || std::time::Instant::now() >= deadline {
+            return busy;
+        }
+    }
+}
+
+/// (busy, all) ticks of every core together, from the first line of /proc/stat.
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal …: idle and iowait are not busy.
+    let all: u64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
+    Some((all - idle, all))
+}
