@@ -21,7 +21,9 @@ ensure_npm tests/node
 
 say "Building the release binaries (server and desktop app)"
 target="${CARGO_TARGET_DIR:-$ROOT/target}"
-cargo build --release --quiet -p switchboard-core --bin switchboard-server -p switchboard-desktop
+# Both binaries by name: a --bin filter applies to every -p, so naming only the server's
+# left the desktop app unbuilt and measured whatever binary was there before.
+cargo build --release --quiet -p switchboard-core -p switchboard-desktop --bin switchboard-server --bin switchboard
 
 say "Measuring"
 # A private session bus with a fresh, unlocked keyring (as the tests have), so the app
