@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { wdAt } from "../lib/webdriver.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -232,17 +233,6 @@ async function serverFigures() {
 
 // ---- the desktop app ------------------------------------------------------------------------
 
-async function wd(base, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json.value)}`);
-  return json.value;
-}
-
 const READY = `
   const state = document.querySelector('[data-testid=relay-state]');
   const live = document.querySelector('[data-testid=live-state]');
@@ -282,7 +272,7 @@ async function desktopStart(home) {
     }
   }
   const requested = Date.now();
-  const { sessionId } = await wd(base, "POST", "/session", {
+  const { sessionId } = await wdAt(base, "POST", "/session", {
     capabilities: { alwaysMatch: { "tauri:options": { application: desktopBin } } },
   });
   const sessionAt = Date.now();
@@ -290,7 +280,7 @@ async function desktopStart(home) {
   const appStartedAt = startedAtMs(app);
   let probe;
   for (;;) {
-    probe = await wd(base, "POST", `/session/${sessionId}/execute/sync`, { script: READY, args: [] });
+    probe = await wdAt(base, "POST", `/session/${sessionId}/execute/sync`, { script: READY, args: [] });
     if (probe.ready) break;
     if (Date.now() - requested > 60_000) throw new Error("the app did not become interactive in 60 s");
     await sleep(20);
@@ -298,7 +288,7 @@ async function desktopStart(home) {
   const readyAt = Date.now();
   await sleep(10_000);
   const mem = treeMemory([app, ...descendants(app)]);
-  await wd(base, "DELETE", `/session/${sessionId}`).catch(() => {});
+  await wdAt(base, "DELETE", `/session/${sessionId}`).catch(() => {});
   const exited = new Promise((r) => driver.on("exit", r));
   driver.kill();
   await exited;

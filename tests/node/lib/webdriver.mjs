@@ -9,7 +9,12 @@ import { join } from "node:path";
 export const DRIVER = "http://127.0.0.1:4444";
 
 export async function wd(method, path, body) {
-  const res = await fetch(`${DRIVER}${path}`, {
+  return wdAt(DRIVER, method, path, body);
+}
+
+/** The same against a driver at `base` (the footprint benchmark runs its own, on a free port). */
+export async function wdAt(base, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
     method,
     headers: { "content-type": "application/json" },
     body: body ? JSON.stringify(body) : undefined,
