@@ -7,8 +7,9 @@ source "$(dirname "$0")/lib/setup.sh"
 started=$SECONDS
 
 ensure_toolchains
-# python3-dbus and python3-gi: the stand-in notification server of the desktop notification test.
-ensure_apt "${BUILD_PACKAGES[@]}" xvfb xauth gnome-keyring webkit2gtk-driver chromium python3-dbus python3-gi
+# python3-dbus and python3-gi: the stand-in notification server of the desktop notification test;
+# imagemagick: the desktop tests' screenshots, taken from the Xvfb screen (tests/node/lib/screen.mjs).
+ensure_apt "${BUILD_PACKAGES[@]}" xvfb xauth gnome-keyring webkit2gtk-driver chromium python3-dbus python3-gi imagemagick
 cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1 \
   || rustup component add rustfmt clippy
 command -v tauri-driver >/dev/null || { say "Installing tauri-driver"; cargo install tauri-driver --locked --version 2.1.0; }

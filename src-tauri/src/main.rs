@@ -5,6 +5,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod notifications;
+mod rendering;
 mod settings_store;
 
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use tauri_plugin_store::StoreExt;
 struct Relay(Mutex<Option<RelayHandle>>);
 
 fn main() {
+    rendering::configure_before_start();
     tracing_subscriber_init();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {

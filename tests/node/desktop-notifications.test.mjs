@@ -8,9 +8,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { artifacts, binary, root } from "./lib/relay.mjs";
+import { screenshot } from "./lib/screen.mjs";
 import { startDriver, stopDriver, until, wd } from "./lib/webdriver.mjs";
 
 let driver;
@@ -127,8 +127,7 @@ async function setNotificationsInWindow(on) {
   assert.equal((await api("GET", "/settings")).settings.handover.desktopNotifications, on);
   if (!on) {
     await run("document.querySelector(arguments[0]).scrollIntoView({ block: 'center' })", box);
-    const shot = await wd("GET", `/session/${session}/screenshot`);
-    writeFileSync(join(artifacts, "desktop-notifications-off.png"), Buffer.from(shot, "base64"));
+    screenshot(join(artifacts, "desktop-notifications-off.png"));
   }
 }
 
@@ -181,8 +180,9 @@ test("a handover and an agent's reply notify once each; a click opens the conver
     const url = new URL(await wd("GET", `/session/${session}/url`));
     return url.pathname === "/conversations" && url.searchParams.get("c") === id;
   }, 20_000);
-  const shot = await wd("GET", `/session/${session}/screenshot`);
-  writeFileSync(join(artifacts, "desktop-notification-click.png"), Buffer.from(shot, "base64"));
+  await until("the conversation's transcript in the window", async () =>
+    ((await textOf("[data-testid=transcript]")) ?? "").includes("left the depot at 9:40"), 20_000);
+  screenshot(join(artifacts, "desktop-notification-click.png"));
 });
 
 test("with the switch off in the Handover settings nothing is shown, and on again it is", async () => {

@@ -3,9 +3,9 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { artifacts, binary } from "./lib/relay.mjs";
+import { screenshot } from "./lib/screen.mjs";
 import { startDriver, stopDriver, until, wd } from "./lib/webdriver.mjs";
 
 let driver;
@@ -68,8 +68,7 @@ test("a setting saved in the desktop window is still there after the app restart
   const save = await element("[data-testid=save]");
   await wd("POST", `/session/${session}/element/${save}/click`, {});
   await until("saved", async () => (await textOf("[data-testid=dirty-state]")) === "All changes saved", 20_000);
-  const shot = await wd("GET", `/session/${session}/screenshot`);
-  writeFileSync(join(artifacts, "desktop-settings.png"), Buffer.from(shot, "base64"));
+  screenshot(join(artifacts, "desktop-settings.png"));
 
   await quitApp();
   await launchApp();

@@ -3,9 +3,9 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { artifacts, binary } from "./lib/relay.mjs";
+import { screenshot } from "./lib/screen.mjs";
 import { startDriver, stopDriver, until, wd } from "./lib/webdriver.mjs";
 
 let driver;
@@ -54,6 +54,5 @@ test("the window shows the relay status served by the embedded relay", async () 
   });
   assert.match(keychain, /OS keychain/);
 
-  const png = await wd("GET", `${s}/screenshot`);
-  writeFileSync(join(artifacts, "desktop-status.png"), Buffer.from(png, "base64"));
+  screenshot(join(artifacts, "desktop-status.png"));
 });

@@ -1,0 +1,23 @@
+//! How the window's page is drawn. WebKitGTK composites pages on the GPU by default and
+//! keeps layers for it; where no GPU driver is loaded (a VM, a remote desktop, Xvfb) that
+//! means Mesa's software OpenGL, with LLVM, in the page's process. For a page of forms
+//! and lists that buys nothing and costs most of the desktop app's idle memory
+//! (crates/switchboard-core/BENCHMARKS.md, "Footprint"), so the window draws without it.
+//! `SWITCHBOARD_GPU_COMPOSITING=1` keeps WebKit's default, for anyone who wants it back.
+
+/// WebKit's own switch, read by the app's process and inherited by the page's process
+/// when WebKit starts it. It has to be set before GTK and WebKit initialise: the
+/// webview's hardware-acceleration policy, changed once the page exists, did not leave
+/// compositing mode (measured: no change in memory).
+const WEBKIT_SWITCH: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// First thing in `main`, before any other thread exists (the environment is process-wide).
+pub fn configure_before_start() {
+    if !cfg!(target_os = "linux")
+        || std::env::var("SWITCHBOARD_GPU_COMPOSITING").as_deref() == Ok("1")
+        || std::env::var_os(WEBKIT_SWITCH).is_some()
+    {
+        return;
+    }
+    std::env::set_var(WEBKIT_SWITCH, "1");
+}
