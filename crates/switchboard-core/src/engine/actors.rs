@@ -82,7 +82,10 @@ async fn run(state: Arc<RelayState>, key: String, mut rx: mpsc::UnboundedReceive
                 continue;
             }
         };
-        super::handle_job(&state, &key, job).await;
+        // Boxed: the job's future is the largest type in the crate (≈ 13.6 kB, the
+        // engine's whole state machine). Held inline it would sit in every idle actor;
+        // boxed it exists only while a job runs (BENCHMARKS.md, "Footprint").
+        Box::pin(super::handle_job(&state, &key, job)).await;
     }
 }
 
