@@ -260,3 +260,87 @@ async fn a_relay_restarted_mid_way_loses_nothing() {
     relay.shutdown().await;
     sim.shutdown().await;
 }
+
+/// A slow 8x8 (every call answered after 300 ms) holds up only the conversation it is
+/// answering: calls for different conversations are in flight together, while each
+/// conversation's calls still go one at a time, in order.
+#[tokio::test]
+async fn a_slow_8x8_is_called_for_many_conversations_at_once_and_one_call_at_a_time_for_each() {
+    const LATENCY_MS: u64 = 300;
+    const CONVERSATIONS: usize = 40;
+    let env = Env::start().await;
+    let contract = ContractLog::default();
+    let client = contract.client(&env.sim.base_url(), fast_policy());
+    let channel = setup(&client).await;
+    let mut conversations = Vec::new();
+    for _ in 0..CONVERSATIONS {
+        conversations.push(conversation(&client, &channel).await);
+    }
+    let outbox = &env.relay.state.outbox;
+    fast(outbox, &contract);
+    env.sim.set_faults(Faults {
+        api_latency_ms: LATENCY_MS,
+        ..Faults::default()
+    });
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        for conv in &conversations {
+            let call = send(conv, &format!("{conv} #{i}"));
+            ids.push(outbox.enqueue_for_conversation(&call).await.unwrap());
+        }
+    }
+    for id in ids {
+        let entry = outbox.wait(id, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(entry.status, "delivered", "{entry:?}");
+    }
+
+    // When each POST was inside the emulator, from its Event Log: the record is written
+    // as the answer leaves, after the injected wait and the handling.
+    let spans: Vec<(String, u64, u64)> = env
+        .sim
+        .log()
+        .into_iter()
+        .filter(|r| r.direction == "inbound" && r.record_type.ends_with("/messages"))
+        .map(|r| {
+            let conv = r.conversation_id.clone().unwrap_or_else(|| {
+                r.record_type
+                    .split('/')
+                    .nth(4)
+                    .unwrap_or_default()
+                    .to_string()
+            });
+            (conv, r.timestamp - LATENCY_MS - r.duration_ms, r.timestamp)
+        })
+        .collect();
+    assert_eq!(spans.len(), 3 * CONVERSATIONS);
+    let most_at_once = spans
+        .iter()
+        .map(|(_, start, _)| {
+            spans
+                .iter()
+                .filter(|(_, s, e)| s <= start && start < e)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        most_at_once >= CONVERSATIONS / 2,
+        "calls for different conversations overlap: at most {most_at_once} were in flight together"
+    );
+    for conv in &conversations {
+        let mine: Vec<_> = spans.iter().filter(|(c, _, _)| c == conv).collect();
+        assert_eq!(mine.len(), 3, "{conv}");
+        for pair in mine.windows(2) {
+            // Generous slack for the millisecond clock; two calls sent together would
+            // overlap by the whole 300 ms.
+            assert!(
+                pair[1].1 + 50 >= pair[0].2,
+                "{conv}: a call went out before the previous one was answered: {pair:?}"
+            );
+        }
+        let expected: Vec<_> = (0..3).map(|i| format!("{conv} #{i}")).collect();
+        assert_eq!(accepted_texts(&env.sim, conv), expected);
+    }
+    contract.assert_clean();
+    env.shutdown().await;
+}

@@ -1,10 +1,18 @@
-//! The task that empties the outbox. Each round it takes the head entry of every
-//! ordering key that is due (the oldest open entry of that key — later ones wait behind
-//! it), sends those heads concurrently, and records each outcome. It sleeps until the
-//! next retry is due or a new entry arrives.
+//! The task that empties the outbox. It keeps up to [`CONCURRENCY`] calls in flight, each
+//! the head of its ordering key (the oldest open entry of that key — later ones wait
+//! behind it, so a conversation's calls still go one at a time and in order). As each
+//! call's answer comes back and is recorded, the next due heads are started at once:
+//! a slow 8x8 holds up only the conversation it is answering, not every other one. It
+//! sleeps until the next retry is due or a new entry arrives.
 
-use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
+use futures_util::{stream::FuturesUnordered, FutureExt, StreamExt};
 use rusqlite::params;
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -15,10 +23,15 @@ use crate::{
     outbox::OutboundCall,
 };
 
-/// Heads sent at once; more keys wait for the next round.
-const CONCURRENCY: u32 = 8;
+/// Calls in flight at once, each for a different ordering key. 8x8 answers in tens to
+/// hundreds of milliseconds across the internet; at 100 ms this drains ≈ 640 calls/s.
+const CONCURRENCY: usize = 64;
 /// Longest wait when nothing is scheduled (a new entry wakes the worker anyway).
 const IDLE: Duration = Duration::from_secs(3600);
+/// How long a resolved connection (settings and the API key from the keychain) is used
+/// before it is read again: a burst must not cost a keychain round trip per call, and a
+/// changed key or Base URL still applies within a second.
+const CONNECTION_TTL: Duration = Duration::from_secs(1);
 
 pub type Resolver = Arc<
     dyn Fn() -> Pin<Box<dyn Future<Output = Result<Connection, ClientError>> + Send>> + Send + Sync,
@@ -54,14 +67,16 @@ pub fn spawn(
     })
 }
 
+type Attempt = (OutboxEntry, Result<Option<serde_json::Value>, ClientError>);
+
 async fn run(
     outbox: Arc<Outbox>,
     resolve: Resolver,
     publish: Publisher,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), super::OutboxError> {
-    // Entries in flight when the relay stopped: 8x8 may or may not have them, so they
-    // go again (at least once).
+    // Entries in flight when the relay stopped (or when this worker restarted after a
+    // database error): 8x8 may or may not have them, so they go again (at least once).
     let now = now_ms();
     outbox
         .db()
@@ -75,71 +90,120 @@ async fn run(
         })
         .await?;
     let http = client::http_client(&RetryPolicy::once());
+    let mut connection = CachedConnection::default();
+    let mut in_flight = FuturesUnordered::new();
     loop {
         if *stop.borrow() {
             return Ok(());
         }
-        let now = now_ms();
-        let (due, next_at) = outbox.db().call(move |c| take_due(c, now)).await?;
-        if due.is_empty() {
-            let wait = next_at
-                .map(|t| Duration::from_millis((t - now).max(0) as u64))
-                .unwrap_or(IDLE);
-            tokio::select! {
-                _ = outbox.added.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => return Ok(()),
+        let free = CONCURRENCY - in_flight.len();
+        let mut next_at = None;
+        if free > 0 {
+            let now = now_ms();
+            let (due, next) = outbox.db().call(move |c| take_due(c, now, free)).await?;
+            next_at = next;
+            if !due.is_empty() {
+                for entry in &due {
+                    publish(updated(entry));
+                }
+                let conn = connection.get(&resolve).await;
+                for entry in due {
+                    in_flight.push(attempt(entry, conn.clone(), http.clone(), &outbox));
+                }
             }
-            continue;
         }
-        for entry in &due {
-            publish(updated(entry));
-        }
-        let conn = resolve().await;
-        let sends = due.into_iter().map(|entry| {
-            let conn = conn.clone();
-            let http = http.clone();
-            let observer = outbox.observer();
-            async move {
-                let result = match (
-                    conn,
-                    serde_json::from_value::<OutboundCall>(entry.request.clone()),
-                ) {
-                    (_, Err(e)) => Err(ClientError::InvalidRequest(format!(
-                        "stored call does not parse: {e}"
-                    ))),
-                    (Err(e), _) => Err(e),
-                    (Ok(conn), Ok(call)) => {
-                        let mut client =
-                            ChatGatewayClient::with_http(http, conn, RetryPolicy::once());
-                        if let Some(o) = observer {
-                            client = client.observe(o);
-                        }
-                        call.execute(&client).await
+        let wait = next_at
+            .map(|t| Duration::from_millis((t - now_ms()).max(0) as u64))
+            .unwrap_or(IDLE);
+        tokio::select! {
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                // Record every answer already back before looking for the next heads:
+                // one query for a wave of answers rather than one each.
+                let mut answers = vec![done];
+                while let Some(Some(more)) = in_flight.next().now_or_never() {
+                    answers.push(more);
+                }
+                for (entry, result) in answers {
+                    if !record(&outbox, &publish, entry, result, &mut stop).await? {
+                        return Ok(());
                     }
-                };
-                (entry, result)
+                }
             }
-        });
-        let results = tokio::select! {
-            r = futures_util::future::join_all(sends) => r,
+            _ = outbox.added.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
             // Unfinished sends stay `sending` and go again after the restart.
             _ = stop.changed() => return Ok(()),
+        }
+    }
+}
+
+/// One attempt at one entry: the call rebuilt from its stored form and sent once.
+fn attempt(
+    entry: OutboxEntry,
+    conn: Result<Connection, ClientError>,
+    http: reqwest::Client,
+    outbox: &Outbox,
+) -> impl Future<Output = Attempt> {
+    let observer = outbox.observer();
+    async move {
+        let result = match (
+            conn,
+            serde_json::from_value::<OutboundCall>(entry.request.clone()),
+        ) {
+            (_, Err(e)) => Err(ClientError::InvalidRequest(format!(
+                "stored call does not parse: {e}"
+            ))),
+            (Err(e), _) => Err(e),
+            (Ok(conn), Ok(call)) => {
+                let mut client = ChatGatewayClient::with_http(http, conn, RetryPolicy::once());
+                if let Some(o) = observer {
+                    client = client.observe(o);
+                }
+                call.execute(&client).await
+            }
         };
-        let backoff = outbox.backoff();
-        for (entry, result) in results {
-            let outcome = Outcome::of(&entry, result, &backoff);
-            let finished = outcome.is_final();
-            if !store_outcome(&outbox, entry.id, outcome, &mut stop).await {
-                return Ok(());
-            }
-            if let Some(entry) = outbox.get(entry.id).await? {
-                publish(updated(&entry));
-            }
-            if finished {
-                outbox.finished.notify_waiters();
+        (entry, result)
+    }
+}
+
+/// Stores what 8x8 answered and tells the UI and any waiter. False if the relay stops
+/// before the outcome could be stored.
+async fn record(
+    outbox: &Outbox,
+    publish: &Publisher,
+    entry: OutboxEntry,
+    result: Result<Option<serde_json::Value>, ClientError>,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<bool, super::OutboxError> {
+    let outcome = Outcome::of(&entry, result, &outbox.backoff());
+    let finished = outcome.is_final();
+    if !store_outcome(outbox, entry.id, outcome, stop).await {
+        return Ok(false);
+    }
+    if let Some(entry) = outbox.get(entry.id).await? {
+        publish(updated(&entry));
+    }
+    if finished {
+        outbox.finished.notify_waiters();
+    }
+    Ok(true)
+}
+
+/// The connection the last attempts used, read again once it is older than
+/// [`CONNECTION_TTL`] or did not resolve.
+#[derive(Default)]
+struct CachedConnection(Option<(Instant, Connection)>);
+
+impl CachedConnection {
+    async fn get(&mut self, resolve: &Resolver) -> Result<Connection, ClientError> {
+        if let Some((at, conn)) = &self.0 {
+            if at.elapsed() < CONNECTION_TTL {
+                return Ok(conn.clone());
             }
         }
+        let resolved = resolve().await;
+        self.0 = resolved.as_ref().ok().map(|c| (Instant::now(), c.clone()));
+        resolved
     }
 }
 
@@ -188,14 +252,21 @@ fn updated(e: &OutboxEntry) -> RelayEvent {
     }
 }
 
-/// Marks the due heads `sending` and returns them, with the time the next head falls due.
+/// Marks up to `limit` due heads `sending` and returns them, with the time the next
+/// head not yet due falls due.
+///
+/// A head is the oldest open (`pending` or `sending`) entry of its ordering key: a key
+/// whose head is in flight has nothing to send. The heads come from the partial index of
+/// open entries alone (one row per key from its first entry), so the cost follows the
+/// open entries, never the delivered history, which stays in the table for the inspector.
 fn take_due(
     c: &mut rusqlite::Connection,
     now: i64,
+    limit: usize,
 ) -> rusqlite::Result<(Vec<OutboxEntry>, Option<i64>)> {
-    const HEAD: &str = "o.status = 'pending' AND NOT EXISTS (
-        SELECT 1 FROM outbox p WHERE p.ordering_key = o.ordering_key AND p.id < o.id
-          AND p.status IN ('pending', 'sending'))";
+    const PENDING_HEADS: &str = "o.id IN (SELECT MIN(id) FROM outbox INDEXED BY outbox_open
+            WHERE status IN ('pending', 'sending') GROUP BY ordering_key)
+        AND o.status = 'pending'";
     // IMMEDIATE: the inbox writes on its own connection, and a deferred transaction
     // that reads, then writes, fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting.
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -206,28 +277,25 @@ fn take_due(
             .collect::<Vec<_>>()
             .join(", ");
         let mut stmt = tx.prepare_cached(&format!(
-            "SELECT {columns} FROM outbox o WHERE {HEAD} AND o.next_attempt_at_ms <= ?1
+            "SELECT {columns} FROM outbox o WHERE {PENDING_HEADS} AND o.next_attempt_at_ms <= ?1
              ORDER BY o.id LIMIT ?2"
         ))?;
-        let rows = stmt.query_map(params![now, CONCURRENCY], OutboxEntry::from_row)?;
+        let rows = stmt.query_map(params![now, limit as i64], OutboxEntry::from_row)?;
         rows.collect::<Result<_, _>>()?
     };
-    let next_at: Option<i64> = if due.is_empty() {
-        tx.query_row(
-            &format!("SELECT MIN(o.next_attempt_at_ms) FROM outbox o WHERE {HEAD}"),
-            [],
-            |r| r.get(0),
-        )?
-    } else {
-        None
-    };
+    let next_at: Option<i64> = tx
+        .prepare_cached(&format!(
+            "SELECT MIN(o.next_attempt_at_ms) FROM outbox o
+             WHERE {PENDING_HEADS} AND o.next_attempt_at_ms > ?1"
+        ))?
+        .query_row([now], |r| r.get(0))?;
     let mut taken = Vec::with_capacity(due.len());
     for mut entry in due {
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at_ms = ?1
              WHERE id = ?2",
-            params![now, entry.id],
-        )?;
+        )?
+        .execute(params![now, entry.id])?;
         entry.status = "sending".into();
         entry.attempts += 1;
         taken.push(entry);
