@@ -60,6 +60,26 @@ test("the status screen shows the running relay, live, on the sandbox", async ()
   await context.close();
 });
 
+test("one live connection per tab, whichever pages are opened", async () => {
+  // Plain HTTP/1.1 on loopback: a browser keeps at most six connections to the admin
+  // listener, and every open live feed holds one. Two per tab would stall the UI's API
+  // calls with three tabs open.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const feeds = [];
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/api/events") feeds.push(r.url());
+  });
+  await page.goto(server.adminUrl);
+  await page.getByText("Live", { exact: true }).waitFor();
+  for (const name of ["Conversations", "Inspector", "Agent console", "Tester", "Status"]) {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+    await page.getByText("Live", { exact: true }).waitFor();
+  }
+  assert.equal(feeds.length, 1, `live feeds opened: ${feeds.length}`);
+  await context.close();
+});
+
 test("without the admin link the page says what is missing", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
