@@ -206,14 +206,16 @@ fn wait_for_create(state: Arc<RelayState>, conv_id: String, outbox_id: i64) {
 
 /// After a restart: creates still in flight get their waiters back.
 pub(crate) async fn resume_pending_creates(state: &Arc<RelayState>) {
-    let Ok(convs) = state.engine.store.list(10_000, None).await else {
-        return;
+    let convs = match state.engine.store.awaiting_create().await {
+        Ok(convs) => convs,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the handovers still waiting for 8x8's answer to their create");
+            return;
+        }
     };
     for conv in convs {
-        if conv.phase == Phase::Handover && conv.gateway_id.is_none() {
-            if let Some(id) = conv.handover.as_ref().and_then(|h| h["outboxId"].as_i64()) {
-                wait_for_create(state.clone(), conv.id.clone(), id);
-            }
+        if let Some(id) = conv.handover.as_ref().and_then(|h| h["outboxId"].as_i64()) {
+            wait_for_create(state.clone(), conv.id.clone(), id);
         }
     }
 }

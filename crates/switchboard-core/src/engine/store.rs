@@ -592,6 +592,22 @@ impl Store {
             .await
     }
 
+    /// Conversations whose handover create was written but whose 8x8 id is not known
+    /// yet: after a restart their waiters are started again. Read through the phase
+    /// index, so the cost follows these few rows, not the whole history.
+    pub async fn awaiting_create(&self) -> Result<Vec<Conversation>, DbError> {
+        self.db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM conversations
+                     WHERE phase = 'handover' AND gateway_id IS NULL"
+                ))?;
+                let rows = stmt.query_map([], Conversation::from_row)?;
+                rows.collect()
+            })
+            .await
+    }
+
     /// One page of the list as the UI shows it: summaries, newest first, from a keyset
     /// cursor (the same cost at row 9,800 as at row 0), filtered and searched.
     pub async fn page(&self, query: ListQuery) -> Result<Vec<Summary>, DbError> {
@@ -668,6 +684,25 @@ mod tests {
             });
             ids.extend(page.into_iter().map(|s| s.id));
         }
+    }
+
+    #[tokio::test]
+    async fn finds_the_handovers_still_waiting_for_their_create_however_old() {
+        let waiting = conv("old-waiting", Mode::Handover, Phase::Handover, 1, "W");
+        let mut created = conv("created", Mode::Handover, Phase::Handover, 2, "C");
+        created.gateway_id = Some("8x8-conv".into());
+        let queued = conv("queued", Mode::Handover, Phase::Queued, 3, "Q");
+        let mut convs = vec![waiting, created, queued];
+        // Newer conversations in other phases: the old one is found all the same.
+        convs.extend(
+            (0..50).map(|i| conv(&format!("b{i}"), Mode::Endpoint, Phase::Bot, 10 + i, "B")),
+        );
+        let (_dir, store) = store_with(&convs).await;
+        let found = store.awaiting_create().await.unwrap();
+        assert_eq!(
+            found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["old-waiting"]
+        );
     }
 
     #[tokio::test]
