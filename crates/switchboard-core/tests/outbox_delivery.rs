@@ -344,3 +344,68 @@ async fn a_slow_8x8_is_called_for_many_conversations_at_once_and_one_call_at_a_t
     contract.assert_clean();
     env.shutdown().await;
 }
+
+/// 8x8's rate limit is per API key: after a 429 with `Retry-After`, no call starts for
+/// any conversation before that time has passed.
+#[tokio::test]
+async fn after_a_429_no_conversation_is_called_before_retry_after() {
+    let env = Env::start().await;
+    let contract = ContractLog::default();
+    let client = contract.client(&env.sim.base_url(), fast_policy());
+    let channel = setup(&client).await;
+    let (a, b) = (
+        conversation(&client, &channel).await,
+        conversation(&client, &channel).await,
+    );
+    let outbox = &env.relay.state.outbox;
+    fast(outbox, &contract);
+    env.sim.set_faults(Faults {
+        api_fail_next: 1,
+        api_fail_status: 429,
+        retry_after_secs: 1,
+        ..Faults::default()
+    });
+    let first = outbox
+        .enqueue_for_conversation(&send(&a, "to a"))
+        .await
+        .unwrap();
+    // Once the 429 is recorded, a call for another conversation.
+    eventually(10, || async {
+        let e = outbox.get(first).await.unwrap()?;
+        (e.last_status == Some(429)).then_some(())
+    })
+    .await;
+    let second = outbox
+        .enqueue_for_conversation(&send(&b, "to b"))
+        .await
+        .unwrap();
+    for id in [first, second] {
+        let entry = outbox.wait(id, Duration::from_secs(20)).await.unwrap();
+        assert_eq!(entry.status, "delivered", "{entry:?}");
+    }
+
+    let posts: Vec<_> = env
+        .sim
+        .log()
+        .into_iter()
+        .filter(|r| r.direction == "inbound" && r.record_type.ends_with("/messages"))
+        .collect();
+    let refused_at = posts
+        .iter()
+        .find(|r| r.status_code == Some(429))
+        .expect("8x8 said 429")
+        .timestamp;
+    for r in posts.iter().filter(|r| r.status_code != Some(429)) {
+        let started = r.timestamp - r.duration_ms;
+        assert!(
+            started >= refused_at + 1_000,
+            "{} started {} ms after the 429 that asked for 1 s",
+            r.record_type,
+            started as i64 - refused_at as i64
+        );
+    }
+    assert_eq!(accepted_texts(&env.sim, &b), ["to b"]);
+    assert_eq!(accepted_texts(&env.sim, &a), ["to a"]);
+    contract.assert_clean();
+    env.shutdown().await;
+}

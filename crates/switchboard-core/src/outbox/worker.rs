@@ -4,6 +4,10 @@
 //! call's answer comes back and is recorded, the next due heads are started at once:
 //! a slow 8x8 holds up only the conversation it is answering, not every other one. It
 //! sleeps until the next retry is due or a new entry arrives.
+//!
+//! A 429 is about the caller, not the call: 8x8 limits the rate per API key. So when one
+//! comes back no new call starts, whatever its conversation, until the `Retry-After` it
+//! gave has passed (calls already in flight finish as they will).
 
 use std::{
     future::Future,
@@ -92,13 +96,16 @@ async fn run(
     let http = client::http_client(&RetryPolicy::once());
     let mut connection = CachedConnection::default();
     let mut in_flight = FuturesUnordered::new();
+    // Until when 8x8 asked us to hold off (ms since the epoch), after a 429.
+    let mut paused_until = 0_i64;
     loop {
         if *stop.borrow() {
             return Ok(());
         }
         let free = CONCURRENCY - in_flight.len();
-        let mut next_at = None;
-        if free > 0 {
+        let paused = paused_until > now_ms();
+        let mut next_at = paused.then_some(paused_until);
+        if free > 0 && !paused {
             let now = now_ms();
             let (due, next) = outbox.db().call(move |c| take_due(c, now, free)).await?;
             next_at = next;
@@ -124,6 +131,9 @@ async fn run(
                     answers.push(more);
                 }
                 for (entry, result) in answers {
+                    if let Some(until) = rate_limited_until(&result, &outbox.backoff()) {
+                        paused_until = paused_until.max(until);
+                    }
                     if !record(&outbox, &publish, entry, result, &mut stop).await? {
                         return Ok(());
                     }
@@ -135,6 +145,26 @@ async fn run(
             _ = stop.changed() => return Ok(()),
         }
     }
+}
+
+/// After a 429: until when no call should start (ms since the epoch).
+fn rate_limited_until(
+    result: &Result<Option<serde_json::Value>, ClientError>,
+    backoff: &super::Backoff,
+) -> Option<i64> {
+    let e = result.as_ref().err()?;
+    if e.status() != Some(429) {
+        return None;
+    }
+    let wait = e.retry_after().map_or(backoff.base, |after| {
+        after.min(longest_retry_after(backoff))
+    });
+    Some(now_ms() + wait.as_millis() as i64)
+}
+
+/// The longest `Retry-After` obeyed: 8x8's own word, within reason.
+fn longest_retry_after(backoff: &super::Backoff) -> Duration {
+    backoff.max.max(Duration::from_secs(300))
 }
 
 /// One attempt at one entry: the call rebuilt from its stored form and sent once.
@@ -335,8 +365,7 @@ impl Outcome {
             }
             Err(e) => {
                 let wait = match e.retry_after() {
-                    // 8x8's own word, within reason.
-                    Some(after) => after.min(backoff.max.max(Duration::from_secs(300))),
+                    Some(after) => after.min(longest_retry_after(backoff)),
                     None => retry::backoff(backoff.base, backoff.max, entry.attempts.max(1) as u32),
                 };
                 let mut text = e.to_string();
