@@ -188,3 +188,26 @@ test("10,000 conversations: the list stays virtualised, pages in on scroll, filt
   await page.screenshot({ path: join(artifacts, "conversations-10k.png") });
   await context.close();
 });
+
+test("a search ignores accents and case, in the page and at the relay", async () => {
+  const { context, page } = await signedIn(browser, server);
+  const zoe = (await api(page, "POST", "/tester/conversations", { name: "Zoë Ångström", email: "zoe@example.com", language: "sv" })).body;
+  await api(page, "POST", "/tester/conversations", { name: "Zoran Angst", email: "zoran@example.com", language: "en" });
+
+  // The relay's search (what the page asks for beyond what it holds).
+  for (const words of ["zoe angstrom", "ZOË ÅNGSTRÖM", "Angström"]) {
+    const found = (await api(page, "GET", `/conversations?q=${encodeURIComponent(words)}&limit=50`)).body;
+    const ids = found.conversations.map((c) => c.id);
+    assert.deepEqual(ids, [zoe.id], `the relay's search for ${words}`);
+  }
+
+  // The page's own filter over what it holds agrees.
+  await page.goto(`${server.adminOrigin}/conversations`);
+  const rows = page.getByTestId("conv-row");
+  await rows.filter({ hasText: "Zoran Angst" }).waitFor(WAIT);
+  await page.getByTestId("conv-search").fill("zoe angstrom");
+  await rows.filter({ hasText: "Zoë Ångström" }).waitFor(WAIT);
+  await rows.filter({ hasText: "Zoran Angst" }).waitFor({ state: "detached", ...WAIT });
+  assert.equal(await rows.count(), 1);
+  await context.close();
+});

@@ -2,7 +2,7 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 5; 4 and 5 add indexes only, see the migrations):
+//! Schema (version 6; 4 and 5 add indexes only, 6 the search column, see the migrations):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
 //!   token, accepted or not — the inspector's source and the inbox queue at once.
@@ -31,7 +31,8 @@
 //!   `greeted`, `queue_id`, `queue_name`, `agent_id`, `transfer_pending`,
 //!   `handover_json` (exactly what was sent to 8x8), `queued_at_ms`,
 //!   `agent_joined_at_ms`, `first_agent_reply_at_ms`, `ended_at_ms`, `last_user_at_ms`,
-//!   `last_text`. In `messages`, `author_type` is the transcript lane (`user`, `bot`,
+//!   `last_text`; version 6 adds `search_text` (what a list search looks through, folded
+//!   for case and accents by `crate::search_text`). In `messages`, `author_type` is the transcript lane (`user`, `bot`,
 //!   `agent`, `system`) and `direction` is `in` (from 8x8), `out` (to 8x8) or `local`.
 
 use std::{
@@ -142,7 +143,46 @@ const MIGRATIONS: &[&str] = &[
     // The inspector groups deliveries by event id (a retry beside its original); the
     // partial unique index cannot answer that, as it leaves duplicates out.
     "CREATE INDEX deliveries_event ON deliveries(event_id);",
+    // Search that ignores accents as well as case: SQLite's `lower` folds ASCII only, so
+    // the folded text is computed in Rust (`search_text`) and kept in a column, written
+    // with every save; existing rows are filled in by `after_migration`. The list index
+    // holds it, so a search still reads no row.
+    "ALTER TABLE conversations ADD COLUMN search_text TEXT;
+    DROP INDEX conversations_list;
+    CREATE INDEX conversations_list ON conversations(created_at_ms, id, search_text);",
 ];
+
+/// What a migration needs beyond SQL, run in the same transaction.
+fn after_migration(version: usize, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    if version == 6 {
+        let rows: Vec<(String, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, user_json ->> '$.name', user_json ->> '$.email', last_text,
+                    gateway_id, queue_name, agent_id FROM conversations",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let id: String = r.get(0)?;
+                let f: Vec<Option<String>> = (1..7).map(|i| r.get(i)).collect::<Result<_, _>>()?;
+                let text = crate::search_text::conversation(
+                    f[0].as_deref(),
+                    f[1].as_deref(),
+                    f[2].as_deref(),
+                    &id,
+                    f[3].as_deref(),
+                    f[4].as_deref(),
+                    f[5].as_deref(),
+                );
+                Ok((id, text))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut update = tx.prepare("UPDATE conversations SET search_text = ?1 WHERE id = ?2")?;
+        for (id, text) in rows {
+            update.execute(rusqlite::params![text, id])?;
+        }
+    }
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -297,6 +337,7 @@ fn migrate(conn: &mut Connection, path: &str) -> Result<(), DbError> {
             .transaction()
             .map_err(|source| DbError::Migrate { version, source })?;
         tx.execute_batch(sql)
+            .and_then(|_| after_migration(version, &tx))
             .and_then(|_| tx.pragma_update(None, "user_version", version as i64))
             .and_then(|_| tx.commit())
             .map_err(|source| DbError::Migrate { version, source })?;
@@ -342,6 +383,34 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(created, again);
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_the_search_column_gets_it_filled_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = Connection::open(&path).unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(5).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+        }
+        let tx = conn.transaction().unwrap();
+        tx.execute(
+            "INSERT INTO conversations (id, role, user_json, queue_name, created_at_ms, updated_at_ms)
+             VALUES ('c1', 'handover', '{\"name\": \"Zoë Müller\"}', 'Billing', 1, 1)",
+            [],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        drop(conn);
+
+        let db = Db::open(&path).unwrap();
+        let text: String = db
+            .call(|c| c.query_row("SELECT search_text FROM conversations", [], |r| r.get(0)))
+            .await
+            .unwrap();
+        assert_eq!(text, "zoe muller\nc1\nbilling");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod relay;
 pub mod roles;
 pub mod sandbox_setup;
+pub mod search_text;
 pub mod secrets;
 pub mod server_config;
 pub mod settings;

@@ -109,6 +109,19 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// What a search of the list looks through, folded (`crate::search_text`).
+    pub fn search_text(&self) -> String {
+        crate::search_text::conversation(
+            self.user["name"].as_str(),
+            self.user["email"].as_str(),
+            self.last_text.as_deref(),
+            &self.id,
+            self.gateway_id.as_deref(),
+            self.queue_name.as_deref(),
+            self.agent_id.as_deref(),
+        )
+    }
+
     pub fn new(id: String, mode: Mode, now: i64) -> Self {
         Self {
             id,
@@ -350,7 +363,7 @@ impl ListQuery {
         }
         if let Some(words) = self.search.as_deref().filter(|w| !w.is_empty()) {
             sql.push_str(SEARCH);
-            args.push(P::Text(words.to_ascii_lowercase()));
+            args.push(P::Text(crate::search_text::fold(words)));
         }
         sql.push_str(" ORDER BY created_at_ms DESC, id DESC LIMIT ?");
         args.push(P::Integer(self.limit.into()));
@@ -365,17 +378,10 @@ const SUMMARY_COLUMNS: &str = "id, role, phase, gateway_id, state, channel_id, u
     handover_json IS NOT NULL AS handed_over, created_at_ms, updated_at_ms, queued_at_ms, \
     agent_joined_at_ms, first_agent_reply_at_ms, ended_at_ms, last_user_at_ms, last_text";
 
-/// The fields a search looks through, one per line, lower-cased: exactly the expression
-/// the `conversations_list` index holds (db.rs), so a search reads it from the index rather
-/// than parsing each row's JSON. (`->>`, not `json_extract`: SQLite does not take values
-/// of an expression that may carry a JSON subtype from an index; `||`, not `concat_ws`,
-/// so that Debian 12's sqlite3 (3.40) still reads the schema.) Lines keep a match inside
-/// one field, as the UI's own filter does (ui/src/lib/conversations/store.svelte.ts).
-/// `lower` folds ASCII letters only.
-const SEARCH: &str = " AND instr(lower(ifnull(user_json ->> '$.name', '') || char(10) \
-    || ifnull(user_json ->> '$.email', '') || char(10) || ifnull(last_text, '') || char(10) \
-    || id || char(10) || ifnull(gateway_id, '') || char(10) || ifnull(queue_name, '') \
-    || char(10) || ifnull(agent_id, '')), ?) > 0";
+/// The search: the folded text of `Conversation::search_text`, which the
+/// `conversations_list` index holds (db.rs), so a search reads it from the index rather
+/// than each row.
+const SEARCH: &str = " AND instr(search_text, ?) > 0";
 
 const COLUMNS: &str =
     "id, role, phase, gateway_id, state, channel_id, user_json, bot_session_json, \
@@ -434,8 +440,8 @@ impl Store {
             Box::new(move |c| {
                 c.prepare_cached(
                     &format!(
-                        "INSERT OR REPLACE INTO conversations ({COLUMNS}) VALUES \
-                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+                        "INSERT OR REPLACE INTO conversations ({COLUMNS}, search_text) VALUES \
+                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
                     ),
                 )?
                 .execute(params![
@@ -461,6 +467,7 @@ impl Store {
                         c2.ended_at_ms,
                         c2.last_user_at_ms,
                         c2.last_text,
+                        c2.search_text(),
                     ])?;
                 Ok(())
             }),
@@ -743,7 +750,8 @@ mod tests {
         let mut talking = conv("e2", Mode::Endpoint, Phase::Bot, 300, "Carla Rossi");
         talking.last_text = Some("Where is my PARCEL?".into());
         let plain = conv("h2", Mode::Handover, Phase::Bot, 400, "Dan Lindqvist");
-        let (_dir, store) = store_with(&[handed, queued, talking, plain]).await;
+        let accented = conv("e3", Mode::Endpoint, Phase::Bot, 500, "ZOË MÜLLER");
+        let (_dir, store) = store_with(&[handed, queued, talking, plain, accented]).await;
         let ids = |q: ListQuery| {
             let store = store.clone();
             async move {
@@ -769,13 +777,17 @@ mod tests {
         let mut q = ListQuery::newest(50);
         q.mode = Mode::from_name("handover");
         assert_eq!(ids(q).await, ["h2", "h1"]);
-        // Any field, ASCII letters in any case; not across two fields.
+        // Any field, in any case, with or without accents; not across two fields.
         for (words, want) in [
             ("lindqvist", vec!["h2", "h1"]),
             ("parcel", vec!["e2"]),
             ("billing", vec!["e1"]),
             ("e2@EXAMPLE", vec!["e2"]),
             ("ÅSA LIND", vec!["h1"]),
+            ("åsa", vec!["h1"]),
+            ("asa lindqvist", vec!["h1"]),
+            ("zoë müller", vec!["e3"]),
+            ("Zoe Muller", vec!["e3"]),
             ("rossi e2", vec![]),
         ] {
             let mut q = ListQuery::newest(50);

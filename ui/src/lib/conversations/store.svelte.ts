@@ -348,20 +348,21 @@ export const PHASE_LABELS: Record<Phase, string> = {
   ended: "Ended",
 };
 
-// What a search looks through, one field a line, lower-cased once per record (records
-// are replaced, never changed, so the cache stays right). Like the relay's search
-// (engine/store.rs), only ASCII letters are folded, so a search finds the same
-// conversations in what is held and in what the relay sends.
+// What a search looks through, one field a line, folded once per record (records are
+// replaced, never changed, so the cache stays right). Folded as the relay folds
+// (crates/switchboard-core/src/search_text.rs: decomposed, marks dropped, lower-cased),
+// so "zoe" finds "Zoë" here as there, and a search finds the same conversations in what
+// is held and in what the relay sends.
 const haystacks = new WeakMap<ConversationSummary, string>();
 
-function foldAscii(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+export function fold(s: string): string {
+  return s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
 }
 
 function haystack(c: ConversationSummary): string {
   let hay = haystacks.get(c);
   if (hay === undefined) {
-    hay = foldAscii([c.user?.name, c.user?.email, c.lastText, c.id, c.gatewayId, c.queueName, c.agentId].filter(Boolean).join("\n"));
+    hay = fold([c.user?.name, c.user?.email, c.lastText, c.id, c.gatewayId, c.queueName, c.agentId].filter(Boolean).join("\n"));
     haystacks.set(c, hay);
   }
   return hay;
@@ -373,7 +374,7 @@ export function matches(c: ConversationSummary, phase: PhaseFilter, mode: string
     if (!c.handedOver && !["queued", "agent", "transferred"].includes(c.phase)) return false;
   } else if (phase !== "all" && c.phase !== phase) return false;
   if (mode !== "all" && c.mode !== mode) return false;
-  if (search && !haystack(c).includes(foldAscii(search))) return false;
+  if (search && !haystack(c).includes(fold(search))) return false;
   return true;
 }
 
