@@ -32,8 +32,9 @@
 //!   `handover_json` (exactly what was sent to 8x8), `queued_at_ms`,
 //!   `agent_joined_at_ms`, `first_agent_reply_at_ms`, `ended_at_ms`, `last_user_at_ms`,
 //!   `last_text`; version 6 adds `search_text` (what a list search looks through, folded
-//!   for case and accents by `crate::search_text`). In `messages`, `author_type` is the transcript lane (`user`, `bot`,
-//!   `agent`, `system`) and `direction` is `in` (from 8x8), `out` (to 8x8) or `local`.
+//!   for case and accents by `crate::search_text`). In `messages`, `author_type` is the
+//!   transcript lane (`user`, `bot`, `agent`, `system`) and `direction` is `in` (from
+//!   8x8), `out` (to 8x8) or `local`.
 
 use std::{
     path::{Path, PathBuf},
