@@ -67,6 +67,35 @@ fn accepted_texts(sim: &SimHandle, conversation: &str) -> Vec<String> {
         .collect()
 }
 
+/// A relay and the emulator with `n` conversations on a channel whose events go
+/// nowhere; the relay's outbox retries fast and checks every call against the contract.
+struct Started {
+    env: Env,
+    contract: ContractLog,
+    client: ChatGatewayClient,
+    channel: String,
+    conversations: Vec<String>,
+}
+
+async fn started(n: usize) -> Started {
+    let env = Env::start().await;
+    let contract = ContractLog::default();
+    let client = contract.client(&env.sim.base_url(), fast_policy());
+    let channel = setup(&client).await;
+    let mut conversations = Vec::new();
+    for _ in 0..n {
+        conversations.push(conversation(&client, &channel).await);
+    }
+    fast(&env.relay.state.outbox, &contract);
+    Started {
+        env,
+        contract,
+        client,
+        channel,
+        conversations,
+    }
+}
+
 fn send(conversation: &str, text: &str) -> OutboundCall {
     OutboundCall::SendMessage {
         conversation_id: conversation.into(),
@@ -76,16 +105,14 @@ fn send(conversation: &str, text: &str) -> OutboundCall {
 
 #[tokio::test]
 async fn after_503s_and_429s_every_call_is_delivered_in_order_per_conversation() {
-    let env = Env::start().await;
-    let contract = ContractLog::default();
-    let client = contract.client(&env.sim.base_url(), fast_policy());
-    let channel = setup(&client).await;
-    let (a, b) = (
-        conversation(&client, &channel).await,
-        conversation(&client, &channel).await,
-    );
+    let Started {
+        env,
+        contract,
+        conversations,
+        ..
+    } = started(2).await;
+    let [a, b]: [String; 2] = conversations.try_into().unwrap();
     let outbox = &env.relay.state.outbox;
-    fast(outbox, &contract);
 
     env.sim.set_faults(Faults {
         api_fail_next: 12,
@@ -142,13 +169,15 @@ async fn after_503s_and_429s_every_call_is_delivered_in_order_per_conversation()
 
 #[tokio::test]
 async fn a_call_8x8_refuses_fails_for_good_without_blocking_the_next() {
-    let env = Env::start().await;
-    let contract = ContractLog::default();
-    let client = contract.client(&env.sim.base_url(), fast_policy());
-    let channel = setup(&client).await;
-    let conv = conversation(&client, &channel).await;
+    let Started {
+        env,
+        contract,
+        client,
+        channel,
+        conversations,
+    } = started(1).await;
+    let conv = conversations[0].clone();
     let outbox = &env.relay.state.outbox;
-    fast(outbox, &contract);
 
     // Same ordering key, a conversation 8x8 does not know: 404, final.
     let refused = outbox
@@ -268,16 +297,13 @@ async fn a_relay_restarted_mid_way_loses_nothing() {
 async fn a_slow_8x8_is_called_for_many_conversations_at_once_and_one_call_at_a_time_for_each() {
     const LATENCY_MS: u64 = 300;
     const CONVERSATIONS: usize = 40;
-    let env = Env::start().await;
-    let contract = ContractLog::default();
-    let client = contract.client(&env.sim.base_url(), fast_policy());
-    let channel = setup(&client).await;
-    let mut conversations = Vec::new();
-    for _ in 0..CONVERSATIONS {
-        conversations.push(conversation(&client, &channel).await);
-    }
+    let Started {
+        env,
+        contract,
+        conversations,
+        ..
+    } = started(CONVERSATIONS).await;
     let outbox = &env.relay.state.outbox;
-    fast(outbox, &contract);
     env.sim.set_faults(Faults {
         api_latency_ms: LATENCY_MS,
         ..Faults::default()
@@ -349,16 +375,14 @@ async fn a_slow_8x8_is_called_for_many_conversations_at_once_and_one_call_at_a_t
 /// any conversation before that time has passed.
 #[tokio::test]
 async fn after_a_429_no_conversation_is_called_before_retry_after() {
-    let env = Env::start().await;
-    let contract = ContractLog::default();
-    let client = contract.client(&env.sim.base_url(), fast_policy());
-    let channel = setup(&client).await;
-    let (a, b) = (
-        conversation(&client, &channel).await,
-        conversation(&client, &channel).await,
-    );
+    let Started {
+        env,
+        contract,
+        conversations,
+        ..
+    } = started(2).await;
+    let [a, b]: [String; 2] = conversations.try_into().unwrap();
     let outbox = &env.relay.state.outbox;
-    fast(outbox, &contract);
     env.sim.set_faults(Faults {
         api_fail_next: 1,
         api_fail_status: 429,
