@@ -38,7 +38,7 @@ pub fn conversation(
 }
 
 /// Fields one per line (a match stays inside one field), folded.
-pub fn haystack<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
+fn haystack<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
     let fields: Vec<&str> = fields
         .into_iter()
         .flatten()

@@ -47,8 +47,10 @@ export function listen(onEvent: Listener, onReconnect?: Reconnect, onState?: Sta
   listeners.add(onEvent);
   if (onReconnect) reconnects.add(onReconnect);
   if (onState) stateListeners.add(onState);
+  // A feed already open reports its state now; a new one reports it as it opens.
+  const open = close !== null;
   ensure();
-  onState?.(state);
+  if (open) onState?.(state);
   return () => {
     listeners.delete(onEvent);
     if (onReconnect) reconnects.delete(onReconnect);
