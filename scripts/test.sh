@@ -27,7 +27,7 @@ say "Lints (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 say "Building the app and the server"
-cargo build --workspace --bins --quiet
+cargo build --bins --quiet
 
 # The rest runs on a private session bus with a fresh, unlocked keyring, so the keychain
 # tests use the real Secret Service and never touch the developer's own keyring.

@@ -16,11 +16,9 @@ use std::{
 
 use chat_gateway_sim::{Seed, SimConfig, WebchatTarget};
 use serde_json::json;
-use switchboard_core::{
-    bot::{BotKind, DEFAULT_FLOW},
-    settings::Settings,
-    settings_update::export,
-};
+use switchboard_bot::{BotKind, DEFAULT_FLOW};
+use switchboard_settings::settings::Settings;
+use switchboard_relay::admin::settings_update::export;
 use switchboard_fuzz::request;
 
 #[tokio::main]
@@ -214,7 +212,7 @@ fn settings(out: &Path) {
 /// The example in the flow module's documentation: smaller than the default flow, so
 /// the fuzzer compiles fewer regexes per run while it explores.
 fn documented_flow() -> String {
-    const SOURCE: &str = include_str!("../../crates/switchboard-core/src/bot/flow.rs");
+    const SOURCE: &str = include_str!("../../crates/switchboard-bot/src/flow.rs");
     let yaml: Vec<&str> = SOURCE
         .lines()
         .map_while(|l| l.strip_prefix("//!"))

@@ -12,7 +12,7 @@ use std::{
 };
 
 use libfuzzer_sys::fuzz_target;
-use switchboard_core::bot::{flow, Bot, BotInput, BotSession, BotTurn};
+use switchboard_bot::{flow, Bot, BotInput, BotSession, BotTurn};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

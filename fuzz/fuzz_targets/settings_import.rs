@@ -7,11 +7,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use switchboard_core::{
-    json_properties,
-    settings_update::{export, read_export},
-    token,
-};
+use chat_gateway_client::json_properties;
+use switchboard_relay::admin::settings_update::{export, read_export};
+use switchboard_types::token;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(imported) = read_export(data) else {

@@ -8,7 +8,7 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use libfuzzer_sys::fuzz_target;
-use switchboard_core::inbox::{
+use switchboard_relay::endpoint::inbox::{
     signature::{
         self, key_from_jwk, parse_signature, signed_payload, verify, ChecksumVariant,
         DeliveryHeaders, ParsedSignature, PublicKey,

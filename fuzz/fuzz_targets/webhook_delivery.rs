@@ -11,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use switchboard_core::inbox::{
+use switchboard_relay::endpoint::inbox::{
     receive::{headers_json, read_request},
     signature::{self, DeliveryHeaders},
     EventKind, WebhookEvent, DEFAULT_FRESHNESS_WINDOW_MS,

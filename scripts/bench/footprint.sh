@@ -3,7 +3,7 @@
 # of several starts) and idle memory with its WebKit processes, the headless server's
 # idle memory and memory per idle conversation, and the release binary sizes.
 # A benchmark: it prints figures and asserts nothing. What is measured and how:
-# crates/switchboard-core/BENCHMARKS.md ("Footprint").
+# crates/switchboard-bench/BENCHMARKS.md ("Footprint").
 #
 #   scripts/bench/footprint.sh [--starts N] [--skip-actor-wait] [--only server|desktop]
 #
@@ -23,7 +23,7 @@ say "Building the release binaries (server and desktop app)"
 target="${CARGO_TARGET_DIR:-$ROOT/target}"
 # Both binaries by name: a --bin filter applies to every -p, so naming only the server's
 # left the desktop app unbuilt and measured whatever binary was there before.
-cargo build --release --quiet -p switchboard-core -p switchboard-desktop --bin switchboard-server --bin switchboard
+cargo build --release --quiet -p switchboard-relay -p switchboard-desktop --bin switchboard-server --bin switchboard
 
 say "Measuring"
 # A private session bus with a fresh, unlocked keyring (as the tests have), so the app

@@ -10,9 +10,9 @@ export XDG_DATA_HOME="$keyring_home"
 export NO_AT_BRIDGE=1
 printf '%s' "switchboard-tests" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 
-cargo test --workspace --quiet
+cargo test --quiet
 echo "== The OS keychain (Secret Service)"
-# --workspace keeps the feature set of the run above, so nothing is rebuilt.
-cargo test --workspace --test keychain --quiet -- --ignored
+# The same members as the run above, so nothing is rebuilt.
+cargo test --test keychain --quiet -- --ignored
 echo "== Browser and desktop-window tests"
 xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/node/*.test.mjs

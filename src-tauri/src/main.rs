@@ -1,6 +1,6 @@
 //! The desktop shell: starts the embedded relay and opens a window on the UI its admin
 //! listener serves, so the window shows exactly what the headless server and the browser
-//! tests show. Everything else lives in switchboard-core.
+//! tests show. Everything else lives in the crates under crates/ (the relay wires them).
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
@@ -10,10 +10,8 @@ mod settings_store;
 
 use std::sync::{Arc, Mutex};
 
-use switchboard_core::{
-    relay::{RelayConfig, RelayHandle, SandboxMode},
-    secrets::Secrets,
-};
+use switchboard_relay::{RelayConfig, RelayHandle, SandboxMode};
+use switchboard_settings::secrets::Secrets;
 use tauri::{Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
 use tauri_plugin_store::StoreExt;
 
@@ -97,7 +95,7 @@ async fn start_relay(app: &tauri::AppHandle) -> Result<RelayHandle, String> {
         public_base_url: std::env::var("SWITCHBOARD_PUBLIC_URL").ok(),
         shell: "desktop".into(),
     };
-    switchboard_core::start(config)
+    switchboard_relay::start(config)
         .await
         .map_err(|e| e.to_string())
 }

@@ -2,7 +2,7 @@
 //! keeps layers for it; where no GPU driver is loaded (a VM, a remote desktop, Xvfb) that
 //! means Mesa's software OpenGL, with LLVM, in the page's process. For a page of forms
 //! and lists that buys nothing and costs most of the desktop app's idle memory
-//! (crates/switchboard-core/BENCHMARKS.md, "Footprint"), so the window draws without it.
+//! (crates/switchboard-bench/BENCHMARKS.md, "Footprint"), so the window draws without it.
 //! `SWITCHBOARD_GPU_COMPOSITING=1` keeps WebKit's default, for anyone who wants it back.
 
 /// WebKit's own switch, read by the app's process and inherited by the page's process

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use switchboard_core::settings::{Settings, SettingsError, SettingsStore};
+use switchboard_settings::settings::{Settings, SettingsError, SettingsStore};
 use tauri::{Runtime, Wry};
 use tauri_plugin_store::Store;
 

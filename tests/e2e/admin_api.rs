@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use reqwest::{header, StatusCode};
 use serde_json::Value;
-use switchboard_core::events::RelayEvent;
 use switchboard_e2e::{client, TestRelay};
+use switchboard_types::events::RelayEvent;
 
 async fn status(relay: &TestRelay) -> Value {
     client()

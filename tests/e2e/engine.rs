@@ -20,14 +20,14 @@ impl Env {
             .handle
             .state
             .engine
-            .set_config(switchboard_core::engine::EngineConfig {
+            .set_config(switchboard_engine::EngineConfig {
                 minute: Duration::from_millis(200),
             });
         relay
             .handle
             .state
             .outbox
-            .set_backoff(switchboard_core::outbox::Backoff {
+            .set_backoff(switchboard_store::outbox::Backoff {
                 base: Duration::from_millis(50),
                 max: Duration::from_millis(200),
             });

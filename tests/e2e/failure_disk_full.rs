@@ -183,7 +183,7 @@ async fn a_message_8x8_accepted_as_the_disk_filled_up_is_not_sent_again() {
     })
     .await;
     let logged = relay
-        .wait_for_log(&["outbox::worker", "disk is full"], GUARD)
+        .wait_for_log(&["outbox_worker", "disk is full"], GUARD)
         .await;
     assert_eq!(outbox_status(reply), "sending", "nothing could be written");
     sim.set_faults(Faults::default());

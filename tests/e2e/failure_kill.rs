@@ -79,7 +79,7 @@ async fn a_relay_killed_mid_burst_loses_nothing_and_processes_nothing_twice() {
     relay.kill9();
     let killed_at = Instant::now();
     // 8x8 stamps each attempt with the time it was sent (x-8x8-transmission-time).
-    let killed_at_ms = switchboard_core::events::now_ms() as u64;
+    let killed_at_ms = switchboard_types::events::now_ms() as u64;
     let relay = ServerProcess::start(&config);
     let restart_took = killed_at.elapsed();
 

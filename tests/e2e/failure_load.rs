@@ -70,7 +70,7 @@ fn signed_delivery(
     conversation: &str,
     text: &str,
 ) -> (Vec<(String, String)>, Vec<u8>) {
-    let now = switchboard_core::events::now_ms();
+    let now = switchboard_types::events::now_ms();
     let body = serde_json::to_vec(&json!({
         "eventType": "MESSAGE",
         "conversationId": conversation,
@@ -78,7 +78,7 @@ fn signed_delivery(
         "data": { "isEcho": false, "sender": { "id": "agent-lou", "type": "agent" }, "text": text },
     }))
     .unwrap();
-    let eid = switchboard_core::token::generate()[..22].to_string();
+    let eid = switchboard_types::token::generate()[..22].to_string();
     let signed = keyring.sign_delivery(&body, TENANT, customer, &eid, 0, now as u64);
     let mut headers: Vec<(String, String)> = signed
         .pairs()

@@ -3,7 +3,7 @@
 //! message of every conversation reaches 8x8 after the recovery, once, in the order the
 //! bot said them, and no call comes back sooner than 8x8's `Retry-After` asked.
 //!
-//! The outbox on its own is tested in crates/switchboard-core/tests/outbox_delivery.rs
+//! The outbox on its own is tested in crates/switchboard-engine/tests
 //! (calls enqueued by hand); here the calls come from the conversation engine, driven by
 //! 8x8 web-chat customers over signed webhooks, through the whole relay.
 
@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::header;
 use serde_json::{json, Value};
-use switchboard_core::outbox::Backoff;
 use switchboard_e2e::{client, TestRelay};
+use switchboard_store::outbox::Backoff;
 
 const CUSTOMERS: usize = 5;
 const WORDS: [&str; 4] = ["alpha", "bravo", "charlie", "delta"];

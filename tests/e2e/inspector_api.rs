@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use switchboard_core::relay::SandboxMode;
 use switchboard_e2e::{client, TestRelay};
+use switchboard_relay::SandboxMode;
 
 async fn call(
     relay: &TestRelay,

@@ -2,7 +2,7 @@
 //! an unlocked keyring, which scripts/test.sh provides with dbus-run-session; run alone
 //! with `cargo test -p switchboard-e2e --test keychain -- --ignored` inside such a session.
 
-use switchboard_core::secrets::{Backend, Secret, SecretName, Secrets};
+use switchboard_settings::secrets::{Backend, Secret, SecretName, Secrets};
 
 #[tokio::test]
 #[ignore = "needs a Secret Service session; scripts/test.sh runs it"]
@@ -15,7 +15,7 @@ async fn a_secret_round_trips_through_the_os_keychain() {
         secrets.unavailable_reason()
     );
     let name = SecretName::HandoverApiKey;
-    let value = format!("key-{}", switchboard_core::token::generate());
+    let value = format!("key-{}", switchboard_types::token::generate());
     secrets.set(name, &Secret::new(&value)).await.unwrap();
 
     // A second, independent connection reads it back: it is in the keychain, not a cache.

@@ -2,22 +2,20 @@
 
 use std::sync::Arc;
 
-use switchboard_core::{
-    relay::{RelayError, SandboxMode},
-    roles::Role,
-    secrets::{Secret, SecretName, Secrets},
-    settings::{JsonFileSettings, SettingsStore},
-};
 use switchboard_e2e::TestRelay;
+use switchboard_relay::{RelayError, SandboxMode};
+use switchboard_settings::secrets::{Secret, SecretName, Secrets};
+use switchboard_settings::settings::{JsonFileSettings, SettingsStore};
+use switchboard_settings::Role;
 
 #[tokio::test]
 async fn a_taken_endpoint_port_is_reported_by_name() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = switchboard_core::RelayConfig::for_tests(dir.path().to_path_buf());
+    let mut config = switchboard_relay::RelayConfig::for_tests(dir.path().to_path_buf());
     config.endpoint_bind = addr;
-    let err = switchboard_core::start(config)
+    let err = switchboard_relay::start(config)
         .await
         .err()
         .expect("bind fails");
@@ -44,9 +42,9 @@ async fn invalid_stored_settings_stop_the_start_and_stay_untouched() {
     let original =
         r#"{"connection":{"baseUrl":"http://api.example.com"},"endpoint":{"token":"short"}}"#;
     std::fs::write(&path, original).unwrap();
-    let mut config = switchboard_core::RelayConfig::for_tests(dir.path().to_path_buf());
+    let mut config = switchboard_relay::RelayConfig::for_tests(dir.path().to_path_buf());
     config.settings_store = Arc::new(JsonFileSettings::new(&path));
-    let err = switchboard_core::start(config)
+    let err = switchboard_relay::start(config)
         .await
         .err()
         .expect("refused");
@@ -64,9 +62,9 @@ async fn first_start_creates_settings_with_a_strong_token_that_later_starts_keep
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("settings.json");
     let start = |path: std::path::PathBuf| {
-        let mut config = switchboard_core::RelayConfig::for_tests(dir.path().to_path_buf());
+        let mut config = switchboard_relay::RelayConfig::for_tests(dir.path().to_path_buf());
         config.settings_store = Arc::new(JsonFileSettings::new(path));
-        switchboard_core::start(config)
+        switchboard_relay::start(config)
     };
     let first = start(path.clone()).await.unwrap();
     let url = first.endpoint_url().await;
@@ -88,7 +86,7 @@ async fn first_start_creates_settings_with_a_strong_token_that_later_starts_keep
 async fn the_sandbox_follows_the_api_key_and_the_run_flag() {
     let endpoint_uses_sandbox = |relay: &TestRelay| {
         let state = &relay.handle.state;
-        let settings = state.settings.try_read().unwrap().clone();
+        let settings = state.settings();
         state.sandbox_active(&settings, Role::Endpoint)
     };
     // No key: the emulator runs and the relay uses it.

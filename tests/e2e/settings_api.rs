@@ -9,11 +9,9 @@ use std::sync::{
 
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
-use switchboard_core::{
-    secrets::{SecretName, Secrets},
-    settings::{MemorySettings, Settings, SettingsError, SettingsStore},
-};
 use switchboard_e2e::{client, TestRelay};
+use switchboard_settings::secrets::{SecretName, Secrets};
+use switchboard_settings::settings::{MemorySettings, Settings, SettingsError, SettingsStore};
 
 const KEY: &str = "k3y-s3cr3t-value-9f8e7d";
 

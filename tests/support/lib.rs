@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use switchboard_core::{RelayConfig, RelayHandle};
+use switchboard_relay::RelayConfig;
+use switchboard_relay::RelayHandle;
 
 pub struct TestRelay {
     pub handle: RelayHandle,
@@ -19,7 +20,9 @@ impl TestRelay {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = RelayConfig::for_tests(dir.path().to_path_buf());
         adjust(&mut config);
-        let handle = switchboard_core::start(config).await.expect("relay starts");
+        let handle = switchboard_relay::start(config)
+            .await
+            .expect("relay starts");
         Self { handle, dir }
     }
 

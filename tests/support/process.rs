@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use switchboard_core::settings::{JsonFileSettings, SandboxChoice, Settings, SettingsStore};
+use switchboard_settings::settings::{JsonFileSettings, SandboxChoice, Settings, SettingsStore};
 
 /// How long a start may take before the test gives up (a hang guard, not a speed bound).
 const START_GUARD: Duration = Duration::from_secs(90);
@@ -44,7 +44,7 @@ impl ServerConfig {
             base_url: base_url.to_string(),
             api_key: crate::emulator::KEY.into(),
             tenant: crate::emulator::TENANT.into(),
-            token: switchboard_core::token::generate(),
+            token: switchboard_types::token::generate(),
             accept_active_event: false,
             log: "info".into(),
         }
@@ -86,7 +86,7 @@ pub fn free_port() -> u16 {
 /// The `switchboard-server` binary next to this test binary (`cargo test --workspace`
 /// builds it); built on demand when it is missing. One left by an earlier build is used
 /// as it is: after changing the relay, run a single test target only after
-/// `cargo build -p switchboard-core --bin switchboard-server` (building it here every
+/// `cargo build -p switchboard-relay --bin switchboard-server` (building it here every
 /// time would rebuild dependencies with another feature set than the workspace's).
 pub fn server_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("SWITCHBOARD_SERVER_BIN") {
@@ -105,7 +105,7 @@ pub fn server_binary() -> PathBuf {
     if !bin.exists() {
         let target_dir = profile_dir.parent().expect("target dir");
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet", "-p", "switchboard-core", "--bin"])
+        cmd.args(["build", "--quiet", "-p", "switchboard-relay", "--bin"])
             .arg("switchboard-server")
             .env("CARGO_TARGET_DIR", target_dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -116,7 +116,7 @@ pub fn server_binary() -> PathBuf {
         assert!(
             status.success() && bin.exists(),
             "could not build switchboard-server ({status}); build it with \
-             `cargo build -p switchboard-core --bin switchboard-server`"
+             `cargo build -p switchboard-relay --bin switchboard-server`"
         );
     }
     bin

@@ -2,7 +2,7 @@
 //! which queue, the start of the agent's words. Never a key, token or URL: the texts are
 //! built from the conversation's user name, queue and the agent's message alone.
 
-use switchboard_core::engine::Conversation;
+use switchboard_engine::Conversation;
 
 /// The longest agent text shown; a notification is a glance, the transcript has the rest.
 pub const MAX_TEXT_CHARS: usize = 140;
@@ -93,7 +93,7 @@ pub fn one_line(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use switchboard_core::engine::{Conversation, Mode};
+    use switchboard_engine::{Conversation, Mode};
 
     use super::*;
 

@@ -11,11 +11,9 @@ mod transitions;
 use std::sync::Arc;
 
 use serde_json::Value;
-use switchboard_core::{
-    db::DbError,
-    events::{now_ms, Envelope, RelayEvent},
-    relay::{RelayHandle, RelayState},
-};
+use switchboard_relay::{RelayHandle, RelayState};
+use switchboard_store::db::DbError;
+use switchboard_types::events::{now_ms, Envelope, RelayEvent};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::{ActionPerformed, NotificationExt};
 use tokio::sync::broadcast::{error::RecvError, Receiver};
@@ -121,7 +119,7 @@ async fn notice_for(
 }
 
 async fn enabled(state: &RelayState) -> bool {
-    state.settings.read().await.handover.desktop_notifications
+    state.settings().handover.desktop_notifications
 }
 
 fn show<R: Runtime>(app: &AppHandle<R>, notice: &Notice) -> Result<(), NotifyError> {

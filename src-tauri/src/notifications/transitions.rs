@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use switchboard_core::engine::Conversation;
+use switchboard_engine::Conversation;
 
 /// More conversations than this are remembered only while they are with an agent: the
 /// others are forgotten, which costs at most one check of their stored row later.
@@ -64,7 +64,7 @@ pub fn new_since(conv: &Conversation, started_ms: i64) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use switchboard_core::engine::{Conversation, Mode};
+    use switchboard_engine::{Conversation, Mode};
 
     use super::*;
 

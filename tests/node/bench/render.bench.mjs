@@ -13,7 +13,7 @@
 // end condition held, checked on every DOM change (MutationObserver) and every frame.
 // For a transcript the end is the paint after its visible part last changed (DOM or
 // scroll position, then 400 ms quiet), whether it opens at the top or the end.
-// See crates/switchboard-core/BENCHMARKS.md, "UI render".
+// See crates/switchboard-bench/BENCHMARKS.md, "UI render".
 
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -39,7 +39,7 @@ if (!args.includes("--no-build")) {
   if (newest(join(root, "ui/src")) > modified(join(root, "ui/dist/index.html"))) {
     execFileSync("npm", ["--prefix", join(root, "ui"), "run", "build"], { stdio: ["ignore", "ignore", "inherit"] });
   }
-  execFileSync("cargo", ["build", "--release", "-p", "switchboard-core", "--bin", "switchboard-server", "--bin", "bench-store"], {
+  execFileSync("cargo", ["build", "--release", "-p", "switchboard-relay", "-p", "switchboard-bench", "--bin", "switchboard-server", "--bin", "bench-store"], {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
   });

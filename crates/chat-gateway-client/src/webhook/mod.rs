@@ -1,0 +1,8 @@
+//! What 8x8 posts to the Endpoint URL: the event envelope and its kinds ([`event`]), the
+//! JWS signature over it ([`signature`]) and the public keys that verify it ([`jwk`]).
+
+pub mod event;
+pub mod jwk;
+pub mod signature;
+
+pub use event::{EventKind, WebhookEvent};

@@ -1,0 +1,436 @@
+//! Benchmark of the webhook receiver (not a test: it prints figures, it asserts none).
+//!
+//! The same signed MESSAGE deliveries, from the same load generator in the same run, go
+//! to three receivers: a no-op server that answers 204, a reference receiver written the
+//! way 8x8's docs show (Node + `jose`: verify, store nothing), and the relay's endpoint
+//! listener (verify, commit to SQLite, then 204). Then an open-loop run at a fixed rate
+//! (1,000 events/s by default) for the relay's latency under a realistic load. One table.
+//!
+//! `cargo run --release -p switchboard-bench --bin bench-ingest -- [events] [concurrency] [rate]`
+//! (see crates/switchboard-bench/BENCHMARKS.md).
+
+mod benchkit;
+
+use std::{
+    net::Ipv4Addr,
+    ops::Range,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use benchkit::{
+    cpu,
+    deliveries::{self, Delivery, TENANT},
+    noop,
+    reference::NodeReference,
+    table::{ms, Samples, Table},
+};
+use chat_gateway_sim::{Keyring, Seed, SimConfig};
+use switchboard_relay::endpoint::inbox::DEFAULT_FRESHNESS_WINDOW_MS;
+use switchboard_relay::{RelayConfig, RelayHandle, SandboxMode};
+use switchboard_settings::settings::{MemorySettings, Settings, SettingsStore};
+
+struct Run {
+    events: usize,
+    elapsed: Duration,
+    latencies: Samples,
+    failures: usize,
+    /// CPU used meanwhile by this process (the load generator, plus the relay or the
+    /// no-op server when it is the target) and by the Node reference.
+    cpu: Cpu,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Cpu {
+    own: Duration,
+    node: Duration,
+}
+
+impl Cpu {
+    fn now(node: Option<&NodeReference>) -> Self {
+        Self {
+            own: cpu::own(),
+            node: node.map_or(Duration::ZERO, |n| cpu::used(n.pid())),
+        }
+    }
+
+    fn since(self, before: Cpu) -> Self {
+        Self {
+            own: self.own.saturating_sub(before.own),
+            node: self.node.saturating_sub(before.node),
+        }
+    }
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// CPU µs per event over every process of the run.
+    fn cpu_per_event(&self) -> f64 {
+        (self.cpu.own + self.cpu.node).as_secs_f64() * 1e6 / self.events as f64
+    }
+
+    /// `load_generator`: the µs per event the sender alone costs, when known.
+    fn row(&self, label: &str, load_generator: Option<f64>) -> Vec<String> {
+        vec![
+            label.to_string(),
+            format!("{:.0}", self.rate()),
+            ms(self.latencies.pct(0.50)),
+            ms(self.latencies.pct(0.99)),
+            format!("{:.0} µs", self.cpu_per_event()),
+            load_generator.map_or("—".into(), |l| {
+                format!("{:.0} µs", (self.cpu_per_event() - l).max(0.0))
+            }),
+            format!("{} of {}", self.failures, self.events),
+        ]
+    }
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| {
+            a.parse()
+                .expect("arguments are numbers: [events] [concurrency] [rate]")
+        })
+        .collect();
+    let events = args.first().copied().unwrap_or(10_000);
+    let concurrency = args.get(1).copied().unwrap_or(64);
+    let rate = args.get(2).copied().unwrap_or(1_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(bench(events, concurrency, rate));
+}
+
+/// Before each measured run: the machine settled, or a note that it did not.
+async fn settled(run: &str) {
+    let busy = cpu::settle().await;
+    if busy >= 0.10 {
+        println!(
+            "note: the cores were still {:.0} % busy before the {run} run (other processes?)",
+            busy * 100.0
+        );
+    }
+}
+
+async fn bench(events: usize, concurrency: usize, rate: usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("bench-ingest: {events} events, {concurrency} concurrent, fixed-rate run at {rate}/s, {cores} cores");
+
+    let keyring = Arc::new(Keyring::generate().expect("an RSA key"));
+    let mut sim_config = SimConfig::new((Ipv4Addr::LOCALHOST, 0).into(), Seed::sandbox());
+    sim_config.keyring = Some(keyring.clone());
+    let sim = chat_gateway_sim::start(sim_config)
+        .await
+        .expect("the emulator starts");
+    let dir = std::env::temp_dir().join(format!("bench-ingest-{}", std::process::id()));
+    let relay = start_relay(&sim.base_url(), dir.clone()).await;
+    let relay_url = relay.endpoint_url().await;
+    let noop_url = noop::start().await;
+    let node = NodeReference::start(&sim.base_url(), TENANT, DEFAULT_FRESHNESS_WINDOW_MS);
+
+    signature_cost(&keyring);
+
+    // One set of deliveries for every receiver: a warm-up slice, the measured slice, the
+    // fixed-rate slice and one spare for the checks below.
+    let warm = 0..events / 10;
+    let measured = warm.end..warm.end + events;
+    let fixed = measured.end..measured.end + rate * 5;
+    let spare = fixed.end;
+    let signing = Instant::now();
+    let deliveries = Arc::new(deliveries::sign_all(
+        &keyring,
+        spare + 1,
+        deliveries::echo_body,
+    ));
+    println!(
+        "signed {} deliveries in {:.1} s (8x8's work: not measured)",
+        deliveries.len(),
+        signing.elapsed().as_secs_f64()
+    );
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    // Both verifying receivers must refuse a changed body and take the genuine one.
+    let check = &deliveries[spare];
+    refuses_tampering(&http, "relay", &relay_url, check).await;
+    let node = match node {
+        Ok(node) => {
+            refuses_tampering(&http, "Node reference", &node.url, check).await;
+            let seen = node.seen(&http).await;
+            assert_eq!(
+                (seen.valid, seen.invalid),
+                (1, 1),
+                "the Node reference must count what it verified"
+            );
+            Some(node)
+        }
+        Err(reason) => {
+            println!("Node reference not run: {reason}");
+            None
+        }
+    };
+
+    // Warm-up: keys fetched and cached, connections open, JIT and SQLite pages warm.
+    let mut targets = vec![("no-op", noop_url.as_str())];
+    if let Some(node) = &node {
+        targets.push(("node", node.url.as_str()));
+    }
+    targets.push(("relay", relay_url.as_str()));
+    for (_, url) in &targets {
+        closed_loop(&http, url, &deliveries, warm.clone(), concurrency).await;
+    }
+    let mut runs = Vec::new();
+    for (name, url) in &targets {
+        settled(name).await;
+        let before = Cpu::now(node.as_ref());
+        let mut run = closed_loop(&http, url, &deliveries, measured.clone(), concurrency).await;
+        run.cpu = Cpu::now(node.as_ref()).since(before);
+        runs.push((*name, run));
+    }
+    settled("relay at a fixed rate").await;
+    let before = Cpu::now(node.as_ref());
+    let mut fixed_run = open_loop(&http, &relay_url, &deliveries, fixed.clone(), rate).await;
+    fixed_run.cpu = Cpu::now(node.as_ref()).since(before);
+
+    let run = |name: &str| runs.iter().find(|(n, _)| *n == name).map(|(_, r)| r);
+    // While the Node reference is the target, this process only sends (the relay and the
+    // emulator sit idle): its CPU per event is what the load generator costs.
+    let sender = run("node").map(|r| r.cpu.own.as_secs_f64() * 1e6 / r.events as f64);
+    println!();
+    let mut table = Table::new(
+        &[
+            "receiver",
+            "events/s",
+            "p50",
+            "p99",
+            "CPU/event, all",
+            "CPU/event, receiver",
+            "failed",
+        ],
+        1,
+    );
+    table.row(
+        run("no-op")
+            .unwrap()
+            .row("no-op server (answers 204)", sender),
+    );
+    if let Some(r) = run("node") {
+        table.row(r.row("Node reference (jose: verify, no storage)", sender));
+    }
+    let relay_run = run("relay").unwrap();
+    table.row(relay_run.row(
+        &format!("relay (verify + store + 204), {concurrency} concurrent"),
+        sender,
+    ));
+    table.row(fixed_run.row(&format!("relay at a fixed {rate} events/s"), sender));
+    table.print();
+    if let Some(s) = sender {
+        println!(
+            "CPU/event, all: every process of the run (load generator included); receiver: minus the load generator's {s:.0} µs (its CPU while the Node reference was the target)"
+        );
+    }
+    println!();
+    println!(
+        "relay / no-op: {:.2}× the throughput (target ≥ 0.5×)",
+        relay_run.rate() / run("no-op").unwrap().rate()
+    );
+    if let Some(r) = run("node") {
+        let receiver = |run: &Run| run.cpu_per_event() - sender.unwrap_or(0.0);
+        println!(
+            "relay / Node:  {:.2}× the throughput (target ≥ 5×); the Node reference spends {:.1}× the relay's CPU per event",
+            relay_run.rate() / r.rate(),
+            receiver(r) / receiver(relay_run)
+        );
+    }
+
+    // Proof that the figures are for verified deliveries (and, for the relay, stored).
+    if let Some(node) = &node {
+        let seen = node.seen(&http).await;
+        println!(
+            "Node reference saw {} valid and {} invalid deliveries ({} sent valid, 1 tampered); {} key fetch(es)",
+            seen.valid,
+            seen.invalid,
+            1 + warm.len() + measured.len(),
+            seen.key_fetches
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let valid = stored_valid(&relay).await;
+    println!(
+        "relay stored {valid} deliveries with a valid signature ({} sent valid, 1 tampered)",
+        1 + warm.len() + measured.len() + fixed.len()
+    );
+    drop(node);
+    relay.shutdown().await;
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn start_relay(sim_url: &str, dir: std::path::PathBuf) -> RelayHandle {
+    let settings = MemorySettings::default();
+    let mut s = Settings::default();
+    s.connection.base_url = sim_url.to_string();
+    s.connection.tenant = Some(TENANT.into());
+    s.endpoint.token = switchboard_types::token::generate();
+    settings.save(&s).expect("memory settings save");
+    let mut config = RelayConfig::for_tests(dir);
+    config.settings_store = Arc::new(settings);
+    config.sandbox = SandboxMode::Off;
+    switchboard_relay::start(config)
+        .await
+        .expect("the relay starts")
+}
+
+/// What one signature check costs on this machine, alone, on one core.
+fn signature_cost(keyring: &Keyring) {
+    use chat_gateway_client::webhook::signature;
+    let d = deliveries::sign(keyring, deliveries::echo_body(0, 0), "cost", 0);
+    let mut map = axum::http::HeaderMap::new();
+    for (k, v) in &d.headers {
+        map.insert(*k, v.parse().unwrap());
+    }
+    let h = signature::DeliveryHeaders::from_headers(&map).unwrap();
+    let parsed = signature::parse_signature(&h.signature).unwrap();
+    let jwk = keyring.jwk(&parsed.kid).unwrap();
+    let key = signature::key_from_jwk(&jwk, &parsed.kid).unwrap();
+    // Enough checks that the 10 ms ticks of the CPU clock do not matter.
+    let n = 10_000;
+    let (t, cpu0) = (Instant::now(), cpu::own());
+    for _ in 0..n {
+        signature::verify(&key, &d.body, &h, &parsed).unwrap();
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+    println!(
+        "signature check (CRC-32 + RS256 verify), one core: {:.1} µs of CPU each ({:.1} µs of wall time)",
+        per(cpu::own().saturating_sub(cpu0)),
+        per(t.elapsed())
+    );
+}
+
+/// A receiver whose figures are compared must really verify: a changed body is refused
+/// with 401, the genuine delivery taken with 2xx. Without that its figures mean nothing.
+async fn refuses_tampering(http: &reqwest::Client, name: &str, url: &str, genuine: &Delivery) {
+    let tampered = deliveries::send(http, url, &genuine.tampered()).await;
+    let accepted = deliveries::send(http, url, genuine).await;
+    assert!(
+        tampered == Some(401) && accepted.is_some_and(|s| (200..300).contains(&s)),
+        "{name} must refuse a tampered delivery and take the genuine one; it answered {tampered:?} and {accepted:?}"
+    );
+    println!("{name}: a tampered delivery is refused (401), the genuine one taken");
+}
+
+async fn stored_valid(relay: &RelayHandle) -> i64 {
+    relay
+        .state
+        .db
+        .call(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM deliveries WHERE signature = 'valid' AND status NOT IN ('rejected', 'duplicate')",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap()
+}
+
+/// `concurrency` senders, each sending its next delivery as soon as the last is answered.
+async fn closed_loop(
+    http: &reqwest::Client,
+    url: &str,
+    deliveries: &Arc<Vec<Delivery>>,
+    range: Range<usize>,
+    concurrency: usize,
+) -> Run {
+    let next = Arc::new(AtomicUsize::new(range.start));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (http, url, deliveries, next) = (
+                http.clone(),
+                url.to_string(),
+                deliveries.clone(),
+                next.clone(),
+            );
+            let end = range.end;
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut failures = 0;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= end {
+                        return (latencies, failures);
+                    }
+                    let t = Instant::now();
+                    let status = deliveries::send(&http, &url, &deliveries[i]).await;
+                    latencies.push(t.elapsed());
+                    failures += usize::from(!status.is_some_and(|s| (200..300).contains(&s)));
+                }
+            })
+        })
+        .collect();
+    let mut run = Run {
+        events: range.len(),
+        elapsed: Duration::ZERO,
+        latencies: Samples(Vec::with_capacity(range.len())),
+        failures: 0,
+        cpu: Cpu::default(),
+    };
+    for t in tasks {
+        let (l, f) = t.await.unwrap();
+        run.latencies.0.extend(l);
+        run.failures += f;
+    }
+    run.elapsed = started.elapsed();
+    run
+}
+
+/// One delivery every 1/rate s whatever the answers do; latency is measured from the
+/// moment each was due, so a stall shows up in the percentiles.
+async fn open_loop(
+    http: &reqwest::Client,
+    url: &str,
+    deliveries: &Arc<Vec<Delivery>>,
+    range: Range<usize>,
+    rate: usize,
+) -> Run {
+    let started = Instant::now();
+    let period = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tasks = Vec::with_capacity(range.len());
+    for (n, i) in range.clone().enumerate() {
+        let due = started + period * n as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let (http, url, deliveries) = (http.clone(), url.to_string(), deliveries.clone());
+        tasks.push(tokio::spawn(async move {
+            let status = deliveries::send(&http, &url, &deliveries[i]).await;
+            (
+                due.elapsed(),
+                status.is_some_and(|s| (200..300).contains(&s)),
+            )
+        }));
+    }
+    let mut run = Run {
+        events: range.len(),
+        elapsed: Duration::ZERO,
+        latencies: Samples(Vec::with_capacity(range.len())),
+        failures: 0,
+        cpu: Cpu::default(),
+    };
+    for t in tasks {
+        let (l, ok) = t.await.unwrap();
+        run.latencies.0.push(l);
+        run.failures += usize::from(!ok);
+    }
+    run.elapsed = started.elapsed();
+    run
+}

@@ -1,0 +1,120 @@
+//! One task per active conversation, fed through a queue: a conversation's events and
+//! user actions are handled strictly one after another, different conversations side by
+//! side. An actor that has been idle for a while ends; the next job starts a new one.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use tokio::sync::mpsc;
+
+use super::Job;
+use chat_gateway_client::webhook::WebhookEvent;
+
+use crate::Engine;
+
+const IDLE: Duration = Duration::from_secs(120);
+
+/// Most 8x8 conversation ids remembered; past that the memory starts over.
+const ROUTES_CAP: usize = 100_000;
+
+#[derive(Default)]
+pub(crate) struct Actors {
+    map: std::sync::Mutex<HashMap<String, mpsc::UnboundedSender<Job>>>,
+    /// 8x8 conversation id → local conversation id, for ids already looked up. A
+    /// mapping never changes once made (a handover's earlier 8x8 ids still belong to
+    /// the same conversation), so remembering it spares a query per event.
+    routes: std::sync::Mutex<HashMap<String, String>>,
+}
+
+impl Actors {
+    pub fn send(&self, engine: &Arc<Engine>, key: &str, job: Job) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let job = match map.get(key) {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                // The actor ended (idle) between lookup and send: start a new one.
+                Err(mpsc::error::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(job);
+        map.insert(key.to_string(), tx);
+        tokio::spawn(run(engine.clone(), key.to_string(), rx));
+    }
+
+    fn route(&self, gateway_id: &str) -> Option<String> {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes.get(gateway_id).cloned()
+    }
+
+    fn remember(&self, gateway_id: &str, local: &str) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        if routes.len() >= ROUTES_CAP {
+            routes.clear();
+        }
+        routes.insert(gateway_id.to_string(), local.to_string());
+    }
+
+    fn forget_if_idle(&self, key: &str, rx: &mpsc::UnboundedReceiver<Job>) -> bool {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // Only when nothing arrived meanwhile: the map lock orders us against `send`.
+        if rx.is_empty() {
+            map.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn run(engine: Arc<Engine>, key: String, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut stopping = engine.stopping.clone();
+    loop {
+        let next = tokio::select! {
+            _ = async { let _ = stopping.wait_for(|s| *s).await; } => return,
+            next = tokio::time::timeout(IDLE, rx.recv()) => next,
+        };
+        let job = match next {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(_) => {
+                if engine.actors.forget_if_idle(&key, &rx) {
+                    return;
+                }
+                continue;
+            }
+        };
+        // Boxed: the job's future is the largest type in the crate (≈ 13.6 kB, the
+        // engine's whole state machine). Held inline it would sit in every idle actor;
+        // boxed it exists only while a job runs (BENCHMARKS.md, "Footprint").
+        Box::pin(super::handle_job(&engine, &key, job)).await;
+    }
+}
+
+/// The actor key for an 8x8 event: the local conversation it belongs to. An unknown id
+/// may be a handover whose create answer is still on its way; wait for that briefly so
+/// its first events are not mistaken for a new customer.
+pub(crate) async fn key_for_event(engine: &Arc<Engine>, event: &WebhookEvent) -> Option<String> {
+    let gateway_id = event.conversation_id.clone()?;
+    let actors = &engine.actors;
+    if let Some(local) = actors.route(&gateway_id) {
+        return Some(local);
+    }
+    for attempt in 0..20 {
+        if let Ok(Some(conv)) = engine.store.by_gateway_id(&gateway_id).await {
+            actors.remember(&gateway_id, &conv.id);
+            return Some(conv.id);
+        }
+        match super::handover::local_id_for_created(engine, &gateway_id).await {
+            Some(local) => {
+                actors.remember(&gateway_id, &local);
+                return Some(local);
+            }
+            None if attempt < 19 && super::handover::creates_in_flight(engine).await => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            None => break,
+        }
+    }
+    Some(gateway_id)
+}

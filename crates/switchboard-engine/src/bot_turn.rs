@@ -1,0 +1,147 @@
+//! One bot turn: the bot gets the user's input, its replies go to the user (through 8x8
+//! in endpoint mode, straight to the tester in handover mode), and a handover request
+//! starts the handover. A bot that fails is shown in the conversation, never lost.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use chat_gateway_client::{types::SendMessage, ChatGatewayClient, OutboundCall, RetryPolicy};
+use switchboard_bot::{Bot, BotInput, BotKind, BotReply, BotSession};
+use switchboard_settings::Role;
+
+use crate::{handover, note, Conversation, Engine, EngineError, Mode};
+
+pub(crate) async fn run(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    input: BotInput,
+) -> Result<(), EngineError> {
+    let settings = engine.settings();
+    let bot = match Bot::from_settings(&settings.bot) {
+        Ok(b) => b,
+        Err(e) => {
+            note(
+                engine,
+                conv,
+                "system",
+                "local",
+                &format!("The bot cannot run: {e}"),
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
+    };
+    let mut session: BotSession = serde_json::from_value(conv.bot_session.clone())
+        .unwrap_or_else(|_| BotSession::new(conv.id.clone()));
+    if conv.mode == Mode::Endpoint {
+        typing_pulse(engine, conv);
+    }
+    conv.greeted = true;
+    let turn = bot.respond(&mut session, input).await;
+    conv.bot_session = serde_json::to_value(&session).unwrap_or(Value::Null);
+    match turn {
+        Ok(turn) => {
+            for reply in &turn.replies {
+                send_reply(engine, conv, reply).await?;
+            }
+            if let Some(reason) = turn.handover {
+                // The built-in flow says its own handover message; an external bot may
+                // not, and the user must know what is happening.
+                if bot.kind() == BotKind::External {
+                    say(engine, conv, &settings.handover.handover_message).await?;
+                }
+                handover::start(engine, conv, &reason).await?;
+            }
+        }
+        Err(e) => {
+            note(
+                engine,
+                conv,
+                "system",
+                "local",
+                &format!("The bot did not answer: {e}"),
+                Value::Null,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A plain bot message from the relay itself (e.g. "the agent has left").
+pub(crate) async fn say(
+    engine: &Engine,
+    conv: &mut Conversation,
+    text: &str,
+) -> Result<(), EngineError> {
+    send_reply(
+        engine,
+        conv,
+        &BotReply {
+            text: text.to_string(),
+            quick_replies: Vec::new(),
+        },
+    )
+    .await
+}
+
+async fn send_reply(
+    engine: &Engine,
+    conv: &mut Conversation,
+    reply: &BotReply,
+) -> Result<(), EngineError> {
+    let payload = if reply.quick_replies.is_empty() {
+        Value::Null
+    } else {
+        json!({ "quickReplies": reply.quick_replies })
+    };
+    match (conv.mode, conv.gateway_id.clone()) {
+        (Mode::Endpoint, Some(gateway_id)) => {
+            let mut message = SendMessage::text("bot", &reply.text);
+            if !reply.quick_replies.is_empty() {
+                // 8x8's quick replies card (brief §4.4): the customer taps, 8x8 sends an
+                // ACTIVITY quickReply/action with the payload.
+                message.cards.push(json!({
+                    "contentType": "application/8x8.quick.replies",
+                    "content": { "options": reply.quick_replies.iter().map(|q| json!({
+                        "title": q.title, "data": { "postback": q.payload }
+                    })).collect::<Vec<_>>() }
+                }));
+            }
+            let call = OutboundCall::SendMessage {
+                conversation_id: gateway_id,
+                message,
+            };
+            let outbox_id = engine.outbox.enqueue_for_conversation(&call).await?;
+            let mut payload = payload;
+            if payload.is_null() {
+                payload = json!({});
+            }
+            payload["outboxId"] = json!(outbox_id);
+            note(engine, conv, "bot", "out", &reply.text, payload).await?;
+        }
+        _ => {
+            note(engine, conv, "bot", "local", &reply.text, payload).await?;
+        }
+    }
+    Ok(())
+}
+
+/// "The bot is typing" while it works. A transient hint: sent directly, not through the
+/// outbox, and a failure only costs the hint.
+fn typing_pulse(engine: &Arc<Engine>, conv: &Conversation) {
+    let Some(gateway_id) = conv.gateway_id.clone() else {
+        return;
+    };
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        if let Ok(conn) = engine.connections.resolve(Role::Endpoint).await {
+            let client = ChatGatewayClient::with_policy(conn, RetryPolicy::once());
+            if let Err(e) = client.typing(&gateway_id, "bot").await {
+                tracing::debug!(error = %e, "typing indicator not sent");
+            }
+        }
+    });
+}

@@ -1,0 +1,346 @@
+//! The conversation engine: what the relay exists for. Events from 8x8 (through the
+//! durable inbox) and the tester's user actions drive one state machine per
+//! conversation; the bot answers; everything bound for 8x8 goes through the durable
+//! outbox; everything that happens is stored and published for the live UI.
+//!
+//! Each conversation has its own actor (a task with a queue), so its events are handled
+//! one at a time and in order, while a slow bot in one conversation never holds up
+//! another.
+
+mod actors;
+mod bot_turn;
+mod connections;
+mod handover;
+mod on_event;
+pub mod outbox_worker;
+mod tester;
+
+use std::{sync::Arc, time::Duration};
+
+use serde::Serialize;
+use switchboard_settings::Settings;
+use switchboard_store::{
+    ConversationStore, Db, DbError, InboxQueue, Outbox, OutboxError, QueuedEvent,
+};
+use switchboard_types::{now_ms, token, EventBus, RelayEvent};
+use tokio::sync::{oneshot, watch};
+
+pub use connections::Connections;
+pub use switchboard_store::{Conversation, Entry, Mode, Phase};
+pub use tester::{NewUser, QuickReplyChoice, UserInput};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no conversation {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the outbox refused the call: {0}")]
+    Outbox(#[from] OutboxError),
+    #[error("the relay is stopping")]
+    Stopping,
+}
+
+/// Timing the tests shorten.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long a "minute" of the inactivity timeout is.
+    pub minute: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            minute: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the engine works with, handed in by whoever runs it (the relay, or a test): the
+/// database and the stores on it, the live-event bus, the settings as they are now, the
+/// 8x8 connections, and the signal that the relay is stopping. The engine never sees the
+/// relay's listeners, its admin state or the sandbox itself.
+pub struct EngineContext {
+    pub db: Db,
+    pub inbox: Arc<InboxQueue>,
+    pub outbox: Arc<Outbox>,
+    pub bus: Arc<EventBus>,
+    pub settings: watch::Receiver<Arc<Settings>>,
+    pub connections: Arc<dyn Connections>,
+    pub stopping: watch::Receiver<bool>,
+}
+
+pub struct Engine {
+    pub store: ConversationStore,
+    db: Db,
+    inbox: Arc<InboxQueue>,
+    outbox: Arc<Outbox>,
+    bus: Arc<EventBus>,
+    settings: watch::Receiver<Arc<Settings>>,
+    connections: Arc<dyn Connections>,
+    stopping: watch::Receiver<bool>,
+    actors: actors::Actors,
+    config: std::sync::RwLock<EngineConfig>,
+}
+
+/// What an actor is asked to do.
+pub(crate) enum Job {
+    Event(Box<QueuedEvent>),
+    Start(NewUser, oneshot::Sender<Result<Conversation, EngineError>>),
+    Input(
+        UserInput,
+        oneshot::Sender<Result<Conversation, EngineError>>,
+    ),
+    Typing,
+    Leave(String, oneshot::Sender<Result<Conversation, EngineError>>),
+    HandoverCreated(i64),
+}
+
+/// A conversation and its transcript, as the UI opens it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    pub conversation: Conversation,
+    pub transcript: Vec<Entry>,
+}
+
+impl Engine {
+    pub fn new(ctx: EngineContext) -> Arc<Self> {
+        Arc::new(Self {
+            store: ConversationStore::new(ctx.db.clone()),
+            db: ctx.db,
+            inbox: ctx.inbox,
+            outbox: ctx.outbox,
+            bus: ctx.bus,
+            settings: ctx.settings,
+            connections: ctx.connections,
+            stopping: ctx.stopping,
+            actors: actors::Actors::default(),
+            config: std::sync::RwLock::new(EngineConfig::default()),
+        })
+    }
+
+    pub fn set_config(&self, config: EngineConfig) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+
+    pub fn config(&self) -> EngineConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The settings as they are now. A snapshot: a save while a job runs applies from
+    /// the next job on, and reading never waits for a save in progress.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.borrow().clone()
+    }
+
+    /// Starts a simulated user's conversation (handover mode): the bot greets.
+    pub async fn start(self: &Arc<Self>, user: NewUser) -> Result<Conversation, EngineError> {
+        let id = format!("hc-{}", &token::generate()[..16]);
+        let (tx, rx) = oneshot::channel();
+        self.actors.send(self, &id, Job::Start(user, tx));
+        rx.await.map_err(|_| EngineError::Stopping)?
+    }
+
+    /// The simulated user says something (text or a quick reply).
+    pub async fn input(
+        self: &Arc<Self>,
+        id: &str,
+        input: UserInput,
+    ) -> Result<Conversation, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.actors.send(self, id, Job::Input(input, tx));
+        rx.await.map_err(|_| EngineError::Stopping)?
+    }
+
+    /// The simulated user is typing (relayed to the agent while one has the chat).
+    pub fn typing(self: &Arc<Self>, id: &str) {
+        self.actors.send(self, id, Job::Typing);
+    }
+
+    /// The simulated user leaves; the 8x8 side is ended cleanly.
+    pub async fn leave(self: &Arc<Self>, id: &str) -> Result<Conversation, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.actors
+            .send(self, id, Job::Leave("The user left the chat.".into(), tx));
+        rx.await.map_err(|_| EngineError::Stopping)?
+    }
+
+    pub async fn view(&self, id: &str) -> Result<ConversationView, EngineError> {
+        let conversation = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(id.to_string()))?;
+        let transcript = self.store.transcript(id, 0, 10_000).await?;
+        Ok(ConversationView {
+            conversation,
+            transcript,
+        })
+    }
+}
+
+/// Takes events from the inbox queue and hands each to its conversation's actor; also
+/// ends handed-over conversations whose user went quiet.
+pub fn spawn(engine: Arc<Engine>) -> tokio::task::JoinHandle<()> {
+    let mut stopped = engine.stopping.clone();
+    tokio::spawn(async move {
+        handover::resume_pending_creates(&engine).await;
+        tokio::spawn(sweeper(engine.clone(), stopped.clone()));
+        loop {
+            tokio::select! {
+                // The guard `wait_for` returns is not Send: drop it inside.
+                _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
+                next = engine.inbox.recv() => match next {
+                    // 8x8 echoes every post the relay makes (P5); they are dropped whatever
+                    // the conversation, so they need no lookup and no actor.
+                    Ok(event) if matches!(&event.event.kind, chat_gateway_client::webhook::EventKind::Message(m) if m.is_echo) => {
+                        let _ = engine.inbox
+                            .complete(event.delivery_id, Ok("echo ignored".into()))
+                            .await;
+                    }
+                    Ok(event) => {
+                        let key = actors::key_for_event(&engine, &event.event).await;
+                        match key {
+                            Some(key) => engine.actors.send(&engine, &key, Job::Event(Box::new(event))),
+                            None => {
+                                let _ = engine.inbox
+                                    .complete(event.delivery_id, Ok("no conversation in the event".into()))
+                                    .await;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the inbox queue failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                },
+            }
+        }
+    })
+}
+
+/// Ends handed-over conversations whose user went quiet. The period follows the config
+/// as it is now, so a changed timeout applies without a restart.
+async fn sweeper(engine: Arc<Engine>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        // At least once a second: a timeout changed at run time applies promptly, and the
+        // query is one indexed scan.
+        let period =
+            (engine.config().minute / 4).clamp(Duration::from_millis(25), Duration::from_secs(1));
+        tokio::select! {
+            _ = async { let _ = stopped.wait_for(|s| *s).await; } => return,
+            _ = tokio::time::sleep(period) => tester::sweep_inactive(&engine).await,
+        }
+    }
+}
+
+/// Saves a conversation and tells the UI.
+pub(crate) async fn save(engine: &Engine, conv: &mut Conversation) -> Result<(), EngineError> {
+    conv.updated_at_ms = now_ms();
+    engine.store.save(conv).await?;
+    switchboard_store::write_unit::publish(
+        &engine.bus,
+        RelayEvent::ConversationChanged {
+            conversation_id: conv.id.clone(),
+            phase: conv.phase.as_str(),
+        },
+    );
+    Ok(())
+}
+
+/// Adds a transcript line and tells the UI.
+pub(crate) async fn note(
+    engine: &Engine,
+    conv: &mut Conversation,
+    lane: &str,
+    direction: &str,
+    text: &str,
+    payload: serde_json::Value,
+) -> Result<Entry, EngineError> {
+    let now = now_ms();
+    let entry = engine
+        .store
+        .add_entry(&conv.id, lane, direction, text, payload, None, None, now)
+        .await?;
+    if lane != "system" {
+        conv.last_text = Some(text.to_string());
+    }
+    switchboard_store::write_unit::publish(
+        &engine.bus,
+        RelayEvent::TranscriptEntry {
+            entry: serde_json::to_value(&entry).unwrap_or_default(),
+        },
+    );
+    Ok(entry)
+}
+
+/// Runs one job inside its conversation's actor.
+pub(crate) async fn handle_job(engine: &Arc<Engine>, key: &str, job: Job) {
+    match job {
+        Job::Event(queued) => handle_event(engine, key, &queued).await,
+        Job::Start(user, reply) => {
+            let _ = reply.send(tester::start(engine, key, user).await);
+        }
+        Job::Input(input, reply) => {
+            let _ = reply.send(tester::input(engine, key, input).await);
+        }
+        Job::Typing => tester::typing(engine, key).await,
+        Job::Leave(reason, reply) => {
+            let _ = reply.send(tester::leave(engine, key, &reason).await);
+        }
+        Job::HandoverCreated(outbox_id) => {
+            if let Err(e) = handover::created(engine, key, outbox_id).await {
+                tracing::warn!(conversation = key, error = %e, "handover completion failed");
+            }
+        }
+    }
+}
+
+/// Handles one 8x8 event as a unit: its writes and its "processed" mark commit together
+/// (see `write_unit`). When the commit fails (disk full, database locked) nothing of it
+/// was stored, so the event is handled again from the stored state after a pause, until
+/// it commits or the relay stops; the live UI hears of it only after the commit.
+async fn handle_event(engine: &Arc<Engine>, key: &str, queued: &QueuedEvent) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let (outcome, unit) =
+            switchboard_store::write_unit::collect(on_event::handle(engine, key, queued)).await;
+        let outcome = outcome.map_err(|e| e.to_string());
+        if let Err(e) = &outcome {
+            tracing::warn!(delivery = queued.delivery_id, error = %e, "event not processed");
+        }
+        let (status, text) = match outcome {
+            Ok(t) => ("processed", t),
+            Err(t) => ("failed", t),
+        };
+        let (id, at) = (queued.delivery_id, now_ms());
+        let done = Box::new(move |c: &rusqlite::Connection| {
+            switchboard_store::deliveries::complete(c, id, status, &text, at).map(|_| ())
+        });
+        match unit.commit(&engine.db, done).await {
+            Ok(committed) => {
+                for event in committed.events {
+                    engine.bus.publish(event);
+                }
+                if committed.outbox_added {
+                    engine.outbox.notify_added();
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::error!(delivery = id, error = %e, "an event's changes could not be stored; handling it again in {} ms", pause.as_millis());
+            }
+        }
+        if *engine.stopping.borrow() {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}

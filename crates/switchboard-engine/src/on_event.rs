@@ -1,0 +1,399 @@
+//! 8x8's events applied to a conversation (brief §5–6). Order is not guaranteed (P12):
+//! each handler looks at where the conversation is rather than assuming what came
+//! before, and duplicates never reach here (the inbox deduplicates by event id).
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use chat_gateway_client::webhook::EventKind;
+use switchboard_bot::BotInput;
+use switchboard_settings::AgentLeaves;
+use switchboard_store::QueuedEvent;
+use switchboard_types::{now_ms, RelayEvent};
+
+use crate::{bot_turn, handover, note, save, Conversation, Engine, EngineError, Mode, Phase};
+
+pub(crate) async fn handle(
+    engine: &Arc<Engine>,
+    key: &str,
+    queued: &QueuedEvent,
+) -> Result<String, EngineError> {
+    let event = &queued.event;
+    let Some(gateway_id) = event.conversation_id.clone() else {
+        return Ok("no conversation in the event".into());
+    };
+    let mut conv = match engine.store.get(key).await? {
+        Some(c) => c,
+        // An echo or a bare indicator is no reason to open a conversation.
+        None if !opens_a_conversation(&event.kind) => {
+            return Ok("nothing to do for an unknown conversation".into())
+        }
+        None => {
+            // 8x8 routed a customer to the bot: a new endpoint conversation.
+            let mut c = Conversation::new(gateway_id.clone(), Mode::Endpoint, now_ms());
+            c.gateway_id = Some(gateway_id.clone());
+            c
+        }
+    };
+    let earlier = conv
+        .handover
+        .as_ref()
+        .and_then(|h| h["earlierGatewayIds"].as_array())
+        .is_some_and(|ids| ids.iter().any(|id| id == gateway_id.as_str()));
+    if earlier {
+        return Ok(format!(
+            "event of an earlier 8x8 conversation {gateway_id} ignored"
+        ));
+    }
+    match &conv.gateway_id {
+        None => conv.gateway_id = Some(gateway_id),
+        // A late event of an earlier handover's 8x8 conversation: history, not news.
+        Some(current) if *current != gateway_id => {
+            return Ok(format!(
+                "event of an earlier 8x8 conversation {gateway_id} ignored"
+            ));
+        }
+        Some(_) => {}
+    }
+    let settings = engine.settings();
+    let outcome = match &event.kind {
+        EventKind::ConversationUpdate(u) => {
+            if let Some(Value::Object(user)) = &u.user {
+                if let Value::Object(existing) = &mut conv.user {
+                    existing.extend(user.clone());
+                }
+            }
+            if let Some(channel) = &u.channel {
+                conv.user["channel"] = json!(channel);
+            }
+            let new_state = u.state.as_deref().map(str::to_ascii_lowercase);
+            if new_state.is_some() {
+                conv.state = new_state.clone();
+            }
+            let assignment = u.assignment.as_ref();
+            let closing = new_state.as_deref() == Some("idle");
+            match assignment.and_then(|a| a.kind.as_deref()) {
+                // An idle update still names the last agent; it does not bring them back.
+                Some("agent") if !closing => {
+                    enter_agent(engine, &mut conv, assignment.and_then(|a| a.id.clone())).await?
+                }
+                Some("webhook") if conv.phase != Phase::Bot => {
+                    // Handback after the agent (post-agent assignment, P28).
+                    conv.phase = Phase::Bot;
+                    note(
+                        engine,
+                        &mut conv,
+                        "system",
+                        "in",
+                        "Handed back to the bot after the agent.",
+                        Value::Null,
+                    )
+                    .await?;
+                }
+                _ => {}
+            }
+            match new_state.as_deref() {
+                Some("active") if conv.phase == Phase::Ended => {
+                    // Re-opened (a new interaction).
+                    conv.phase = if conv.mode == Mode::Endpoint {
+                        Phase::Bot
+                    } else {
+                        Phase::Handover
+                    };
+                    conv.ended_at_ms = None;
+                    note(
+                        engine,
+                        &mut conv,
+                        "system",
+                        "in",
+                        "The conversation was re-opened.",
+                        Value::Null,
+                    )
+                    .await?;
+                }
+                Some("active")
+                    if conv.mode == Mode::Endpoint
+                        && conv.phase == Phase::Bot
+                        && !conv.greeted
+                        && settings.endpoint.accept_conversation_active_event =>
+                {
+                    save(engine, &mut conv).await?;
+                    bot_turn::run(engine, &mut conv, BotInput::Start).await?;
+                }
+                Some("idle") if conv.phase != Phase::Ended && conv.phase != Phase::Bot => {
+                    end(engine, &mut conv, "8x8 closed the conversation.").await?;
+                }
+                _ => {}
+            }
+            "conversation updated"
+        }
+        EventKind::Queued(q) => {
+            if conv.queued_at_ms.is_none() {
+                conv.queued_at_ms = Some(queued.event.timestamp.unwrap_or_else(now_ms));
+            }
+            conv.queue_id = q.queue_id.clone().or(conv.queue_id.take());
+            conv.queue_name = q.queue_name.clone().or(conv.queue_name.take());
+            // An agent may already have joined (events can come out of order).
+            if conv.phase != Phase::Agent {
+                conv.phase = Phase::Queued;
+            }
+            let name = conv
+                .queue_name
+                .clone()
+                .or(conv.queue_id.clone())
+                .unwrap_or_default();
+            note(
+                engine,
+                &mut conv,
+                "system",
+                "in",
+                &format!("Queued in {name}."),
+                json!({ "queueId": q.queue_id, "queueName": q.queue_name }),
+            )
+            .await?;
+            "queued"
+        }
+        EventKind::MembersChanged(m) => {
+            let who = m.id.clone();
+            match (m.member_type.as_deref(), m.change.as_deref()) {
+                (Some("agent"), Some("joined")) => {
+                    enter_agent(engine, &mut conv, who).await?;
+                    "agent joined"
+                }
+                (Some("agent"), Some("left")) if conv.transfer_pending => {
+                    conv.phase = Phase::Transferred;
+                    note(
+                        engine,
+                        &mut conv,
+                        "system",
+                        "in",
+                        &format!("Agent {} left for the transfer.", who.unwrap_or_default()),
+                        Value::Null,
+                    )
+                    .await?;
+                    "agent left (transfer)"
+                }
+                (Some("agent"), Some("left")) => {
+                    agent_ended(engine, &mut conv, settings.handover.when_agent_leaves).await?;
+                    "agent left"
+                }
+                (Some("user"), Some("left")) => {
+                    end(engine, &mut conv, "The customer left.").await?;
+                    "user left"
+                }
+                _ => "members changed",
+            }
+        }
+        EventKind::Transfer => {
+            conv.transfer_pending = true;
+            conv.phase = Phase::Transferred;
+            note(
+                engine,
+                &mut conv,
+                "system",
+                "in",
+                "The agent transferred the conversation.",
+                Value::Null,
+            )
+            .await?;
+            "transfer"
+        }
+        EventKind::Message(m) => {
+            let sender = m
+                .sender
+                .as_ref()
+                .and_then(|s| s.kind.clone())
+                .unwrap_or_default();
+            let text = m.text.clone().unwrap_or_default();
+            let payload = json!({ "attachments": m.attachments, "cards": m.cards });
+            if m.is_echo {
+                // Our own post coming back (P5): never fed back, or the bot would loop.
+                "echo ignored"
+            } else if sender == "agent" {
+                if conv.first_agent_reply_at_ms.is_none() {
+                    conv.first_agent_reply_at_ms =
+                        Some(queued.event.timestamp.unwrap_or_else(now_ms));
+                }
+                if matches!(
+                    conv.phase,
+                    Phase::Queued | Phase::Handover | Phase::Transferred
+                ) {
+                    conv.phase = Phase::Agent;
+                }
+                note(engine, &mut conv, "agent", "in", &text, payload).await?;
+                "agent message"
+            } else if sender == "user" && conv.mode == Mode::Endpoint {
+                conv.last_user_at_ms = Some(now_ms());
+                note(engine, &mut conv, "user", "in", &text, payload).await?;
+                if conv.phase == Phase::Ended {
+                    conv.phase = Phase::Bot;
+                }
+                if conv.phase == Phase::Bot {
+                    save(engine, &mut conv).await?;
+                    bot_turn::run(engine, &mut conv, BotInput::Text(text)).await?;
+                }
+                "customer message"
+            } else if sender == "system" {
+                note(engine, &mut conv, "system", "in", &text, payload).await?;
+                "system message"
+            } else {
+                // A user or bot message we sent ourselves, without the echo flag (P6).
+                "own message ignored"
+            }
+        }
+        EventKind::Activity(a) => match a.name.as_str() {
+            "typing" => {
+                let typing = a.value["users"].as_array().is_some_and(|u| !u.is_empty());
+                engine.bus.publish(RelayEvent::Typing {
+                    conversation_id: conv.id.clone(),
+                    who: "agent",
+                    typing,
+                });
+                "typing"
+            }
+            "quickReply/action" if conv.mode == Mode::Endpoint && conv.phase == Phase::Bot => {
+                let d = &a.value["data"];
+                let title = d["title"].as_str().unwrap_or_default().to_string();
+                let payload = d["payload"].as_str().unwrap_or_default().to_string();
+                note(
+                    engine,
+                    &mut conv,
+                    "user",
+                    "in",
+                    &title,
+                    json!({ "quickReply": payload }),
+                )
+                .await?;
+                save(engine, &mut conv).await?;
+                bot_turn::run(engine, &mut conv, BotInput::QuickReply { title, payload }).await?;
+                "quick reply"
+            }
+            "adaptiveCard/action" if conv.mode == Mode::Endpoint && conv.phase == Phase::Bot => {
+                let data = a.value["data"].clone();
+                note(
+                    engine,
+                    &mut conv,
+                    "user",
+                    "in",
+                    "Submitted a card.",
+                    json!({ "card": data }),
+                )
+                .await?;
+                save(engine, &mut conv).await?;
+                bot_turn::run(engine, &mut conv, BotInput::CardSubmit(data)).await?;
+                "card submitted"
+            }
+            _ => "activity ignored",
+        },
+        EventKind::WebhookVerify | EventKind::Unknown => "ignored",
+    };
+    save(engine, &mut conv).await?;
+    Ok(outcome.to_string())
+}
+
+async fn enter_agent(
+    engine: &Engine,
+    conv: &mut Conversation,
+    agent: Option<String>,
+) -> Result<(), EngineError> {
+    let same = conv.phase == Phase::Agent && conv.agent_id == agent;
+    conv.transfer_pending = false;
+    conv.phase = Phase::Agent;
+    if conv.agent_joined_at_ms.is_none() {
+        conv.agent_joined_at_ms = Some(now_ms());
+    }
+    if !same {
+        conv.agent_id = agent.clone();
+        note(
+            engine,
+            conv,
+            "system",
+            "in",
+            &format!("Agent {} joined.", agent.unwrap_or_default()),
+            Value::Null,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The agent left without a transfer: the user is told, then the bot takes over again
+/// or the conversation ends (setting).
+async fn agent_ended(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    then: AgentLeaves,
+) -> Result<(), EngineError> {
+    if conv.phase == Phase::Ended {
+        // The user left first; 8x8 then frees the agent. Nothing to resume.
+        note(
+            engine,
+            conv,
+            "system",
+            "in",
+            "The agent left the conversation.",
+            Value::Null,
+        )
+        .await?;
+        return Ok(());
+    }
+    note(
+        engine,
+        conv,
+        "system",
+        "in",
+        "The agent left the conversation.",
+        Value::Null,
+    )
+    .await?;
+    match then {
+        AgentLeaves::ResumeBot => {
+            conv.phase = Phase::Bot;
+            bot_turn::say(
+                engine,
+                conv,
+                "The agent has left. I'm back to help you; ask for an agent again at any time.",
+            )
+            .await?;
+        }
+        AgentLeaves::Close => {
+            bot_turn::say(
+                engine,
+                conv,
+                "The agent has ended the chat. Thank you for contacting us.",
+            )
+            .await?;
+            handover::leave_8x8(engine, conv).await?;
+            end(engine, conv, "Closed after the agent left.").await?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn end(
+    engine: &Engine,
+    conv: &mut Conversation,
+    why: &str,
+) -> Result<(), EngineError> {
+    if conv.phase != Phase::Ended {
+        conv.phase = Phase::Ended;
+        conv.ended_at_ms = Some(now_ms());
+        note(engine, conv, "system", "local", why, Value::Null).await?;
+    }
+    Ok(())
+}
+
+/// Whether an event for a conversation the relay does not know yet starts one: 8x8
+/// routing a customer to the bot, or the customer speaking. Echoes, typing and the like
+/// do not.
+fn opens_a_conversation(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::ConversationUpdate(_) | EventKind::Queued(_) | EventKind::MembersChanged(_) => {
+            true
+        }
+        EventKind::Message(m) => !m.is_echo,
+        EventKind::Activity(a) => a.name != "typing",
+        EventKind::Transfer | EventKind::WebhookVerify | EventKind::Unknown => false,
+    }
+}

@@ -1,0 +1,347 @@
+//! The task that empties the outbox. It keeps up to [`CONCURRENCY`] calls in flight, each
+//! the head of its ordering key (the oldest open entry of that key — later ones wait
+//! behind it, so a conversation's calls still go one at a time and in order). As each
+//! call's answer comes back and is recorded, the next due heads are started at once:
+//! a slow 8x8 holds up only the conversation it is answering, not every other one. It
+//! sleeps until the next retry is due or a new entry arrives.
+//!
+//! A 429 is about the caller, not the call: 8x8 limits the rate per API key. So when one
+//! comes back no new call starts, whatever its conversation, until the `Retry-After` it
+//! gave has passed (calls already in flight finish as they will).
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures_util::{stream::FuturesUnordered, FutureExt, StreamExt};
+use tokio::{sync::watch, task::JoinHandle};
+
+use chat_gateway_client::{
+    http_client, retry, ChatGatewayClient, ClientError, Connection, OutboundCall, RetryPolicy,
+};
+use switchboard_store::{outbox::Backoff, Outbox, OutboxEntry, OutboxError};
+use switchboard_types::{now_ms, RelayEvent};
+
+/// Calls in flight at once, each for a different ordering key. 8x8 answers in tens to
+/// hundreds of milliseconds across the internet; at 100 ms this drains ≈ 640 calls/s.
+const CONCURRENCY: usize = 64;
+/// Longest wait when nothing is scheduled (a new entry wakes the worker anyway).
+const IDLE: Duration = Duration::from_secs(3600);
+/// How long a resolved connection (settings and the API key from the keychain) is used
+/// before it is read again: a burst must not cost a keychain round trip per call, and a
+/// changed key or Base URL still applies within a second.
+const CONNECTION_TTL: Duration = Duration::from_secs(1);
+
+pub type Resolver = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Connection, ClientError>> + Send>> + Send + Sync,
+>;
+pub type Publisher = Arc<dyn Fn(RelayEvent) + Send + Sync>;
+
+pub fn spawn(
+    outbox: Arc<Outbox>,
+    resolve: Resolver,
+    publish: Publisher,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        // A database hiccup (locked, disk full) must not end delivery for the rest of the
+        // run: log it, wait, start over (entries left `sending` go again).
+        loop {
+            match run(
+                outbox.clone(),
+                resolve.clone(),
+                publish.clone(),
+                stop.clone(),
+            )
+            .await
+            {
+                Ok(()) => return,
+                Err(e) => tracing::error!(error = %e, "the outbox worker failed; restarting it"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}
+
+type Attempt = (OutboxEntry, Result<Option<serde_json::Value>, ClientError>);
+
+async fn run(
+    outbox: Arc<Outbox>,
+    resolve: Resolver,
+    publish: Publisher,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), OutboxError> {
+    // Entries in flight when the relay stopped (or when this worker restarted after a
+    // database error): 8x8 may or may not have them, so they go again (at least once).
+    outbox.requeue_interrupted(now_ms()).await?;
+    let http = http_client(&RetryPolicy::once());
+    let mut connection = CachedConnection::default();
+    let mut in_flight = FuturesUnordered::new();
+    // Until when 8x8 asked us to hold off (ms since the epoch), after a 429.
+    let mut paused_until = 0_i64;
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let free = CONCURRENCY - in_flight.len();
+        let paused = paused_until > now_ms();
+        let mut next_at = paused.then_some(paused_until);
+        if free > 0 && !paused {
+            let now = now_ms();
+            let (due, next) = outbox.take_due(now, free).await?;
+            next_at = next;
+            if !due.is_empty() {
+                for entry in &due {
+                    publish(updated(entry));
+                }
+                let conn = connection.get(&resolve).await;
+                for entry in due {
+                    in_flight.push(attempt(entry, conn.clone(), http.clone(), &outbox));
+                }
+            }
+        }
+        let wait = next_at
+            .map(|t| Duration::from_millis((t - now_ms()).max(0) as u64))
+            .unwrap_or(IDLE);
+        tokio::select! {
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                // Record every answer already back before looking for the next heads:
+                // one query for a wave of answers rather than one each.
+                let mut answers = vec![done];
+                while let Some(Some(more)) = in_flight.next().now_or_never() {
+                    answers.push(more);
+                }
+                for (entry, result) in answers {
+                    if let Some(until) = rate_limited_until(&result, &outbox.backoff()) {
+                        paused_until = paused_until.max(until);
+                    }
+                    if !record(&outbox, &publish, entry, result, &mut stop).await? {
+                        return Ok(());
+                    }
+                }
+            }
+            _ = outbox.added() => {}
+            _ = tokio::time::sleep(wait) => {}
+            // Unfinished sends stay `sending` and go again after the restart.
+            _ = stop.changed() => return Ok(()),
+        }
+    }
+}
+
+/// After a 429: until when no call should start (ms since the epoch).
+fn rate_limited_until(
+    result: &Result<Option<serde_json::Value>, ClientError>,
+    backoff: &Backoff,
+) -> Option<i64> {
+    let e = result.as_ref().err()?;
+    if e.status() != Some(429) {
+        return None;
+    }
+    let wait = e.retry_after().map_or(backoff.base, |after| {
+        after.min(longest_retry_after(backoff))
+    });
+    Some(now_ms() + wait.as_millis() as i64)
+}
+
+/// The longest `Retry-After` obeyed: 8x8's own word, within reason.
+fn longest_retry_after(backoff: &Backoff) -> Duration {
+    backoff.max.max(Duration::from_secs(300))
+}
+
+/// One attempt at one entry: the call rebuilt from its stored form and sent once.
+fn attempt(
+    entry: OutboxEntry,
+    conn: Result<Connection, ClientError>,
+    http: reqwest::Client,
+    outbox: &Outbox,
+) -> impl Future<Output = Attempt> {
+    let observer = outbox.observer();
+    async move {
+        let result = match (
+            conn,
+            serde_json::from_value::<OutboundCall>(entry.request.clone()),
+        ) {
+            (_, Err(e)) => Err(ClientError::InvalidRequest(format!(
+                "stored call does not parse: {e}"
+            ))),
+            (Err(e), _) => Err(e),
+            (Ok(conn), Ok(call)) => {
+                let mut client = ChatGatewayClient::with_http(http, conn, RetryPolicy::once());
+                if let Some(o) = observer {
+                    client = client.observe(o);
+                }
+                call.execute(&client).await
+            }
+        };
+        (entry, result)
+    }
+}
+
+/// Stores what 8x8 answered and tells the UI and any waiter. False if the relay stops
+/// before the outcome could be stored.
+async fn record(
+    outbox: &Outbox,
+    publish: &Publisher,
+    entry: OutboxEntry,
+    result: Result<Option<serde_json::Value>, ClientError>,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<bool, OutboxError> {
+    let outcome = Outcome::of(&entry, result, &outbox.backoff());
+    let finished = outcome.is_final();
+    if !store_outcome(outbox, entry.id, outcome, stop).await {
+        return Ok(false);
+    }
+    if let Some(entry) = outbox.get(entry.id).await? {
+        publish(updated(&entry));
+    }
+    if finished {
+        outbox.notify_finished();
+    }
+    Ok(true)
+}
+
+/// The connection the last attempts used, read again once it is older than
+/// [`CONNECTION_TTL`] or did not resolve.
+#[derive(Default)]
+struct CachedConnection(Option<(Instant, Connection)>);
+
+impl CachedConnection {
+    async fn get(&mut self, resolve: &Resolver) -> Result<Connection, ClientError> {
+        if let Some((at, conn)) = &self.0 {
+            if at.elapsed() < CONNECTION_TTL {
+                return Ok(conn.clone());
+            }
+        }
+        let resolved = resolve().await;
+        self.0 = resolved.as_ref().ok().map(|c| (Instant::now(), c.clone()));
+        resolved
+    }
+}
+
+/// How long to wait before trying again to store an attempt's outcome.
+const STORE_RETRY: Duration = Duration::from_millis(500);
+
+/// Stores an attempt's outcome, trying again while the database refuses (locked, disk
+/// full): 8x8's answer is known, and forgetting it would leave the entry `sending`, to be
+/// sent again — a delivered message shown twice. False if the relay stops first.
+async fn store_outcome(
+    outbox: &Outbox,
+    id: i64,
+    outcome: Outcome,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let mut logged = false;
+    loop {
+        match outcome.store(outbox, id).await {
+            Ok(()) => {
+                if logged {
+                    tracing::info!(id, "the outbox entry's outcome is stored now");
+                }
+                return true;
+            }
+            Err(e) => {
+                if !logged {
+                    tracing::error!(id, error = %e, "cannot store what 8x8 answered to an outbox entry; trying again so it is not sent twice");
+                    logged = true;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(STORE_RETRY) => {}
+            _ = stop.changed() => return false,
+        }
+    }
+}
+
+fn updated(e: &OutboxEntry) -> RelayEvent {
+    RelayEvent::OutboxUpdated {
+        id: e.id,
+        operation: e.operation.clone(),
+        status: e.status.clone(),
+        attempts: e.attempts,
+        last_error: e.last_error.clone(),
+    }
+}
+
+/// One attempt's outcome, as it is written to the entry.
+struct Outcome {
+    status: &'static str,
+    next_at: i64,
+    error: Option<String>,
+    http_status: Option<u16>,
+    response: Option<String>,
+    at: i64,
+}
+
+impl Outcome {
+    fn of(
+        entry: &OutboxEntry,
+        result: Result<Option<serde_json::Value>, ClientError>,
+        backoff: &Backoff,
+    ) -> Self {
+        let now = now_ms();
+        let (status, next_at, error, http_status, response) = match result {
+            Ok(response) => (
+                "delivered",
+                now,
+                None,
+                None,
+                response.map(|v| v.to_string()),
+            ),
+            Err(e) if e.is_permanent() => {
+                tracing::warn!(id = entry.id, operation = %entry.operation, code = e.code(), "an outbox entry failed for good");
+                ("failed", now, Some(e.to_string()), e.status(), None)
+            }
+            Err(e) => {
+                let wait = match e.retry_after() {
+                    Some(after) => after.min(longest_retry_after(backoff)),
+                    None => retry::backoff(backoff.base, backoff.max, entry.attempts.max(1) as u32),
+                };
+                let mut text = e.to_string();
+                if !e.certainly_not_processed() {
+                    text.push_str(" — 8x8 may have applied it; it will be sent again");
+                }
+                (
+                    "pending",
+                    now + wait.as_millis() as i64,
+                    Some(text),
+                    e.status(),
+                    None,
+                )
+            }
+        };
+        Self {
+            status,
+            next_at,
+            error,
+            http_status,
+            response,
+            at: now,
+        }
+    }
+
+    fn is_final(&self) -> bool {
+        self.status != "pending"
+    }
+
+    async fn store(&self, outbox: &Outbox, id: i64) -> Result<(), OutboxError> {
+        let (status, next_at, error, http_status, response, now) = (
+            self.status,
+            self.next_at,
+            self.error.clone(),
+            self.http_status,
+            self.response.clone(),
+            self.at,
+        );
+        outbox
+            .record_attempt(id, status, next_at, error, http_status, response, now)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! The relay without a window: for servers, containers and the browser tests. Settings
+//! live in a JSON file in the data directory; API keys come from the OS keychain or from
+//! environment variables.
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
+
+use clap::Parser;
+use switchboard_relay::server_config::{self as cfg, ConfigError, ConfigFile, SecretsSource};
+use switchboard_relay::{RelayConfig, SandboxMode};
+use switchboard_settings::secrets::Secrets;
+use switchboard_settings::settings::JsonFileSettings;
+
+const AFTER_HELP: &str = "\
+Precedence: flags, then environment variables, then the config file, then defaults.
+
+Config file (JSON, every field optional):
+  {\"dataDir\": \"/var/lib/switchboard\", \"endpointBind\": \"0.0.0.0:8787\", \"adminPort\": 8788,
+   \"publicBaseUrl\": \"https://relay.example.com\", \"sandbox\": \"auto\", \"secrets\": \"env\",
+   \"log\": \"info\"}
+
+Secrets (never in the config file):
+  SWITCHBOARD_API_KEY           8x8 API key (x-api-key) for the endpoint role
+  SWITCHBOARD_HANDOVER_API_KEY  8x8 API key for the handover role, if different
+
+The admin UI listens on 127.0.0.1 only; open the printed link, which carries this
+launch's access token. The endpoint listener is what 8x8 (through a tunnel or reverse
+proxy) reaches: it serves only the webhook route.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "switchboard-server",
+    version,
+    about = "Switchboard relay without a window: connects a chatbot to the 8x8 Contact Center",
+    after_help = AFTER_HELP
+)]
+struct Args {
+    /// JSON config file.
+    #[arg(long, env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where settings.json and the database live [default: $XDG_DATA_HOME/switchboard].
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address of the endpoint listener (webhooks from 8x8) [default: 127.0.0.1:8787].
+    #[arg(long, env = "SWITCHBOARD_ENDPOINT_BIND", value_name = "ADDR")]
+    endpoint_bind: Option<String>,
+    /// Port of the admin listener on 127.0.0.1; 0 picks a free port [default: 0].
+    #[arg(long, env = "SWITCHBOARD_ADMIN_PORT", value_name = "PORT")]
+    admin_port: Option<u16>,
+    /// Public base URL of a tunnel or reverse proxy in front of the endpoint listener.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// Use the built-in 8x8 emulator: auto (when no API key is set), on, off [default: auto].
+    #[arg(long, env = "SWITCHBOARD_SANDBOX", value_name = "MODE")]
+    sandbox: Option<String>,
+    /// Where API keys come from: keychain (environment variables win) or env [default: keychain].
+    #[arg(long, env = "SWITCHBOARD_SECRETS", value_name = "SOURCE")]
+    secrets: Option<String>,
+    /// Log filter, e.g. info or switchboard_relay=debug [default: info].
+    #[arg(long, env = "SWITCHBOARD_LOG", value_name = "FILTER")]
+    log: Option<String>,
+}
+
+struct Resolved {
+    relay: RelayConfig,
+    log: String,
+}
+
+fn resolve(args: Args) -> Result<Resolved, ConfigError> {
+    let file = match &args.config {
+        Some(path) => ConfigFile::read(path)?,
+        None => ConfigFile::default(),
+    };
+    let endpoint_bind = cfg::parse_endpoint_bind(
+        args.endpoint_bind
+            .or(file.endpoint_bind)
+            .as_deref()
+            .unwrap_or(cfg::DEFAULT_ENDPOINT_BIND),
+    )?;
+    let sandbox = match args.sandbox.or(file.sandbox) {
+        Some(s) => cfg::parse_sandbox(&s)?,
+        None => SandboxMode::Auto,
+    };
+    let secrets_source = match args.secrets.or(file.secrets) {
+        Some(s) => cfg::parse_secrets(&s)?,
+        None => SecretsSource::Keychain,
+    };
+    let public_base_url = args.public_url.or(file.public_base_url);
+    if let Some(url) = &public_base_url {
+        switchboard_settings::settings::check_public_base_url(url).map_err(|message| {
+            ConfigError::Invalid {
+                field: "publicUrl",
+                message,
+            }
+        })?;
+    }
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(cfg::default_data_dir);
+    let secrets = match secrets_source {
+        SecretsSource::Keychain => Secrets::system(),
+        SecretsSource::Env => Secrets::in_memory(),
+    }
+    .with_env_overrides();
+    Ok(Resolved {
+        log: args.log.or(file.log).unwrap_or_else(|| "info".into()),
+        relay: RelayConfig {
+            endpoint_bind,
+            admin_port: args.admin_port.or(file.admin_port).unwrap_or(0),
+            settings_store: Arc::new(JsonFileSettings::new(data_dir.join("settings.json"))),
+            data_dir,
+            secrets: Arc::new(secrets),
+            sandbox,
+            public_base_url,
+            shell: "server".into(),
+        },
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let resolved = match resolve(Args::parse()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("switchboard-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&resolved.log).unwrap_or_else(|e| {
+        eprintln!(
+            "switchboard-server: ignoring the log filter {:?}: {e}",
+            resolved.log
+        );
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let data_dir = resolved.relay.data_dir.clone();
+    let handle = match switchboard_relay::start(resolved.relay).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("switchboard-server: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = switchboard_relay::admin::status_of(&handle.state).await;
+    println!("Switchboard relay is ready.");
+    println!("  Admin UI:     {}", handle.admin_url());
+    println!("  Endpoint URL: {}", status.endpoint.url);
+    if status.endpoint.local_only {
+        println!("                (local only: 8x8's cloud cannot reach it; put a tunnel or reverse proxy in front and pass --public-url)");
+    }
+    match &status.sandbox.base_url {
+        Some(url) => println!("  Sandbox:      on, 8x8 emulator at {url}"),
+        None => println!(
+            "  Sandbox:      off, calling {}",
+            status.connection.effective_base_url
+        ),
+    }
+    println!("  Data:         {}", data_dir.display());
+    println!("Press Ctrl+C to stop.");
+
+    wait_for_stop().await;
+    eprintln!("switchboard-server: stopping");
+    handle.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_stop() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

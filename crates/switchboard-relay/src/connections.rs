@@ -1,0 +1,124 @@
+//! Which 8x8 the relay talks to right now, per role: the embedded sandbox while that
+//! role uses it (roles.rs decides), otherwise the role's Base URL, tenant and API key
+//! from the keychain. Resolved per use, so a changed setting or key applies without a
+//! restart. [`RelayConnections`] answers the engine's questions about it.
+
+use std::sync::Weak;
+
+use chat_gateway_client::{ClientError, Connection};
+use futures_util::{future::BoxFuture, FutureExt};
+use switchboard_engine::Connections;
+use switchboard_settings::{Role, Settings};
+
+use crate::{admin::sandbox_setup, admin::setup_helpers, relay::RelayState};
+
+/// Where 8x8 is, without the key: enough for the receiver (JWK fetches need no key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub base_url: String,
+    pub tenant: Option<String>,
+    pub sandbox: bool,
+}
+
+/// The endpoint role's target (what signs the webhooks the relay receives).
+pub fn target(state: &RelayState, settings: &Settings) -> Target {
+    target_for(state, settings, Role::Endpoint)
+}
+
+pub fn target_for(state: &RelayState, settings: &Settings, role: Role) -> Target {
+    if state.sandbox_active(settings, role) {
+        if let Some(conn) = sandbox_setup::connection(state) {
+            return Target {
+                base_url: conn.base_url,
+                tenant: conn.tenant,
+                sandbox: true,
+            };
+        }
+    }
+    let c = role.connection(settings);
+    Target {
+        base_url: c.base_url.trim_end_matches('/').to_string(),
+        tenant: c.tenant.clone(),
+        sandbox: false,
+    }
+}
+
+/// The endpoint role's connection for outbound calls now.
+pub async fn resolve(state: &RelayState) -> Result<Connection, ClientError> {
+    resolve_for(state, Role::Endpoint).await
+}
+
+/// A role's connection now; an error when no key is set (outside the sandbox), which the
+/// outbox treats as "try again later".
+pub async fn resolve_for(state: &RelayState, role: Role) -> Result<Connection, ClientError> {
+    let settings = state.settings();
+    let target = target_for(state, &settings, role);
+    if target.sandbox {
+        if let Some(conn) = sandbox_setup::connection(state) {
+            return Ok(conn);
+        }
+    }
+    let api_key = state
+        .secrets
+        .get(role.key_name(&settings))
+        .await
+        .map_err(|e| ClientError::NotConfigured(e.to_string()))?
+        .ok_or_else(|| ClientError::NotConfigured("no 8x8 API key is set".into()))?;
+    Ok(Connection {
+        base_url: target.base_url,
+        tenant: target.tenant,
+        api_key,
+    })
+}
+
+/// The engine's view of the relay's connections. Weak: the engine lives inside the
+/// relay's state and must not keep it alive after shutdown.
+pub struct RelayConnections(pub Weak<RelayState>);
+
+fn stopping() -> ClientError {
+    ClientError::NotConfigured("the relay is stopping".into())
+}
+
+impl Connections for RelayConnections {
+    fn resolve(&self, role: Role) -> BoxFuture<'_, Result<Connection, ClientError>> {
+        async move {
+            match self.0.upgrade() {
+                Some(state) => resolve_for(&state, role).await,
+                None => Err(stopping()),
+            }
+        }
+        .boxed()
+    }
+
+    fn handover_route(&self, settings: &Settings) -> (Option<String>, Option<String>) {
+        let configured = (
+            settings.handover.channel_id.clone(),
+            settings.handover.queue_id.clone(),
+        );
+        match self.0.upgrade() {
+            Some(state) if state.sandbox_active(settings, Role::Handover) => {
+                let setup = state.sandbox_setup();
+                (
+                    configured.0.or(setup.channel_id),
+                    configured.1.or(setup.queue_id),
+                )
+            }
+            _ => configured,
+        }
+    }
+
+    fn handback_webhook(&self) -> BoxFuture<'_, Option<String>> {
+        async move {
+            let state = self.0.upgrade()?;
+            let settings = state.settings();
+            if state.sandbox_active(&settings, Role::Handover) {
+                if let Some(id) = state.sandbox_setup().webhook_id {
+                    return Some(id);
+                }
+            }
+            let w = setup_helpers::webhook_state(&state).await.ok()?;
+            w.up_to_date.then_some(w.webhook.map(|h| h.id)).flatten()
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,18 @@
+//! Switchboard's relay: the wiring of the crates below it into a running program.
+//! `start(config)` opens the store, loads the settings, starts the embedded sandbox when
+//! there are no credentials, the conversation engine and the outbox worker, and binds
+//! the two listeners: the endpoint listener ([`endpoint`], the webhook receiver 8x8
+//! reaches) and the admin listener ([`admin`], the UI and its API on loopback). The
+//! desktop app, the headless server and the tests all run it the same way.
+
+pub mod admin;
+pub mod connections;
+pub mod endpoint;
+mod relay;
+pub mod roles;
+pub mod server_config;
+pub mod ui_assets;
+
+pub use relay::{
+    start, RelayConfig, RelayError, RelayHandle, RelayState, SandboxInfo, SandboxMode,
+};

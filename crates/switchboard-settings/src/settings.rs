@@ -1,0 +1,511 @@
+//! The admin's non-secret settings and the one interface through which they are loaded
+//! and saved. The desktop app stores them with tauri-plugin-store, the headless server in
+//! a JSON file; the relay sees only [`SettingsStore`]. API keys never live here.
+
+use std::{
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use switchboard_types::token;
+pub use switchboard_types::FieldError;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.8x8.com";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// Bumped when the shape changes, so that an old file can be migrated, not misread.
+    pub version: u32,
+    /// Whether the relay talks to the built-in 8x8 emulator instead of 8x8.
+    pub sandbox: SandboxChoice,
+    pub connection: ConnectionSettings,
+    pub endpoint: EndpointSettings,
+    pub handover: HandoverSettings,
+    /// The bot: the built-in flow or an external bot by URL.
+    pub bot: switchboard_bot::BotSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SandboxChoice {
+    /// The sandbox while no 8x8 API key is set: a newcomer sees the whole loop at once.
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl std::str::FromStr for SandboxChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "on" => Ok(Self::On),
+            "off" => Ok(Self::Off),
+            other => Err(format!("sandbox must be auto, on or off, not {other:?}")),
+        }
+    }
+}
+
+/// What the handover does when the agent leaves without a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AgentLeaves {
+    /// The bot takes the conversation back.
+    #[default]
+    ResumeBot,
+    /// The conversation ends.
+    Close,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConnectionSettings {
+    /// The 8x8 API's base URL; the Chat Gateway lives under `/chat-gateway/v1`.
+    pub base_url: String,
+    /// Sent as `X-8x8-Tenant`; mandatory when the organisation has several tenants.
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EndpointSettings {
+    pub enabled: bool,
+    pub accept_conversation_active_event: bool,
+    /// The public base URL of a tunnel or reverse proxy in front of the endpoint listener.
+    pub public_base_url: Option<String>,
+    /// The secret path segment of the Endpoint URL.
+    pub token: String,
+    pub verify_signatures: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HandoverSettings {
+    /// Use the endpoint's Base URL, tenant and API key (one 8x8 connection for both roles).
+    pub use_endpoint_connection: bool,
+    /// The handover's own connection, when it does not share the endpoint's.
+    pub connection: ConnectionSettings,
+    pub channel_id: Option<String>,
+    pub queue_id: Option<String>,
+    /// Custom JSON shown to the agent, kept as the admin typed it.
+    pub json_properties: String,
+    /// What the user is told when the bot hands over.
+    pub handover_message: String,
+    /// A handed-over conversation with no user message for this long is ended.
+    pub inactivity_timeout_minutes: u32,
+    pub when_agent_leaves: AgentLeaves,
+    /// Ask 8x8 to route the conversation back to the bot after the agent (post-agent assignment).
+    pub handback: bool,
+    /// A native notification when a conversation is handed over or an agent replies.
+    /// Only the desktop app shows them (the headless server has no desktop); files saved
+    /// before the field existed load with it on, through the section's serde default.
+    pub desktop_notifications: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            version: 1,
+            sandbox: SandboxChoice::Auto,
+            connection: ConnectionSettings::default(),
+            endpoint: EndpointSettings::default(),
+            handover: HandoverSettings::default(),
+            bot: switchboard_bot::BotSettings::default(),
+        }
+    }
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.into(),
+            tenant: None,
+        }
+    }
+}
+
+impl Default for EndpointSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            accept_conversation_active_event: true,
+            public_base_url: None,
+            // Empty means "not generated yet"; the relay fills it in on first start.
+            token: String::new(),
+            verify_signatures: true,
+        }
+    }
+}
+
+impl Default for HandoverSettings {
+    fn default() -> Self {
+        Self {
+            use_endpoint_connection: true,
+            connection: ConnectionSettings::default(),
+            channel_id: None,
+            queue_id: None,
+            json_properties: "{}".into(),
+            handover_message: "One moment please, I am connecting you to an agent.".into(),
+            inactivity_timeout_minutes: 30,
+            when_agent_leaves: AgentLeaves::ResumeBot,
+            handback: false,
+            desktop_notifications: true,
+        }
+    }
+}
+
+impl Settings {
+    /// Every problem at once, so a form can mark all bad fields in one pass.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut bad = |field: &str, message: String| {
+            errors.push(FieldError {
+                field: field.into(),
+                message,
+            })
+        };
+        if let Err(m) = check_base_url(&self.connection.base_url) {
+            bad("connection.baseUrl", m);
+        }
+        if let Some(m) = check_tenant(self.connection.tenant.as_deref()) {
+            bad("connection.tenant", m);
+        }
+        if let Some(url) = &self.endpoint.public_base_url {
+            if let Err(m) = check_public_base_url(url) {
+                bad("endpoint.publicBaseUrl", m);
+            }
+        }
+        if !token::is_strong(&self.endpoint.token) {
+            bad(
+                "endpoint.token",
+                "The Endpoint URL token must be at least 22 URL-safe characters; use Regenerate to make a new one.".into(),
+            );
+        }
+        if !self.handover.use_endpoint_connection {
+            if let Err(m) = check_base_url(&self.handover.connection.base_url) {
+                bad("handover.connection.baseUrl", m);
+            }
+            if let Some(m) = check_tenant(self.handover.connection.tenant.as_deref()) {
+                bad("handover.connection.tenant", m);
+            }
+        }
+        for (field, value) in [
+            ("handover.channelId", &self.handover.channel_id),
+            ("handover.queueId", &self.handover.queue_id),
+        ] {
+            if let Some(v) = value {
+                if v.is_empty() || v.chars().any(char::is_whitespace) {
+                    bad(
+                        field,
+                        "An 8x8 id has no spaces; pick one from the list or leave it empty.".into(),
+                    );
+                }
+            }
+        }
+        if let Err(m) = chat_gateway_client::json_properties::parse(&self.handover.json_properties)
+        {
+            bad("handover.jsonProperties", m);
+        }
+        if self.handover.handover_message.trim().is_empty() {
+            bad(
+                "handover.handoverMessage",
+                "Say something to the user while they wait, e.g. \"Connecting you to an agent.\""
+                    .into(),
+            );
+        }
+        if !(1..=1440).contains(&self.handover.inactivity_timeout_minutes) {
+            bad(
+                "handover.inactivityTimeoutMinutes",
+                "The inactivity timeout must be between 1 and 1440 minutes (24 hours).".into(),
+            );
+        }
+        errors.extend(switchboard_bot::validate(&self.bot));
+        errors
+    }
+}
+
+impl Settings {
+    /// Form fields arrive as typed: trim them and turn empty optional fields into "none",
+    /// so "" never reaches 8x8 as a tenant or an id.
+    pub fn normalized(mut self) -> Self {
+        fn opt(v: &mut Option<String>) {
+            *v = v
+                .take()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
+        }
+        self.connection.base_url = self.connection.base_url.trim().to_string();
+        self.handover.connection.base_url = self.handover.connection.base_url.trim().to_string();
+        opt(&mut self.connection.tenant);
+        opt(&mut self.handover.connection.tenant);
+        opt(&mut self.endpoint.public_base_url);
+        opt(&mut self.handover.channel_id);
+        opt(&mut self.handover.queue_id);
+        self.bot = self.bot.normalized();
+        self
+    }
+}
+
+fn check_tenant(tenant: Option<&str>) -> Option<String> {
+    let t = tenant?;
+    (t.is_empty() || t.chars().any(char::is_whitespace)).then(|| {
+        "The 8x8-Tenant has no spaces; leave it empty if your organisation has one tenant.".into()
+    })
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// https for real tenants; plain http only on loopback, where the sandbox runs.
+pub fn check_base_url(raw: &str) -> Result<(), String> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        format!("The Base URL is not a valid URL ({e}); use for example {DEFAULT_BASE_URL}.")
+    })?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(&url) => Ok(()),
+        "http" => Err("The Base URL must use https (plain http is allowed only for localhost, where the sandbox runs).".into()),
+        other => Err(format!("The Base URL must start with https://, not {other}://.")),
+    }
+}
+
+pub fn check_public_base_url(raw: &str) -> Result<(), String> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        format!("The public base URL is not a valid URL ({e}); use the https address of your tunnel or reverse proxy.")
+    })?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err("The public base URL must start with https://.".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("The public base URL must not contain a query (?…) or fragment (#…).".into());
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read the settings at {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the settings at {path} are not valid JSON ({source}); fix or remove the file — it was left untouched")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("cannot write the settings to {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the settings store failed: {0}")]
+    Backend(String),
+}
+
+/// Where the non-secret settings live. Implementations must write atomically: a crash
+/// during save leaves either the old or the new settings, never a torn file.
+pub trait SettingsStore: Send + Sync {
+    fn load(&self) -> Result<Option<Settings>, SettingsError>;
+    fn save(&self, settings: &Settings) -> Result<(), SettingsError>;
+    /// A human description of where the settings are kept (shown in the status screen).
+    fn location(&self) -> String;
+}
+
+/// The headless server's settings: one JSON file.
+pub struct JsonFileSettings {
+    path: PathBuf,
+}
+
+impl JsonFileSettings {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl SettingsStore for JsonFileSettings {
+    fn load(&self) -> Result<Option<Settings>, SettingsError> {
+        let path = self.path.display().to_string();
+        let text = match fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(SettingsError::Read { path, source }),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| SettingsError::Parse { path, source })
+    }
+
+    fn save(&self, settings: &Settings) -> Result<(), SettingsError> {
+        let path = self.path.display().to_string();
+        let write_err = |source| SettingsError::Write {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir).map_err(write_err)?;
+        }
+        let tmp = self.path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(settings).expect("settings always serialize");
+        let mut file = fs::File::create(&tmp).map_err(write_err)?;
+        file.write_all(&body).map_err(write_err)?;
+        file.sync_all().map_err(write_err)?;
+        fs::rename(&tmp, &self.path).map_err(write_err)
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Settings that live only as long as the process: for tests.
+#[derive(Default)]
+pub struct MemorySettings {
+    inner: std::sync::Mutex<Option<Settings>>,
+}
+
+impl SettingsStore for MemorySettings {
+    fn load(&self) -> Result<Option<Settings>, SettingsError> {
+        Ok(self.inner.lock().expect("not poisoned").clone())
+    }
+    fn save(&self, settings: &Settings) -> Result<(), SettingsError> {
+        *self.inner.lock().expect("not poisoned") = Some(settings.clone());
+        Ok(())
+    }
+    fn location(&self) -> String {
+        "memory (not persisted)".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Settings {
+        let mut s = Settings::default();
+        s.endpoint.token = token::generate();
+        s
+    }
+
+    #[test]
+    fn defaults_with_a_token_are_valid() {
+        assert_eq!(valid().validate(), vec![]);
+    }
+
+    #[test]
+    fn base_url_rules() {
+        assert!(check_base_url("https://api.8x8.com").is_ok());
+        assert!(check_base_url("http://127.0.0.1:9000").is_ok());
+        assert!(check_base_url("http://localhost:9000").is_ok());
+        assert!(check_base_url("http://api.8x8.com")
+            .unwrap_err()
+            .contains("https"));
+        assert!(check_base_url("ftp://x").unwrap_err().contains("ftp"));
+        assert!(check_base_url("not a url")
+            .unwrap_err()
+            .contains("not a valid URL"));
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let mut s = valid();
+        s.connection.base_url = "http://example.com".into();
+        s.connection.tenant = Some(" ".into());
+        s.endpoint.token = "x".into();
+        s.handover.json_properties = "[1]".into();
+        s.handover.use_endpoint_connection = false;
+        s.handover.connection.base_url = "nope".into();
+        s.handover.queue_id = Some("1 2".into());
+        s.handover.handover_message = " ".into();
+        s.handover.inactivity_timeout_minutes = 0;
+        let fields: Vec<_> = s.validate().into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "connection.baseUrl",
+                "connection.tenant",
+                "endpoint.token",
+                "handover.connection.baseUrl",
+                "handover.queueId",
+                "handover.jsonProperties",
+                "handover.handoverMessage",
+                "handover.inactivityTimeoutMinutes",
+            ]
+        );
+    }
+
+    #[test]
+    fn file_round_trip_and_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JsonFileSettings::new(dir.path().join("sub/settings.json"));
+        assert_eq!(store.load().unwrap(), None);
+        let s = valid();
+        store.save(&s).unwrap();
+        assert_eq!(store.load().unwrap(), Some(s));
+    }
+
+    #[test]
+    fn a_corrupt_file_is_reported_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        fs::write(&path, "{ not json").unwrap();
+        let err = JsonFileSettings::new(&path).load().unwrap_err();
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
+        assert!(err.to_string().contains("line 1"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
+    }
+
+    #[test]
+    fn normalizing_turns_blank_optional_fields_into_none() {
+        let mut s = valid();
+        s.connection.tenant = Some("  ".into());
+        s.endpoint.public_base_url = Some("".into());
+        s.handover.channel_id = Some(" 25 ".into());
+        s.connection.base_url = " https://api.8x8.com ".into();
+        let n = s.normalized();
+        assert_eq!(n.connection.tenant, None);
+        assert_eq!(n.endpoint.public_base_url, None);
+        assert_eq!(n.handover.channel_id.as_deref(), Some("25"));
+        assert_eq!(n.connection.base_url, "https://api.8x8.com");
+        assert_eq!(n.validate(), vec![]);
+    }
+
+    #[test]
+    fn missing_fields_take_defaults() {
+        let s: Settings = serde_json::from_str(r#"{"connection":{"tenant":"t1"}}"#).unwrap();
+        assert_eq!(s.connection.base_url, DEFAULT_BASE_URL);
+        assert_eq!(s.connection.tenant.as_deref(), Some("t1"));
+        assert!(s.endpoint.verify_signatures);
+    }
+
+    #[test]
+    fn desktop_notifications_default_on_and_round_trip_off() {
+        // A handover section saved before the field existed.
+        let old: Settings =
+            serde_json::from_str(r#"{"handover":{"handback":true,"queueId":"q1"}}"#).unwrap();
+        assert!(old.handover.desktop_notifications);
+        assert!(old.handover.handback);
+        let mut s = valid();
+        s.handover.desktop_notifications = false;
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["handover"]["desktopNotifications"], false);
+        let back: Settings = serde_json::from_value(json).unwrap();
+        assert!(!back.handover.desktop_notifications);
+    }
+}

@@ -1,0 +1,410 @@
+//! The durable record of every webhook delivery. A delivery is committed here before the
+//! receiver answers 2xx, so an acknowledged event is never lost; the same insert decides
+//! whether it is a retry of an event already accepted (idempotency on `x-8x8-event-id`).
+//!
+//! Writes go through one thread that commits whatever has queued up in one transaction
+//! (group commit): under load a commit carries many deliveries, alone it carries one.
+
+use std::{
+    sync::{mpsc, Arc},
+    thread,
+};
+
+use bytes::Bytes;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::db::{Db, DbError};
+use crate::inbox_queue::Handoff;
+
+/// Most deliveries one transaction carries; keeps each commit short.
+const MAX_BATCH: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the delivery could not be stored: {0}")]
+    Write(String),
+    #[error("the delivery store has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// What the receiver decided before storing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Authentic (or checks off) and for the conversation engine: queued as `pending`.
+    Queue,
+    /// Authentic but nothing to process (verify, unknown or legacy type): `ignored`.
+    Ignore,
+    /// Authentic and already fully handled at the edge, so it never waits in the queue:
+    /// `processed` at once. 8x8's echo of a post the relay made itself (P5) is the case:
+    /// the engine drops every echo whatever the conversation.
+    Settled,
+    /// Refused: stored for the inspector only, never deduplicated against.
+    Reject,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub received_at_ms: i64,
+    pub headers_json: String,
+    pub body: Bytes,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub conversation_id: Option<String>,
+    /// `valid`, `invalid`, `unsigned` or `skipped`.
+    pub signature: &'static str,
+    pub signature_reason: Option<String>,
+    pub http_status: u16,
+    pub disposition: Disposition,
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: i64,
+    /// Set when this delivery repeats an event already accepted: it is not queued again.
+    pub duplicate_of: Option<i64>,
+}
+
+/// What the writer thread does: store a new delivery, or record what the conversation
+/// engine did with one. Both kinds share its transactions, so under load the engine's
+/// bookkeeping costs no commit of its own.
+enum Job {
+    Record {
+        delivery: NewDelivery,
+        reply: oneshot::Sender<Result<Recorded, String>>,
+    },
+    Complete {
+        delivery_id: i64,
+        status: &'static str,
+        outcome: String,
+        at_ms: i64,
+        reply: oneshot::Sender<Result<Recorded, String>>,
+    },
+}
+
+impl Job {
+    fn reply(self, result: Result<Recorded, String>) {
+        let (Job::Record { reply, .. } | Job::Complete { reply, .. }) = self;
+        let _ = reply.send(result);
+    }
+}
+
+/// A handle on the writer thread; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Marks a queued delivery `processed` or `failed` once the engine is done with it;
+    /// resolves after the commit. A delivery no longer `pending` is left as it is.
+    pub async fn complete(
+        &self,
+        delivery_id: i64,
+        status: &'static str,
+        outcome: String,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::Complete {
+                delivery_id,
+                status,
+                outcome,
+                at_ms,
+                reply,
+            })
+            .map_err(|_| StoreError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| StoreError::Stopped)?
+            .map(|_| ())
+            .map_err(StoreError::Write)
+    }
+}
+
+/// Hands deliveries to the writer thread; the thread ends when the store and every
+/// [`Writer`] are dropped.
+pub struct DeliveryStore {
+    writer: Writer,
+    db: Db,
+}
+
+impl DeliveryStore {
+    pub fn open(db: &Db, handoff: Arc<Handoff>) -> Result<Self, DbError> {
+        let (tx, rx) = mpsc::channel();
+        let writer_db = db.clone();
+        thread::Builder::new()
+            .name("inbox-writer".into())
+            .spawn(move || write_loop(writer_db, rx, &handoff))
+            .map_err(|e| DbError::Task(format!("cannot start the inbox writer: {e}")))?;
+        Ok(Self {
+            writer: Writer { tx },
+            db: db.clone(),
+        })
+    }
+
+    pub fn writer(&self) -> Writer {
+        self.writer.clone()
+    }
+
+    /// Commits one delivery; returns once it is on disk (see `db` for what that means).
+    pub async fn record(&self, delivery: NewDelivery) -> Result<Recorded, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .tx
+            .send(Job::Record { delivery, reply })
+            .map_err(|_| StoreError::Stopped)?;
+        answer
+            .await
+            .map_err(|_| StoreError::Stopped)?
+            .map_err(StoreError::Write)
+    }
+
+    /// The newest deliveries first, `before` an id for paging.
+    pub async fn list(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let before = before.unwrap_or(i64::MAX);
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![before, limit], DeliveryRecord::from_row)?;
+                rows.collect()
+            })
+            .await?)
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<DeliveryRecord>, StoreError> {
+        Ok(self
+            .db
+            .call(move |c| {
+                c.query_row(
+                    &format!("SELECT {COLUMNS} FROM deliveries WHERE id = ?1"),
+                    [id],
+                    DeliveryRecord::from_row,
+                )
+                .optional()
+            })
+            .await?)
+    }
+
+    /// Every delivery of one event id (the original and its duplicates), oldest first.
+    pub async fn by_event_id(&self, event_id: &str) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let event_id = event_id.to_string();
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE event_id = ?1 ORDER BY id"
+                ))?;
+                let rows = stmt.query_map([event_id], DeliveryRecord::from_row)?;
+                rows.collect()
+            })
+            .await?)
+    }
+    /// Every delivery of any of these event ids, oldest first: one query for a page.
+    pub async fn by_event_ids(
+        &self,
+        event_ids: Vec<String>,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        if event_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .db
+            .call(move |c| {
+                let marks = vec!["?"; event_ids.len()].join(", ");
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {COLUMNS} FROM deliveries WHERE event_id IN ({marks}) ORDER BY id"
+                ))?;
+                let rows = stmt.query_map(
+                    rusqlite::params_from_iter(event_ids.iter()),
+                    DeliveryRecord::from_row,
+                )?;
+                rows.collect()
+            })
+            .await?)
+    }
+}
+
+const COLUMNS: &str =
+    "id, received_at_ms, headers_json, body, event_id, event_type, conversation_id, \
+     signature, signature_reason, http_status, duplicate_of, status, outcome, processed_at_ms";
+
+/// One delivery as the inspector shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub received_at_ms: i64,
+    pub headers: serde_json::Value,
+    /// The raw body as text (lossy only if it was not UTF-8).
+    pub body: String,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub conversation_id: Option<String>,
+    pub signature: String,
+    pub signature_reason: Option<String>,
+    pub http_status: u16,
+    pub duplicate_of: Option<i64>,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub processed_at_ms: Option<i64>,
+}
+
+impl DeliveryRecord {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let headers: String = r.get(2)?;
+        let body: Vec<u8> = r.get(3)?;
+        Ok(Self {
+            id: r.get(0)?,
+            received_at_ms: r.get(1)?,
+            headers: serde_json::from_str(&headers).unwrap_or(serde_json::Value::Null),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            event_id: r.get(4)?,
+            event_type: r.get(5)?,
+            conversation_id: r.get(6)?,
+            signature: r.get(7)?,
+            signature_reason: r.get(8)?,
+            http_status: r.get(9)?,
+            duplicate_of: r.get(10)?,
+            status: r.get(11)?,
+            outcome: r.get(12)?,
+            processed_at_ms: r.get(13)?,
+        })
+    }
+}
+
+fn write_loop(db: Db, rx: mpsc::Receiver<Job>, handoff: &Handoff) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = db.blocking(|conn| write_batch(conn, &batch));
+        for (job, result) in batch.iter().zip(&results) {
+            if let (Job::Record { delivery, .. }, Ok(recorded)) = (job, result) {
+                if delivery.disposition == Disposition::Queue && recorded.duplicate_of.is_none() {
+                    handoff.push(recorded.id, delivery.received_at_ms, delivery.body.clone());
+                }
+            }
+        }
+        for (job, result) in batch.into_iter().zip(results) {
+            job.reply(result);
+        }
+    }
+}
+
+/// Each job in its own savepoint, so one bad row fails alone; the replies are sent only
+/// after the commit.
+fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Recorded, String>> {
+    let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return batch.iter().map(|_| Err(e.to_string())).collect(),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let result = tx
+            .savepoint()
+            .and_then(|sp| {
+                let recorded = match job {
+                    Job::Record { delivery, .. } => insert(&sp, delivery)?,
+                    Job::Complete {
+                        delivery_id,
+                        status,
+                        outcome,
+                        at_ms,
+                        ..
+                    } => complete(&sp, *delivery_id, status, outcome, *at_ms)?,
+                };
+                sp.commit()?;
+                Ok(recorded)
+            })
+            .map_err(|e| e.to_string());
+        results.push(result);
+    }
+    if let Err(e) = tx.commit() {
+        tracing::error!(error = %e, "committing webhook deliveries failed");
+        return batch.iter().map(|_| Err(e.to_string())).collect();
+    }
+    results
+}
+
+/// Marks a queued delivery done; also run inside the engine's unit for an event.
+pub fn complete(
+    c: &Connection,
+    delivery_id: i64,
+    status: &str,
+    outcome: &str,
+    at_ms: i64,
+) -> rusqlite::Result<Recorded> {
+    c.prepare_cached(
+        "UPDATE deliveries SET status = ?1, outcome = ?2, processed_at_ms = ?3
+         WHERE id = ?4 AND status = 'pending'",
+    )?
+    .execute(params![status, outcome, at_ms, delivery_id])?;
+    Ok(Recorded {
+        id: delivery_id,
+        duplicate_of: None,
+    })
+}
+
+fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
+    let duplicate_of: Option<i64> = match (&d.event_id, d.disposition) {
+        (Some(eid), Disposition::Queue | Disposition::Ignore | Disposition::Settled) => c
+            .prepare_cached(
+                "SELECT id FROM deliveries WHERE event_id = ?1 AND status NOT IN ('duplicate', 'rejected')",
+            )?
+            .query_row([eid], |r| r.get(0))
+            .optional()?,
+        _ => None,
+    };
+    let (status, outcome) = match (duplicate_of, d.disposition) {
+        (Some(first), _) => (
+            "duplicate",
+            Some(format!("retry of delivery {first}; not processed again")),
+        ),
+        (None, Disposition::Queue) => ("pending", d.outcome.clone()),
+        (None, Disposition::Ignore) => ("ignored", d.outcome.clone()),
+        (None, Disposition::Settled) => ("processed", d.outcome.clone()),
+        (None, Disposition::Reject) => ("rejected", d.outcome.clone()),
+    };
+    c.prepare_cached(
+        "INSERT INTO deliveries (received_at_ms, headers_json, body, event_id, event_type,
+            conversation_id, signature, signature_reason, http_status, duplicate_of, status, outcome,
+            processed_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        d.received_at_ms,
+        d.headers_json,
+        &d.body[..],
+        d.event_id,
+        d.event_type,
+        d.conversation_id,
+        d.signature,
+        d.signature_reason,
+        d.http_status,
+        duplicate_of,
+        status,
+        outcome,
+        (status == "processed").then_some(d.received_at_ms),
+    ])?;
+    Ok(Recorded {
+        id: c.last_insert_rowid(),
+        duplicate_of,
+    })
+}

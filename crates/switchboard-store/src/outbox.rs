@@ -1,0 +1,411 @@
+//! The durable outbox: every call that changes 8x8 state is written to SQLite before it
+//! is sent, then delivered by [`worker`] in order per ordering key (normally the
+//! conversation), retried with backoff until 8x8 accepts it or refuses it for good (a 4xx
+//! other than 408/429), and its final state stays visible. Entries survive a restart; one
+//! that was in flight when the relay stopped is sent again.
+//!
+//! Delivery is **at least once**: 8x8 has no idempotency key (P10), so an attempt that
+//! timed out or got a 500 may have been applied, and sending it again may duplicate it.
+//! The entry's `last_error` says so. Losing a customer's message is the worse outcome.
+//!
+//! A permanently failed entry does not block the entries after it in the same
+//! conversation: the conversation engine sees the failure (status and event) and decides.
+
+use std::{sync::Mutex, time::Duration};
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use chat_gateway_client::{OutboundCall, RequestObserver};
+use switchboard_types::now_ms;
+
+use crate::db::{Db, DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the outbox entry cannot be stored: {0}")]
+    Encode(String),
+    #[error("outbox entry {0} did not finish in time")]
+    Timeout(i64),
+}
+
+/// How long to wait between attempts; tests shorten it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One entry as the inspector shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub ordering_key: String,
+    pub operation: String,
+    pub request: serde_json::Value,
+    /// `pending`, `sending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at_ms: i64,
+    pub last_error: Option<String>,
+    pub last_status: Option<u16>,
+    pub response: Option<serde_json::Value>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+impl OutboxEntry {
+    pub fn is_final(&self) -> bool {
+        self.status == "delivered" || self.status == "failed"
+    }
+
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        Ok(Self {
+            id: r.get(0)?,
+            ordering_key: r.get(1)?,
+            operation: r.get(2)?,
+            request: json(r.get(3)?).unwrap_or(serde_json::Value::Null),
+            status: r.get(4)?,
+            attempts: r.get(5)?,
+            next_attempt_at_ms: r.get(6)?,
+            last_error: r.get(7)?,
+            last_status: r.get(8)?,
+            response: json(r.get(9)?),
+            created_at_ms: r.get(10)?,
+            updated_at_ms: r.get(11)?,
+            finished_at_ms: r.get(12)?,
+        })
+    }
+}
+
+pub const COLUMNS: &str = "id, ordering_key, operation, request_json, status, attempts, \
+     next_attempt_at_ms, last_error, last_status, response_json, created_at_ms, updated_at_ms, finished_at_ms";
+
+pub struct Outbox {
+    db: Db,
+    ids: crate::write_unit::IdSeq,
+    /// Wakes the worker when an entry is added.
+    added: Notify,
+    /// Wakes [`Outbox::wait`] callers when an entry reaches a final state.
+    finished: Notify,
+    backoff: Mutex<Backoff>,
+    observer: Mutex<Option<RequestObserver>>,
+}
+
+impl Outbox {
+    /// Entries in flight when the relay stopped (or when the worker restarted after a
+    /// database error): 8x8 may or may not have them, so they go again (at least once).
+    pub async fn requeue_interrupted(&self, now: i64) -> Result<(), OutboxError> {
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "UPDATE outbox SET status = 'pending', updated_at_ms = ?1,
+                        last_error = COALESCE(last_error, 'interrupted by a restart; sent again')
+                     WHERE status = 'sending'",
+                    [now],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Marks up to `limit` due heads `sending` and returns them, with the time the next
+    /// head not yet due falls due (see [`take_due_in`]).
+    pub async fn take_due(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<(Vec<OutboxEntry>, Option<i64>), OutboxError> {
+        Ok(self.db.call(move |c| take_due_in(c, now, limit)).await?)
+    }
+
+    /// Writes one attempt's outcome to its entry.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_attempt(
+        &self,
+        id: i64,
+        status: &'static str,
+        next_at: i64,
+        error: Option<String>,
+        http_status: Option<u16>,
+        response: Option<String>,
+        now: i64,
+    ) -> Result<(), OutboxError> {
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "UPDATE outbox SET status = ?1, next_attempt_at_ms = ?2,
+                        last_error = COALESCE(?3, last_error), last_status = COALESCE(?4, last_status),
+                        response_json = ?5, updated_at_ms = ?6,
+                        finished_at_ms = CASE WHEN ?1 IN ('delivered', 'failed') THEN ?6 END
+                     WHERE id = ?7",
+                    rusqlite::params![status, next_at, error, http_status, response, now, id],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Resolves when an entry was added since the last time (the worker's wake-up).
+    pub async fn added(&self) {
+        self.added.notified().await
+    }
+
+    /// Wakes everyone waiting for an entry to finish ([`Outbox::wait`]).
+    pub fn notify_finished(&self) {
+        self.finished.notify_waiters();
+    }
+
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            ids: crate::write_unit::IdSeq::new("outbox"),
+            added: Notify::new(),
+            finished: Notify::new(),
+            backoff: Mutex::new(Backoff::default()),
+            observer: Mutex::new(None),
+        }
+    }
+
+    pub fn set_backoff(&self, backoff: Backoff) {
+        *self.backoff.lock().unwrap_or_else(|e| e.into_inner()) = backoff;
+    }
+
+    pub fn backoff(&self) -> Backoff {
+        self.backoff
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sees every request the worker sends (tests check them against the contract).
+    pub fn set_observer(&self, observer: RequestObserver) {
+        *self.observer.lock().unwrap_or_else(|e| e.into_inner()) = Some(observer);
+    }
+
+    pub fn observer(&self) -> Option<RequestObserver> {
+        self.observer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stores a call for delivery after every earlier entry with the same key. Returns
+    /// once it is committed: from then on it will be delivered, restart or not. While an
+    /// 8x8 event is handled it is committed together with the event instead.
+    pub async fn enqueue(
+        &self,
+        ordering_key: &str,
+        call: &OutboundCall,
+    ) -> Result<i64, OutboxError> {
+        let request =
+            serde_json::to_string(call).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        let key = ordering_key.to_string();
+        let operation = call.operation();
+        let now = now_ms();
+        let id = self.ids.next(&self.db).await?;
+        crate::write_unit::write(
+            &self.db,
+            Box::new(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO outbox (id, ordering_key, operation, request_json, status,
+                        next_attempt_at_ms, created_at_ms, updated_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)",
+                )?
+                .execute(params![id, key, operation, request, now])?;
+                Ok(())
+            }),
+        )
+        .await?;
+        // Inside an 8x8 event's unit the worker is woken after the commit instead.
+        if !crate::write_unit::outbox_added() {
+            self.added.notify_one();
+        }
+        Ok(id)
+    }
+
+    /// Wakes the worker: entries were committed outside [`Outbox::enqueue`].
+    pub fn notify_added(&self) {
+        self.added.notify_one();
+    }
+
+    /// Enqueues under the call's own conversation id (a create needs an explicit key).
+    pub async fn enqueue_for_conversation(&self, call: &OutboundCall) -> Result<i64, OutboxError> {
+        let key = call.conversation_id().unwrap_or("").to_string();
+        self.enqueue(&key, call).await
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<OutboxEntry>, OutboxError> {
+        Ok(self
+            .db
+            .call(move |c| {
+                c.query_row(
+                    &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
+                    [id],
+                    OutboxEntry::from_row,
+                )
+                .optional()
+            })
+            .await?)
+    }
+
+    /// Newest first; `before` an id for paging.
+    pub async fn list(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let before = before.unwrap_or(i64::MAX);
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM outbox WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![before, limit], OutboxEntry::from_row)?;
+                rows.collect()
+            })
+            .await?)
+    }
+
+    /// Entries not yet delivered or failed.
+    pub async fn open_count(&self) -> Result<i64, OutboxError> {
+        Ok(self
+            .db
+            .call(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .await?)
+    }
+
+    /// The ordering key (the local conversation) of the delivered create that 8x8
+    /// answered with `conversation_id`: how a handover's first events find their way.
+    pub async fn key_of_created(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<String>, OutboxError> {
+        let id = conversation_id.to_string();
+        Ok(self
+            .db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT ordering_key FROM outbox WHERE operation = 'createConversation'
+                     AND status = 'delivered'
+                     AND json_extract(response_json, '$.conversationId') = ?1
+                     ORDER BY id DESC LIMIT 1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .await?)
+    }
+
+    /// Whether a create is still on its way (its 8x8 id not known yet).
+    pub async fn creates_in_flight(&self) -> Result<bool, OutboxError> {
+        Ok(self
+            .db
+            .call(|c| {
+                c.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM outbox WHERE status IN ('pending', 'sending')
+                     AND operation = 'createConversation')",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .await?)
+    }
+
+    /// Waits until entry `id` is delivered or failed.
+    pub async fn wait(&self, id: i64, timeout: Duration) -> Result<OutboxEntry, OutboxError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let woken = self.finished.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if let Some(entry) = self.get(id).await? {
+                if entry.is_final() {
+                    return Ok(entry);
+                }
+            }
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                return Err(OutboxError::Timeout(id));
+            }
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+/// Marks up to `limit` due heads `sending` and returns them, with the time the next
+/// head not yet due falls due.
+///
+/// A head is the oldest open (`pending` or `sending`) entry of its ordering key: a key
+/// whose head is in flight has nothing to send. The heads come from the partial index of
+/// open entries alone (one row per key from its first entry), so the cost follows the
+/// open entries, never the delivered history, which stays in the table for the inspector.
+fn take_due_in(
+    c: &mut rusqlite::Connection,
+    now: i64,
+    limit: usize,
+) -> rusqlite::Result<(Vec<OutboxEntry>, Option<i64>)> {
+    const PENDING_HEADS: &str = "o.id IN (SELECT MIN(id) FROM outbox INDEXED BY outbox_open
+            WHERE status IN ('pending', 'sending') GROUP BY ordering_key)
+        AND o.status = 'pending'";
+    // IMMEDIATE: the inbox writes on its own connection, and a deferred transaction
+    // that reads, then writes, fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting.
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let due: Vec<OutboxEntry> = {
+        let columns = COLUMNS
+            .split(", ")
+            .map(|c| format!("o.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {columns} FROM outbox o WHERE {PENDING_HEADS} AND o.next_attempt_at_ms <= ?1
+             ORDER BY o.id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params![now, limit as i64], OutboxEntry::from_row)?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let next_at: Option<i64> = tx
+        .prepare_cached(&format!(
+            "SELECT MIN(o.next_attempt_at_ms) FROM outbox o
+             WHERE {PENDING_HEADS} AND o.next_attempt_at_ms > ?1"
+        ))?
+        .query_row([now], |r| r.get(0))?;
+    let mut taken = Vec::with_capacity(due.len());
+    for mut entry in due {
+        tx.prepare_cached(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at_ms = ?1
+             WHERE id = ?2",
+        )?
+        .execute(rusqlite::params![now, entry.id])?;
+        entry.status = "sending".into();
+        entry.attempts += 1;
+        taken.push(entry);
+    }
+    tx.commit()?;
+    Ok((taken, next_at))
+}

@@ -1,0 +1,159 @@
+//! Everything one 8x8 event causes, committed in one transaction together with the
+//! event's "processed" mark. Without it, a relay killed between the engine's writes and
+//! that mark would handle the event again after the restart: a second transcript line,
+//! a second bot reply to 8x8. With it, after any crash an event has either had all its
+//! effects or none, and the inbox hands the "none" case out again.
+//!
+//! While a unit is open (in the task handling the event), the engine's writes —
+//! transcript lines, the conversation row, outbox calls — are collected instead of run,
+//! and its live-UI events are held back until the commit (the UI never shows what a
+//! crash could undo). Row ids are handed out from memory ([`IdSeq`]) so a collected
+//! write can return its id at once, as the immediate one does.
+
+use std::{cell::RefCell, future::Future, sync::Arc};
+
+use rusqlite::Connection;
+use tokio::sync::Mutex;
+
+use switchboard_types::{EventBus, RelayEvent};
+
+use crate::{
+    conversations::Entry,
+    db::{Db, DbError},
+};
+
+/// A write to run inside the unit's transaction.
+pub type Write = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
+
+#[derive(Default)]
+pub struct Unit {
+    writes: Vec<Write>,
+    events: Vec<RelayEvent>,
+    /// Transcript lines written in this unit, for reads that must see them.
+    entries: Vec<Entry>,
+    outbox_added: bool,
+}
+
+tokio::task_local! {
+    static UNIT: RefCell<Unit>;
+}
+
+/// Runs `f` with a unit open and returns what it collected.
+pub async fn collect<F: Future>(f: F) -> (F::Output, Unit) {
+    UNIT.scope(RefCell::new(Unit::default()), async move {
+        let out = f.await;
+        let unit = UNIT.with(|u| std::mem::take(&mut *u.borrow_mut()));
+        (out, unit)
+    })
+    .await
+}
+
+fn with_unit<R>(f: impl FnOnce(&mut Unit) -> R) -> Option<R> {
+    UNIT.try_with(|u| f(&mut u.borrow_mut())).ok()
+}
+
+/// Runs `write` on `db` now, or collects it when a unit is open.
+pub async fn write(db: &Db, write: Write) -> Result<(), DbError> {
+    let mut write = Some(write);
+    if with_unit(|u| u.writes.extend(write.take())).is_some() {
+        return Ok(());
+    }
+    let write = write.expect("not taken without a unit");
+    db.call(move |c| write(c)).await
+}
+
+/// Publishes `event` now, or at the unit's commit.
+pub fn publish(bus: &EventBus, event: RelayEvent) {
+    let mut event = Some(event);
+    if with_unit(|u| u.events.extend(event.take())).is_none() {
+        bus.publish(event.expect("not taken without a unit"));
+    }
+}
+
+/// Remembers a transcript line written in the open unit (if any).
+pub fn entry_written(entry: &Entry) {
+    with_unit(|u| u.entries.push(entry.clone()));
+}
+
+/// Transcript lines of `conversation_id` written in the open unit, not yet committed.
+pub fn uncommitted_entries(conversation_id: &str) -> Vec<Entry> {
+    with_unit(|u| {
+        u.entries
+            .iter()
+            .filter(|e| e.conversation_id == conversation_id)
+            .cloned()
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Notes that the open unit added outbox calls (the worker is woken after the commit).
+pub fn outbox_added() -> bool {
+    with_unit(|u| u.outbox_added = true).is_some()
+}
+
+impl Unit {
+    /// Commits the collected writes and `last` in one transaction; the held-back events
+    /// are returned for publishing only if it committed. On an error nothing was
+    /// written: the caller runs the event again from the stored state.
+    pub async fn commit(self, db: &Db, last: Write) -> Result<Committed, DbError> {
+        let Unit {
+            writes,
+            events,
+            outbox_added,
+            ..
+        } = self;
+        db.call(move |c| {
+            let tx = c.transaction()?;
+            for w in writes {
+                w(&tx)?;
+            }
+            last(&tx)?;
+            tx.commit()
+        })
+        .await?;
+        Ok(Committed {
+            events,
+            outbox_added,
+        })
+    }
+}
+
+/// What a committed unit leaves to do.
+pub struct Committed {
+    pub events: Vec<RelayEvent>,
+    pub outbox_added: bool,
+}
+
+/// Ids for one table, handed out from memory so they are known before the row is
+/// written. Every insert into the table takes its id from here; the first one reads the
+/// highest id already stored.
+/// Clones share the sequence.
+#[derive(Clone)]
+pub struct IdSeq {
+    table: &'static str,
+    last: Arc<Mutex<Option<i64>>>,
+}
+
+impl IdSeq {
+    pub fn new(table: &'static str) -> Self {
+        Self {
+            table,
+            last: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub async fn next(&self, db: &Db) -> Result<i64, DbError> {
+        let mut last = self.last.lock().await;
+        let current = match *last {
+            Some(id) => id,
+            None => {
+                let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {}", self.table);
+                db.call(move |c| c.query_row(&sql, [], |r| r.get(0)))
+                    .await?
+            }
+        };
+        *last = Some(current + 1);
+        Ok(current + 1)
+    }
+}

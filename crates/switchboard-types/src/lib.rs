@@ -1,0 +1,10 @@
+//! The vocabulary every layer of Switchboard shares, from the store to the UI: the live
+//! events the UI receives, the conversation's phases and transcript lanes, field errors
+//! as the forms show them, and the random tokens that guard the listeners.
+
+pub mod events;
+mod field_error;
+pub mod token;
+
+pub use events::{now_ms, Envelope, EventBus, RelayEvent};
+pub use field_error::FieldError;
