@@ -1,4 +1,4 @@
-//! Signature verification (brief §7.4): header parsing, the freshness check, the
+//! Signature verification (chat-gateway.md §7.4): header parsing, the freshness check, the
 //! rebuilt signed payload with its CRC-32, the detached JWS and RS256 with a fixed test
 //! key. Arbitrary headers, body and signature must never panic and never verify unless
 //! authentic; a genuine signature over the same headers and body must verify, and must

@@ -113,7 +113,7 @@ impl ChatGatewayClient {
         self.list("/webhooks", q, "webhooks").await
     }
 
-    /// 8x8 sends `WEB_HOOK_VERIFY` to the URI before answering (brief §7.7).
+    /// 8x8 sends `WEB_HOOK_VERIFY` to the URI before answering (chat-gateway.md §7.7).
     pub async fn create_webhook(&self, req: &WebhookRequest) -> Result<Webhook, ClientError> {
         self.json(Method::POST, "/webhooks".into(), &[], Some(req), false)
             .await

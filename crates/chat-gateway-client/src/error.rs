@@ -1,5 +1,5 @@
-//! One error type for every 8x8 failure. 8x8's error bodies come in many shapes (brief
-//! §2, P17): `errors` as objects, strings or a single object, `validations`, the old
+//! One error type for every 8x8 failure. 8x8's error bodies come in many shapes
+//! (chat-gateway.md §2, P17): `errors` as objects, strings or a single object, `validations`, the old
 //! `{message, code}`, Apigee's `{fault: …}`, OAuth's `{ErrorCode, Error}`, a bare JSON
 //! string, or nothing. [`ApiError::parse`] reads them all into message, codes, details
 //! and referenceId, so callers and the UI never see the difference.

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 pub use crate::types::KeyValue;
 
-/// 8x8 shows at most this many properties to the agent (brief §4.1, P18).
+/// 8x8 shows at most this many properties to the agent (chat-gateway.md §4.1, P18).
 pub const MAX_ENTRIES: usize = 30;
 
 /// Parses the admin's text into 8x8's key/value list. Nested objects and arrays become

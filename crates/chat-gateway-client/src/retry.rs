@@ -1,5 +1,5 @@
 //! When and how long to wait before calling 8x8 again. 8x8 documents no rate limit and no
-//! idempotency key (brief §8, P10), so the rules are ours:
+//! idempotency key (chat-gateway.md §8, P10), so the rules are ours:
 //!
 //! - **Idempotent calls** (GET, PUT of a webhook, verify, typing/thinking, user leave)
 //!   are retried on connection errors, timeouts, 408, 429 and 5xx.

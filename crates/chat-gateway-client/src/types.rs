@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The webhook format this relay understands (brief §3.1).
+/// The webhook format this relay understands (chat-gateway.md §3.1).
 pub const CHAT_GATEWAY_V1: &str = "Chat Gateway v1.0";
 
 /// `WebHookV2CreateRequest` / `WebHookV2PutRequest`. Both `version` and
@@ -119,7 +119,7 @@ pub struct KeyValue {
     pub value: String,
 }
 
-/// `ConversationUserData` (brief §4.1): what the agent sees about the customer.
+/// `ConversationUserData` (chat-gateway.md §4.1): what the agent sees about the customer.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ConversationUser {
@@ -142,7 +142,7 @@ pub struct ConversationUser {
     pub additional_properties: Vec<KeyValue>,
 }
 
-/// A message as `POST …/messages` and `history.messages[]` take it (brief §4.3).
+/// A message as `POST …/messages` and `history.messages[]` take it (chat-gateway.md §4.3).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SendMessage {
@@ -292,7 +292,7 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// 8x8's loop condition (brief §1.6).
+    /// 8x8's loop condition (chat-gateway.md §1.6).
     pub fn has_next(&self) -> bool {
         self.number + 1 < self.total_pages
     }

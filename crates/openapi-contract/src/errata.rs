@@ -1,6 +1,6 @@
 //! Rewrites 8x8's OpenAPI 3.0 schemas into something a JSON Schema validator checks the
 //! way 8x8 means them. Every rewrite is a known erratum of the document and names the
-//! pitfall of the protocol brief it follows; everything else is validated as published.
+//! pitfall of the protocol notes (docs/decisions.md) it follows; everything else is validated as published.
 
 use serde_json::{json, Value};
 

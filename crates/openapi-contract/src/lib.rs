@@ -5,7 +5,7 @@
 //! The document is vendored (`chat-gateway-v1.openapi.yml`, byte-identical to 8x8's) and
 //! compiled into the crate. OpenAPI 3.0 schemas are not quite JSON Schema and 8x8's
 //! document has known errata, so before validating, the schemas are rewritten by
-//! [`errata`]; each rewrite names the pitfall of the protocol brief it comes from.
+//! [`errata`]; each rewrite names the pitfall of the protocol notes (docs/decisions.md) it comes from.
 
 mod errata;
 mod paths;

@@ -101,7 +101,7 @@ async fn send_reply(
         (Mode::Endpoint, Some(gateway_id)) => {
             let mut message = SendMessage::text("bot", &reply.text);
             if !reply.quick_replies.is_empty() {
-                // 8x8's quick replies card (brief §4.4): the customer taps, 8x8 sends an
+                // 8x8's quick replies card (chat-gateway.md §4.4): the customer taps, 8x8 sends an
                 // ACTIVITY quickReply/action with the payload.
                 message.cards.push(json!({
                     "contentType": "application/8x8.quick.replies",

@@ -1,5 +1,5 @@
 //! Handing a conversation to a human agent in an 8x8 queue. In endpoint mode 8x8 already
-//! has the conversation: it is re-assigned to the queue (brief 6.6). In handover mode the
+//! has the conversation: it is re-assigned to the queue (chat-gateway.md §6.6). In handover mode the
 //! relay creates the 8x8 conversation with the channel, the queue, what is known about
 //! the user, the JSON properties and the bot transcript, then relays both ways.
 
@@ -20,7 +20,7 @@ use switchboard_types::RelayEvent;
 
 use crate::{note, save, Conversation, Engine, EngineError, Job, Mode, Phase};
 
-/// 8x8 takes at most this many history messages (brief §8).
+/// 8x8 takes at most this many history messages (chat-gateway.md §8).
 const MAX_HISTORY: usize = 200;
 
 pub(crate) async fn start(

@@ -6,6 +6,9 @@
 //! Each conversation has its own actor (a task with a queue), so its events are handled
 //! one at a time and in order, while a slow bot in one conversation never holds up
 //! another.
+//!
+//! Protocol citations: "chat-gateway.md §n" is docs/chat-gateway.md, "Pn" is a decision in
+//! docs/decisions.md.
 
 mod actors;
 mod bot_turn;

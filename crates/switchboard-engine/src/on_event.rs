@@ -1,4 +1,4 @@
-//! 8x8's events applied to a conversation (brief §5–6). Order is not guaranteed (P12):
+//! 8x8's events applied to a conversation (chat-gateway.md §5–6). Order is not guaranteed (P12):
 //! each handler looks at where the conversation is rather than assuming what came
 //! before, and duplicates never reach here (the inbox deduplicates by event id).
 

@@ -111,7 +111,7 @@ pub(crate) async fn input(
             bot_turn::run(engine, &mut conv, bot_input).await?;
         }
         _ => {
-            // With an agent (or after one, which re-opens the 8x8 conversation, brief 6.5).
+            // With an agent (or after one, which re-opens the 8x8 conversation, chat-gateway.md §6.5).
             let gateway_id = conv.gateway_id.clone().unwrap_or_default();
             if conv.phase == Phase::Ended {
                 conv.phase = Phase::Handover;

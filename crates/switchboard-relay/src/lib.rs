@@ -4,6 +4,9 @@
 //! the two listeners: the endpoint listener ([`endpoint`], the webhook receiver 8x8
 //! reaches) and the admin listener ([`admin`], the UI and its API on loopback). The
 //! desktop app, the headless server and the tests all run it the same way.
+//!
+//! Protocol citations: "chat-gateway.md §n" is docs/chat-gateway.md, "Pn" is a decision in
+//! docs/decisions.md.
 
 pub mod admin;
 pub mod connections;

@@ -164,7 +164,7 @@ async fn setup_handover_and_teardown_calls_speak_the_contract() {
         .await
         .unwrap();
 
-    // The interaction is created asynchronously, after `created` (brief §3.4).
+    // The interaction is created asynchronously, after `created` (chat-gateway.md §3.4).
     eventually(10, || async {
         let page = client
             .list_interactions(&id, &PageQuery::default())

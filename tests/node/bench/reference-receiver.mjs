@@ -71,7 +71,7 @@ async function verify(headers, raw) {
   if (header.alg !== "RS256" || header.b64 !== false || !(header.crit ?? []).includes("b64")) {
     throw new Error("unexpected protected header");
   }
-  // The six keys in this order, compact, the CRC-32 unsigned (brief §7.3).
+  // The six keys in this order, compact, the CRC-32 unsigned (chat-gateway.md §7.3).
   const payload =
     `{"checksum":${crc32(raw)},"cid":${JSON.stringify(headers["x-8x8-customer-id"])},` +
     `"eid":${JSON.stringify(headers["x-8x8-event-id"])},"retry":${int(headers, "x-8x8-retry")},` +

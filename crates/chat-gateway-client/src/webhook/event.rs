@@ -1,4 +1,4 @@
-//! 8x8's webhook events (brief §5) as types, so the conversation engine matches on
+//! 8x8's webhook events (chat-gateway.md §5) as types, so the conversation engine matches on
 //! variants instead of digging in JSON. Unknown fields are ignored and the raw `data`
 //! is kept beside the typed view, because 8x8 may add fields and enum values.
 
@@ -212,7 +212,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_brief_examples() {
+    fn parses_the_documented_examples() {
         let e = WebhookEvent::parse(br#"{"eventType":"MESSAGE","conversationId":"ID-0","timestamp":1713100000000,"data":{"isEcho":false,"sender":{"id":"a1","type":"agent"},"text":"Hello","extra":1}}"#).unwrap();
         assert_eq!(e.conversation_id.as_deref(), Some("ID-0"));
         let EventKind::Message(m) = &e.kind else {

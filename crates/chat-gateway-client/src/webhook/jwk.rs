@@ -21,7 +21,7 @@ use super::signature::{key_from_jwk, PublicKey, SignatureError};
 
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The v1 path (brief §3.2) and the legacy one the docs' samples still use (P15).
+/// The v1 path (chat-gateway.md §3.2) and the legacy one the docs' samples still use (P15).
 const PATHS: [&[&str]; 2] = [
     &["chat-gateway", "v1", "jwk"],
     &["vcc", "us", "chat", "v2", "jwk"],

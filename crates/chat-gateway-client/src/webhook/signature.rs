@@ -1,4 +1,4 @@
-//! Checking that a webhook delivery really comes from 8x8 (brief §7.4): a detached,
+//! Checking that a webhook delivery really comes from 8x8 (chat-gateway.md §7.4): a detached,
 //! unencoded-payload (RFC 7797, `b64:false`) RS256 JWS over a compact JSON object that
 //! holds the unsigned CRC-32 of the raw body and the other five `x-8x8-*` headers.
 //!
@@ -130,7 +130,7 @@ pub fn event_id(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The signed payload of brief §7.3: six keys in lexicographic order, compact, with the
+/// The signed payload of chat-gateway.md §7.3: six keys in lexicographic order, compact, with the
 /// unsigned CRC-32 of the raw body. Written by hand because key order and spacing are
 /// the contract.
 pub fn signed_payload(body: &[u8], h: &DeliveryHeaders) -> String {
@@ -328,7 +328,7 @@ mod tests {
     }
 
     #[test]
-    fn crc_is_unsigned_for_the_brief_vectors() {
+    fn crc_is_unsigned_for_the_documented_vectors() {
         let verify_body =
             br#"{"notificationVersion":"Chat Gateway v1.0","eventType":"WEB_HOOK_VERIFY"}"#;
         let h = headers("c", "e", 0, "t", 1);

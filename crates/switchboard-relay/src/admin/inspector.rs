@@ -428,7 +428,7 @@ pub struct Template {
     pub body: Value,
 }
 
-/// The body of template `name` for 8x8 conversation `conversation_id` (brief §5).
+/// The body of template `name` for 8x8 conversation `conversation_id` (chat-gateway.md §5).
 pub fn template(name: &str, conversation_id: &str) -> Option<Value> {
     let now = now_ms();
     let event = |event_type: &str, data: Option<Value>| {

@@ -1,4 +1,4 @@
-//! Prepares the embedded emulator like an admin prepares a real tenant (brief 6.1): the
+//! Prepares the embedded emulator like an admin prepares a real tenant (chat-gateway.md §6.1): the
 //! relay's webhook registered to its own Endpoint URL and a ChatAPI channel on the
 //! sandbox queue, so a newcomer's first run works end to end. Failures are recorded and
 //! shown; they never stop the relay.

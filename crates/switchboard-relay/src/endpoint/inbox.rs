@@ -13,7 +13,7 @@ use switchboard_store::{Db, DbError, DeliveryStore, InboxQueue, Recorded};
 pub use super::receive::{Checks, Reply};
 
 /// How far `x-8x8-transmission-time` may be from now. Not yet a setting (settings.rs is
-/// the lead's); 5 minutes as the brief suggests (§7.4 step 10).
+/// the lead's); 5 minutes as chat-gateway.md §7.4 (step 10) suggests.
 pub const DEFAULT_FRESHNESS_WINDOW_MS: i64 = 5 * 60 * 1000;
 
 /// Shown when the "verify signatures" setting is off.

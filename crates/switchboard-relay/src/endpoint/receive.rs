@@ -74,7 +74,7 @@ impl Inbox {
         let verdict = if parsed.is_err() || !checks.verify_signatures {
             Verdict::Skipped
         } else if is_verify && !headers.contains_key(signature::SIGNATURE) {
-            // Brief 5.8 / P4: whether 8x8 signs the verify event is unknown.
+            // chat-gateway.md §5.8 / P4: whether 8x8 signs the verify event is unknown.
             Verdict::Unsigned
         } else {
             match self.verify(checks, headers, &body, received_at_ms).await {
