@@ -276,7 +276,10 @@ async fn bot_messages_reach_8x8_after_503s_and_429s_in_order_per_conversation() 
     let drained = recovered.elapsed();
 
     let entries = outbox.list(500, None).await.unwrap();
-    let failed: Vec<_> = entries.iter().filter(|e| e.status != "delivered").collect();
+    let failed: Vec<_> = entries
+        .iter()
+        .filter(|e| e.status != switchboard_types::OutboxStatus::Delivered)
+        .collect();
     assert!(failed.is_empty(), "{failed:#?}");
     let log = env.sim_log().await;
     let (mut refused_503, mut limited_429, mut shortest_wait_after_429) = (0, 0, u64::MAX);

@@ -11,6 +11,7 @@ use switchboard_bot::{Bot, BotInput, BotKind, BotReply, BotSession};
 use switchboard_settings::Role;
 
 use crate::{handover, note, Conversation, Engine, EngineError, Mode};
+use switchboard_types::{Direction, Lane};
 
 pub(crate) async fn run(
     engine: &Arc<Engine>,
@@ -24,8 +25,8 @@ pub(crate) async fn run(
             note(
                 engine,
                 conv,
-                "system",
-                "local",
+                Lane::System,
+                Direction::Local,
                 &format!("The bot cannot run: {e}"),
                 Value::Null,
             )
@@ -59,8 +60,8 @@ pub(crate) async fn run(
             note(
                 engine,
                 conv,
-                "system",
-                "local",
+                Lane::System,
+                Direction::Local,
                 &format!("The bot did not answer: {e}"),
                 Value::Null,
             )
@@ -120,10 +121,26 @@ async fn send_reply(
                 payload = json!({});
             }
             payload["outboxId"] = json!(outbox_id);
-            note(engine, conv, "bot", "out", &reply.text, payload).await?;
+            note(
+                engine,
+                conv,
+                Lane::Bot,
+                Direction::Out,
+                &reply.text,
+                payload,
+            )
+            .await?;
         }
         _ => {
-            note(engine, conv, "bot", "local", &reply.text, payload).await?;
+            note(
+                engine,
+                conv,
+                Lane::Bot,
+                Direction::Local,
+                &reply.text,
+                payload,
+            )
+            .await?;
         }
     }
     Ok(())

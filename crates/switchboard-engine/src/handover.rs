@@ -15,10 +15,11 @@ use chat_gateway_client::{
     OutboundCall,
 };
 use switchboard_settings::Settings;
-use switchboard_store::OutboxError;
-use switchboard_types::RelayEvent;
+use switchboard_store::{HandoverBookkeeping, HandoverRecord, OutboxError};
+use switchboard_types::{OutboxStatus, RelayEvent};
 
 use crate::{note, save, Conversation, Engine, EngineError, Job, Mode, Phase};
+use switchboard_types::{Direction, Lane};
 
 /// 8x8 takes at most this many history messages (chat-gateway.md §8).
 const MAX_HISTORY: usize = 200;
@@ -34,8 +35,8 @@ pub(crate) async fn start(
         note(
             engine,
             conv,
-            "system",
-            "local",
+            Lane::System,
+            Direction::Local,
             "The bot asked for an agent, but no Queue Id is set (Handover settings).",
             Value::Null,
         )
@@ -45,8 +46,8 @@ pub(crate) async fn start(
     note(
         engine,
         conv,
-        "system",
-        "local",
+        Lane::System,
+        Direction::Local,
         &format!("Handover to queue {queue}: {reason}."),
         Value::Null,
     )
@@ -78,8 +79,8 @@ async fn create(
         note(
             engine,
             conv,
-            "system",
-            "local",
+            Lane::System,
+            Direction::Local,
             "The bot asked for an agent, but no Channel Id is set (Handover settings).",
             Value::Null,
         )
@@ -92,8 +93,8 @@ async fn create(
             note(
                 engine,
                 conv,
-                "system",
-                "local",
+                Lane::System,
+                Direction::Local,
                 &format!("Handover stopped: {e}"),
                 Value::Null,
             )
@@ -118,13 +119,13 @@ async fn create(
     let transcript = engine.store.transcript(&conv.id, 0, 100_000).await?;
     let mut messages: Vec<SendMessage> = transcript
         .iter()
-        .filter(|e| (e.lane == "user" || e.lane == "bot") && !e.text.is_empty())
-        .map(|e| SendMessage::text(&e.lane, &e.text))
+        .filter(|e| matches!(e.lane, Lane::User | Lane::Bot) && !e.text.is_empty())
+        .map(|e| SendMessage::text(e.lane.as_str(), &e.text))
         .collect();
     let total = messages.len();
     if total > MAX_HISTORY {
         messages.drain(..total - MAX_HISTORY);
-        note(engine, conv, "system", "local", &format!("The history sent to the agent was cut to the latest {MAX_HISTORY} of {total} messages."), Value::Null).await?;
+        note(engine, conv, Lane::System, Direction::Local, &format!("The history sent to the agent was cut to the latest {MAX_HISTORY} of {total} messages."), Value::Null).await?;
     }
     conv.channel_id = Some(channel.clone());
     let request = CreateConversation {
@@ -144,18 +145,20 @@ async fn create(
         .await?;
     // A conversation handed over again gets a new 8x8 conversation; the earlier ones are
     // remembered so their late events are recognised (and ignored).
-    let mut earlier: Vec<Value> = conv
+    let mut earlier_gateway_ids = conv
         .handover
-        .as_ref()
-        .and_then(|h| h["earlierGatewayIds"].as_array().cloned())
+        .take()
+        .map(|h| h.local.earlier_gateway_ids)
         .unwrap_or_default();
-    if let Some(previous) = conv.gateway_id.take() {
-        earlier.push(json!(previous));
-    }
-    conv.handover = Some(json!({
-        "request": request, "outboxId": outbox_id, "handback": settings.handover.handback,
-        "earlierGatewayIds": earlier,
-    }));
+    earlier_gateway_ids.extend(conv.gateway_id.take());
+    conv.handover = Some(HandoverRecord {
+        request,
+        local: HandoverBookkeeping {
+            outbox_id: Some(outbox_id),
+            handback: settings.handover.handback,
+            earlier_gateway_ids,
+        },
+    });
     conv.phase = Phase::Handover;
     save(engine, conv).await?;
     wait_for_create(engine.clone(), conv.id.clone(), outbox_id);
@@ -198,7 +201,7 @@ pub(crate) async fn resume_pending_creates(engine: &Arc<Engine>) {
         }
     };
     for conv in convs {
-        if let Some(id) = conv.handover.as_ref().and_then(|h| h["outboxId"].as_i64()) {
+        if let Some(id) = conv.handover.as_ref().and_then(|h| h.local.outbox_id) {
             wait_for_create(engine.clone(), conv.id.clone(), id);
         }
     }
@@ -222,25 +225,22 @@ pub(crate) async fn created(
         .as_ref()
         .and_then(|r| r["conversationId"].as_str())
         .map(str::to_string);
-    match (entry.status.as_str(), gateway_id) {
-        ("delivered", Some(gateway_id)) => {
+    match (entry.status, gateway_id) {
+        (OutboxStatus::Delivered, Some(gateway_id)) => {
             // A second handover in the same conversation gets a new 8x8 conversation.
             if conv.gateway_id.as_deref() != Some(&gateway_id) {
                 conv.gateway_id = Some(gateway_id.clone());
                 note(
                     engine,
                     &mut conv,
-                    "system",
-                    "out",
+                    Lane::System,
+                    Direction::Out,
                     &format!("8x8 conversation {gateway_id} created; waiting for an agent."),
                     Value::Null,
                 )
                 .await?;
             }
-            let handback = conv
-                .handover
-                .as_ref()
-                .is_some_and(|h| h["handback"] == true);
+            let handback = conv.handover.as_ref().is_some_and(|h| h.local.handback);
             if handback {
                 schedule_handback(engine, &mut conv, &gateway_id).await?;
             }
@@ -254,8 +254,8 @@ pub(crate) async fn created(
             note(
                 engine,
                 &mut conv,
-                "system",
-                "local",
+                Lane::System,
+                Direction::Local,
                 &format!("The handover failed: {why}"),
                 Value::Null,
             )
@@ -294,7 +294,7 @@ async fn schedule_handback(
                 .await?;
         }
         None => {
-            note(engine, conv, "system", "local", "Handback is on, but this relay's webhook is not registered in 8x8 (Endpoint settings → Register webhook).", Value::Null).await?;
+            note(engine, conv, Lane::System, Direction::Local, "Handback is on, but this relay's webhook is not registered in 8x8 (Endpoint settings → Register webhook).", Value::Null).await?;
         }
     }
     Ok(())
@@ -311,7 +311,7 @@ async fn flush_pending(
         .transcript(&conv.id, 0, 100_000)
         .await?
         .into_iter()
-        .filter(|e| e.direction == "pending")
+        .filter(|e| e.direction == Direction::Pending)
         .collect();
     for entry in pending {
         let outbox_id = engine
@@ -324,7 +324,7 @@ async fn flush_pending(
         engine.store.mark_sent(entry.id, outbox_id).await?;
         // The live UI replaces the line it shows as held back.
         let mut sent = entry.clone();
-        sent.direction = "out".into();
+        sent.direction = Direction::Out;
         sent.payload = json!({ "outboxId": outbox_id });
         engine.bus.publish(RelayEvent::TranscriptEntry {
             entry: serde_json::to_value(&sent).unwrap_or_default(),

@@ -25,7 +25,7 @@ use switchboard_settings::Settings;
 use switchboard_store::{
     ConversationStore, Db, DbError, InboxQueue, Outbox, OutboxError, QueuedEvent,
 };
-use switchboard_types::{now_ms, token, EventBus, RelayEvent};
+use switchboard_types::{now_ms, token, Direction, EventBus, Lane, RelayEvent};
 use tokio::sync::{oneshot, watch};
 
 pub use connections::Connections;
@@ -261,8 +261,8 @@ pub(crate) async fn save(engine: &Engine, conv: &mut Conversation) -> Result<(),
 pub(crate) async fn note(
     engine: &Engine,
     conv: &mut Conversation,
-    lane: &str,
-    direction: &str,
+    lane: Lane,
+    direction: Direction,
     text: &str,
     payload: serde_json::Value,
 ) -> Result<Entry, EngineError> {
@@ -271,7 +271,7 @@ pub(crate) async fn note(
         .store
         .add_entry(&conv.id, lane, direction, text, payload, None, None, now)
         .await?;
-    if lane != "system" {
+    if lane.is_speech() {
         conv.last_text = Some(text.to_string());
     }
     switchboard_store::write_unit::publish(

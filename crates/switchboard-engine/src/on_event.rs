@@ -6,13 +6,17 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use chat_gateway_client::webhook::EventKind;
+use chat_gateway_client::webhook::{
+    event::{MemberChange, Participant},
+    EventKind,
+};
 use switchboard_bot::BotInput;
 use switchboard_settings::AgentLeaves;
 use switchboard_store::QueuedEvent;
 use switchboard_types::{now_ms, RelayEvent};
 
 use crate::{bot_turn, handover, note, save, Conversation, Engine, EngineError, Mode, Phase};
+use switchboard_types::{Direction, Lane};
 
 pub(crate) async fn handle(
     engine: &Arc<Engine>,
@@ -39,8 +43,7 @@ pub(crate) async fn handle(
     let earlier = conv
         .handover
         .as_ref()
-        .and_then(|h| h["earlierGatewayIds"].as_array())
-        .is_some_and(|ids| ids.iter().any(|id| id == gateway_id.as_str()));
+        .is_some_and(|h| h.is_earlier(&gateway_id));
     if earlier {
         return Ok(format!(
             "event of an earlier 8x8 conversation {gateway_id} ignored"
@@ -84,8 +87,8 @@ pub(crate) async fn handle(
                     note(
                         engine,
                         &mut conv,
-                        "system",
-                        "in",
+                        Lane::System,
+                        Direction::In,
                         "Handed back to the bot after the agent.",
                         Value::Null,
                     )
@@ -105,8 +108,8 @@ pub(crate) async fn handle(
                     note(
                         engine,
                         &mut conv,
-                        "system",
-                        "in",
+                        Lane::System,
+                        Direction::In,
                         "The conversation was re-opened.",
                         Value::Null,
                     )
@@ -146,8 +149,8 @@ pub(crate) async fn handle(
             note(
                 engine,
                 &mut conv,
-                "system",
-                "in",
+                Lane::System,
+                Direction::In,
                 &format!("Queued in {name}."),
                 json!({ "queueId": q.queue_id, "queueName": q.queue_name }),
             )
@@ -156,29 +159,29 @@ pub(crate) async fn handle(
         }
         EventKind::MembersChanged(m) => {
             let who = m.id.clone();
-            match (m.member_type.as_deref(), m.change.as_deref()) {
-                (Some("agent"), Some("joined")) => {
+            match (m.member_type, m.change) {
+                (Some(Participant::Agent), Some(MemberChange::Joined)) => {
                     enter_agent(engine, &mut conv, who).await?;
                     "agent joined"
                 }
-                (Some("agent"), Some("left")) if conv.transfer_pending => {
+                (Some(Participant::Agent), Some(MemberChange::Left)) if conv.transfer_pending => {
                     conv.phase = Phase::Transferred;
                     note(
                         engine,
                         &mut conv,
-                        "system",
-                        "in",
+                        Lane::System,
+                        Direction::In,
                         &format!("Agent {} left for the transfer.", who.unwrap_or_default()),
                         Value::Null,
                     )
                     .await?;
                     "agent left (transfer)"
                 }
-                (Some("agent"), Some("left")) => {
+                (Some(Participant::Agent), Some(MemberChange::Left)) => {
                     agent_ended(engine, &mut conv, settings.handover.when_agent_leaves).await?;
                     "agent left"
                 }
-                (Some("user"), Some("left")) => {
+                (Some(Participant::User), Some(MemberChange::Left)) => {
                     end(engine, &mut conv, "The customer left.").await?;
                     "user left"
                 }
@@ -191,8 +194,8 @@ pub(crate) async fn handle(
             note(
                 engine,
                 &mut conv,
-                "system",
-                "in",
+                Lane::System,
+                Direction::In,
                 "The agent transferred the conversation.",
                 Value::Null,
             )
@@ -200,17 +203,13 @@ pub(crate) async fn handle(
             "transfer"
         }
         EventKind::Message(m) => {
-            let sender = m
-                .sender
-                .as_ref()
-                .and_then(|s| s.kind.clone())
-                .unwrap_or_default();
+            let sender = m.sender.as_ref().and_then(|s| s.kind).unwrap_or_default();
             let text = m.text.clone().unwrap_or_default();
             let payload = json!({ "attachments": m.attachments, "cards": m.cards });
             if m.is_echo {
                 // Our own post coming back (P5): never fed back, or the bot would loop.
                 "echo ignored"
-            } else if sender == "agent" {
+            } else if sender == Participant::Agent {
                 if conv.first_agent_reply_at_ms.is_none() {
                     conv.first_agent_reply_at_ms =
                         Some(queued.event.timestamp.unwrap_or_else(now_ms));
@@ -221,11 +220,19 @@ pub(crate) async fn handle(
                 ) {
                     conv.phase = Phase::Agent;
                 }
-                note(engine, &mut conv, "agent", "in", &text, payload).await?;
+                note(
+                    engine,
+                    &mut conv,
+                    Lane::Agent,
+                    Direction::In,
+                    &text,
+                    payload,
+                )
+                .await?;
                 "agent message"
-            } else if sender == "user" && conv.mode == Mode::Endpoint {
+            } else if sender == Participant::User && conv.mode == Mode::Endpoint {
                 conv.last_user_at_ms = Some(now_ms());
-                note(engine, &mut conv, "user", "in", &text, payload).await?;
+                note(engine, &mut conv, Lane::User, Direction::In, &text, payload).await?;
                 if conv.phase == Phase::Ended {
                     conv.phase = Phase::Bot;
                 }
@@ -234,8 +241,16 @@ pub(crate) async fn handle(
                     bot_turn::run(engine, &mut conv, BotInput::Text(text)).await?;
                 }
                 "customer message"
-            } else if sender == "system" {
-                note(engine, &mut conv, "system", "in", &text, payload).await?;
+            } else if sender == Participant::System {
+                note(
+                    engine,
+                    &mut conv,
+                    Lane::System,
+                    Direction::In,
+                    &text,
+                    payload,
+                )
+                .await?;
                 "system message"
             } else {
                 // A user or bot message we sent ourselves, without the echo flag (P6).
@@ -259,8 +274,8 @@ pub(crate) async fn handle(
                 note(
                     engine,
                     &mut conv,
-                    "user",
-                    "in",
+                    Lane::User,
+                    Direction::In,
                     &title,
                     json!({ "quickReply": payload }),
                 )
@@ -274,8 +289,8 @@ pub(crate) async fn handle(
                 note(
                     engine,
                     &mut conv,
-                    "user",
-                    "in",
+                    Lane::User,
+                    Direction::In,
                     "Submitted a card.",
                     json!({ "card": data }),
                 )
@@ -308,8 +323,8 @@ async fn enter_agent(
         note(
             engine,
             conv,
-            "system",
-            "in",
+            Lane::System,
+            Direction::In,
             &format!("Agent {} joined.", agent.unwrap_or_default()),
             Value::Null,
         )
@@ -330,8 +345,8 @@ async fn agent_ended(
         note(
             engine,
             conv,
-            "system",
-            "in",
+            Lane::System,
+            Direction::In,
             "The agent left the conversation.",
             Value::Null,
         )
@@ -341,8 +356,8 @@ async fn agent_ended(
     note(
         engine,
         conv,
-        "system",
-        "in",
+        Lane::System,
+        Direction::In,
         "The agent left the conversation.",
         Value::Null,
     )
@@ -379,7 +394,15 @@ pub(crate) async fn end(
     if conv.phase != Phase::Ended {
         conv.phase = Phase::Ended;
         conv.ended_at_ms = Some(now_ms());
-        note(engine, conv, "system", "local", why, Value::Null).await?;
+        note(
+            engine,
+            conv,
+            Lane::System,
+            Direction::Local,
+            why,
+            Value::Null,
+        )
+        .await?;
     }
     Ok(())
 }

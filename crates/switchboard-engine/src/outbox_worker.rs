@@ -23,7 +23,7 @@ use chat_gateway_client::{
     http_client, retry, ChatGatewayClient, ClientError, Connection, OutboundCall, RetryPolicy,
 };
 use switchboard_store::{outbox::Backoff, Outbox, OutboxEntry, OutboxError};
-use switchboard_types::{now_ms, RelayEvent};
+use switchboard_types::{now_ms, OutboxStatus, RelayEvent};
 
 /// Calls in flight at once, each for a different ordering key. 8x8 answers in tens to
 /// hundreds of milliseconds across the internet; at 100 ms this drains ≈ 640 calls/s.
@@ -263,7 +263,7 @@ fn updated(e: &OutboxEntry) -> RelayEvent {
     RelayEvent::OutboxUpdated {
         id: e.id,
         operation: e.operation.clone(),
-        status: e.status.clone(),
+        status: e.status,
         attempts: e.attempts,
         last_error: e.last_error.clone(),
     }
@@ -271,7 +271,7 @@ fn updated(e: &OutboxEntry) -> RelayEvent {
 
 /// One attempt's outcome, as it is written to the entry.
 struct Outcome {
-    status: &'static str,
+    status: OutboxStatus,
     next_at: i64,
     error: Option<String>,
     http_status: Option<u16>,
@@ -288,7 +288,7 @@ impl Outcome {
         let now = now_ms();
         let (status, next_at, error, http_status, response) = match result {
             Ok(response) => (
-                "delivered",
+                OutboxStatus::Delivered,
                 now,
                 None,
                 None,
@@ -296,7 +296,13 @@ impl Outcome {
             ),
             Err(e) if e.is_permanent() => {
                 tracing::warn!(id = entry.id, operation = %entry.operation, code = e.code(), "an outbox entry failed for good");
-                ("failed", now, Some(e.to_string()), e.status(), None)
+                (
+                    OutboxStatus::Failed,
+                    now,
+                    Some(e.to_string()),
+                    e.status(),
+                    None,
+                )
             }
             Err(e) => {
                 let wait = match e.retry_after() {
@@ -308,7 +314,7 @@ impl Outcome {
                     text.push_str(" — 8x8 may have applied it; it will be sent again");
                 }
                 (
-                    "pending",
+                    OutboxStatus::Pending,
                     now + wait.as_millis() as i64,
                     Some(text),
                     e.status(),
@@ -327,7 +333,7 @@ impl Outcome {
     }
 
     fn is_final(&self) -> bool {
-        self.status != "pending"
+        self.status != OutboxStatus::Pending
     }
 
     async fn store(&self, outbox: &Outbox, id: i64) -> Result<(), OutboxError> {

@@ -15,6 +15,7 @@ use switchboard_types::{now_ms, RelayEvent};
 use crate::{
     bot_turn, handover, note, on_event::end, save, Conversation, Engine, EngineError, Mode, Phase,
 };
+use switchboard_types::{Direction, Lane};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -94,19 +95,43 @@ pub(crate) async fn input(
     conv.last_user_at_ms = Some(now_ms());
     match conv.phase {
         Phase::Bot => {
-            note(engine, &mut conv, "user", "local", &text, Value::Null).await?;
+            note(
+                engine,
+                &mut conv,
+                Lane::User,
+                Direction::Local,
+                &text,
+                Value::Null,
+            )
+            .await?;
             save(engine, &mut conv).await?;
             bot_turn::run(engine, &mut conv, bot_input).await?;
         }
         // The 8x8 conversation is being created: keep the message, send it right after.
         Phase::Handover if conv.gateway_id.is_none() => {
-            note(engine, &mut conv, "user", "pending", &text, Value::Null).await?;
+            note(
+                engine,
+                &mut conv,
+                Lane::User,
+                Direction::Pending,
+                &text,
+                Value::Null,
+            )
+            .await?;
         }
         Phase::Ended if conv.gateway_id.is_none() => {
             // Nothing in 8x8 to re-open: a fresh start with the bot.
             conv.phase = Phase::Bot;
             conv.ended_at_ms = None;
-            note(engine, &mut conv, "user", "local", &text, Value::Null).await?;
+            note(
+                engine,
+                &mut conv,
+                Lane::User,
+                Direction::Local,
+                &text,
+                Value::Null,
+            )
+            .await?;
             save(engine, &mut conv).await?;
             bot_turn::run(engine, &mut conv, bot_input).await?;
         }
@@ -119,8 +144,8 @@ pub(crate) async fn input(
                 note(
                     engine,
                     &mut conv,
-                    "system",
-                    "out",
+                    Lane::System,
+                    Direction::Out,
                     "Re-opening the 8x8 conversation with a new message.",
                     Value::Null,
                 )
@@ -136,8 +161,8 @@ pub(crate) async fn input(
             note(
                 engine,
                 &mut conv,
-                "user",
-                "out",
+                Lane::User,
+                Direction::Out,
                 &text,
                 json!({ "outboxId": outbox_id }),
             )

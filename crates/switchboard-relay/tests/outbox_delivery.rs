@@ -11,6 +11,7 @@ use chat_gateway_client::{types::*, ChatGatewayClient};
 use chat_gateway_sim::{Faults, SimHandle};
 use inbox_support::*;
 use switchboard_store::outbox::{Backoff, Outbox};
+use switchboard_types::OutboxStatus;
 
 fn fast(outbox: &Outbox, contract: &ContractLog) {
     outbox.set_backoff(Backoff {
@@ -147,7 +148,7 @@ async fn after_503s_and_429s_every_call_is_delivered_in_order_per_conversation()
             Ok(e) => e,
             Err(e) => panic!("{e}: {:#?}", outbox.list(100, None).await.unwrap()),
         };
-        assert_eq!(entry.status, "delivered", "{entry:?}");
+        assert_eq!(entry.status, OutboxStatus::Delivered, "{entry:?}");
     }
     let retried = outbox
         .list(100, None)
@@ -188,7 +189,7 @@ async fn a_call_8x8_refuses_fails_for_good_without_blocking_the_next() {
         .await
         .unwrap();
     let entry = outbox.wait(refused, Duration::from_secs(10)).await.unwrap();
-    assert_eq!(entry.status, "failed");
+    assert_eq!(entry.status, OutboxStatus::Failed);
     assert_eq!(entry.attempts, 1, "a 4xx is not retried");
     assert_eq!(entry.last_status, Some(404));
     assert!(
@@ -197,7 +198,7 @@ async fn a_call_8x8_refuses_fails_for_good_without_blocking_the_next() {
     );
     assert!(entry.finished_at_ms.is_some());
     let entry = outbox.wait(next, Duration::from_secs(10)).await.unwrap();
-    assert_eq!(entry.status, "delivered");
+    assert_eq!(entry.status, OutboxStatus::Delivered);
     assert_eq!(accepted_texts(&env.sim, &conv), ["after the refusal"]);
 
     // A create keeps 8x8's answer, so the engine learns the new conversation's id.
@@ -276,7 +277,7 @@ async fn a_relay_restarted_mid_way_loses_nothing() {
     .await;
     assert_eq!(entries.len(), 10);
     assert!(
-        entries.iter().all(|e| e.status == "delivered"),
+        entries.iter().all(|e| e.status == OutboxStatus::Delivered),
         "{entries:?}"
     );
     for conv in [&a, &b] {
@@ -316,7 +317,7 @@ async fn a_slow_8x8_is_called_for_many_conversations_at_once_and_one_call_at_a_t
     }
     for id in ids {
         let entry = outbox.wait(id, Duration::from_secs(60)).await.unwrap();
-        assert_eq!(entry.status, "delivered", "{entry:?}");
+        assert_eq!(entry.status, OutboxStatus::Delivered, "{entry:?}");
     }
 
     // When each POST was inside the emulator, from its Event Log: the record is written
@@ -404,7 +405,7 @@ async fn after_a_429_no_conversation_is_called_before_retry_after() {
         .unwrap();
     for id in [first, second] {
         let entry = outbox.wait(id, Duration::from_secs(20)).await.unwrap();
-        assert_eq!(entry.status, "delivered", "{entry:?}");
+        assert_eq!(entry.status, OutboxStatus::Delivered, "{entry:?}");
     }
 
     let posts: Vec<_> = env

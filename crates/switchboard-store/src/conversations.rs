@@ -3,79 +3,14 @@
 //! UI shows is read from here, so a restart loses nothing.
 
 use rusqlite::{params, OptionalExtension, Row};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use switchboard_types::{Direction, Lane, Mode, Phase};
+
+use chat_gateway_client::types::CreateConversation;
+
 use crate::db::{Db, DbError};
-
-/// How the conversation reached the relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Mode {
-    /// 8x8 routed a customer to the bot (the relay is the 8x8 Endpoint).
-    Endpoint,
-    /// A user talks to the bot here; an agent joins through 8x8 on handover.
-    Handover,
-}
-
-impl Mode {
-    fn as_str(self) -> &'static str {
-        match self {
-            Mode::Endpoint => "endpoint",
-            Mode::Handover => "handover",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        if s == "handover" {
-            Mode::Handover
-        } else {
-            Mode::Endpoint
-        }
-    }
-}
-
-/// Where the conversation is, as agents and testers see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Phase {
-    Bot,
-    /// The bot asked for an agent; 8x8 has not queued it yet.
-    Handover,
-    Queued,
-    Agent,
-    Transferred,
-    Ended,
-}
-
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Bot => "bot",
-            Phase::Handover => "handover",
-            Phase::Queued => "queued",
-            Phase::Agent => "agent",
-            Phase::Transferred => "transferred",
-            Phase::Ended => "ended",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "handover" => Phase::Handover,
-            "queued" => Phase::Queued,
-            "agent" => Phase::Agent,
-            "transferred" => Phase::Transferred,
-            "ended" => Phase::Ended,
-            _ => Phase::Bot,
-        }
-    }
-    /// An agent side exists (or is being set up) in 8x8.
-    pub fn with_8x8_agent_side(self) -> bool {
-        matches!(
-            self,
-            Phase::Handover | Phase::Queued | Phase::Agent | Phase::Transferred
-        )
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -96,8 +31,8 @@ pub struct Conversation {
     pub queue_name: Option<String>,
     pub agent_id: Option<String>,
     pub transfer_pending: bool,
-    /// Exactly what was sent to 8x8 to create the handover (the agent's view).
-    pub handover: Option<Value>,
+    /// The handover's record (handover mode): what 8x8 was sent, and the bookkeeping.
+    pub handover: Option<HandoverRecord>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub queued_at_ms: Option<i64>,
@@ -165,7 +100,9 @@ impl Conversation {
             queue_name: r.get("queue_name")?,
             agent_id: r.get("agent_id")?,
             transfer_pending: r.get("transfer_pending")?,
-            handover: r.get::<_, Option<String>>("handover_json")?.map(json),
+            handover: r
+                .get::<_, Option<String>>("handover_json")?
+                .and_then(|s| HandoverRecord::read(&s)),
             created_at_ms: r.get("created_at_ms")?,
             updated_at_ms: r.get("updated_at_ms")?,
             queued_at_ms: r.get("queued_at_ms")?,
@@ -178,16 +115,64 @@ impl Conversation {
     }
 }
 
+/// What a handover in handover mode leaves on its conversation. `request` is exactly
+/// what 8x8 was sent (the agent's view: user, JSON properties, history); the rest is the
+/// relay's own bookkeeping and never goes to 8x8. Stored as one JSON object with these
+/// fields side by side (`request`, `outboxId`, `handback`, `earlierGatewayIds`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoverRecord {
+    pub request: CreateConversation,
+    #[serde(flatten)]
+    pub local: HandoverBookkeeping,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HandoverBookkeeping {
+    /// The outbox entry of the create; its answer carries 8x8's conversation id.
+    pub outbox_id: Option<i64>,
+    /// Whether a handback (post-agent assignment) is to be scheduled once 8x8 answers.
+    pub handback: bool,
+    /// 8x8 conversations of earlier handovers of the same conversation: their late
+    /// events are recognised and ignored.
+    pub earlier_gateway_ids: Vec<String>,
+}
+
+impl HandoverRecord {
+    /// A stored record; one that does not read (written by a build that stored another
+    /// shape) is left out with a warning rather than failing the whole conversation.
+    fn read(json: &str) -> Option<Self> {
+        match serde_json::from_str(json) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "a stored handover record does not read; shown without it");
+                None
+            }
+        }
+    }
+
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Whether `gateway_id` is an 8x8 conversation of an earlier handover.
+    pub fn is_earlier(&self, gateway_id: &str) -> bool {
+        self.local
+            .earlier_gateway_ids
+            .iter()
+            .any(|id| id == gateway_id)
+    }
+}
+
 /// One line of the transcript.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
     pub id: i64,
     pub conversation_id: String,
-    /// `user`, `bot`, `agent` or `system`.
-    pub lane: String,
-    /// `in` (from 8x8), `out` (to 8x8) or `local`.
-    pub direction: String,
+    pub lane: Lane,
+    pub direction: Direction,
     pub text: String,
     /// Quick replies, cards, attachments.
     pub payload: Value,
@@ -276,17 +261,6 @@ impl PhaseFilter {
         .into_iter()
         .find(|p| p.as_str() == s)
         .map(Self::Is)
-    }
-}
-
-impl Mode {
-    /// `endpoint` or `handover`; `None` for anything else.
-    pub fn from_name(s: &str) -> Option<Self> {
-        match s {
-            "endpoint" => Some(Mode::Endpoint),
-            "handover" => Some(Mode::Handover),
-            _ => None,
-        }
     }
 }
 
@@ -458,7 +432,7 @@ impl ConversationStore {
                         c2.queue_name,
                         c2.agent_id,
                         c2.transfer_pending,
-                        c2.handover.as_ref().map(Value::to_string),
+                        c2.handover.as_ref().map(HandoverRecord::to_json),
                         c2.created_at_ms,
                         c2.updated_at_ms,
                         c2.queued_at_ms,
@@ -479,8 +453,8 @@ impl ConversationStore {
     pub async fn add_entry(
         &self,
         conversation_id: &str,
-        lane: &str,
-        direction: &str,
+        lane: Lane,
+        direction: Direction,
         text: &str,
         payload: Value,
         delivery_id: Option<i64>,
@@ -490,8 +464,8 @@ impl ConversationStore {
         let entry = Entry {
             id: 0,
             conversation_id: conversation_id.to_string(),
-            lane: lane.to_string(),
-            direction: direction.to_string(),
+            lane,
+            direction,
             text: text.to_string(),
             payload,
             at_ms,
@@ -510,8 +484,8 @@ impl ConversationStore {
                 .execute(params![
                     e.id,
                     e.conversation_id,
-                    e.direction,
-                    e.lane,
+                    e.direction.as_str(),
+                    e.lane.as_str(),
                     e.text,
                     e.payload.to_string(),
                     delivery_id,
@@ -545,8 +519,8 @@ impl ConversationStore {
                     Ok(Entry {
                         id: r.get(0)?,
                         conversation_id: r.get(1)?,
-                        lane: r.get(2)?,
-                        direction: r.get(3)?,
+                        lane: Lane::parse(&r.get::<_, String>(2)?),
+                        direction: Direction::parse(&r.get::<_, String>(3)?),
                         text: r.get(4)?,
                         payload: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null),
                         at_ms: r.get(6)?,
@@ -744,7 +718,7 @@ mod tests {
     #[tokio::test]
     async fn filters_and_search_cover_every_conversation() {
         let mut handed = conv("h1", Mode::Handover, Phase::Ended, 100, "Åsa Lindqvist");
-        handed.handover = Some(serde_json::json!({ "request": {} }));
+        handed.handover = Some(HandoverRecord::default());
         let mut queued = conv("e1", Mode::Endpoint, Phase::Queued, 200, "Ben Smith");
         queued.queue_name = Some("Billing".into());
         let mut talking = conv("e2", Mode::Endpoint, Phase::Bot, 300, "Carla Rossi");

@@ -17,7 +17,9 @@ pub mod outbox;
 pub mod search_text;
 pub mod write_unit;
 
-pub use conversations::{Conversation, ConversationStore, Entry, Mode, Phase};
+pub use conversations::{
+    Conversation, ConversationStore, Entry, HandoverBookkeeping, HandoverRecord, Mode, Phase,
+};
 pub use db::{Db, DbError};
 pub use deliveries::{DeliveryRecord, DeliveryStore, Recorded};
 pub use inbox_queue::{InboxQueue, QueuedEvent};

@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use chat_gateway_client::{OutboundCall, RequestObserver};
-use switchboard_types::now_ms;
+use switchboard_types::{now_ms, OutboxStatus};
 
 use crate::db::{Db, DbError};
 
@@ -56,8 +56,7 @@ pub struct OutboxEntry {
     pub ordering_key: String,
     pub operation: String,
     pub request: serde_json::Value,
-    /// `pending`, `sending`, `delivered` or `failed`.
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i64,
     pub next_attempt_at_ms: i64,
     pub last_error: Option<String>,
@@ -70,7 +69,7 @@ pub struct OutboxEntry {
 
 impl OutboxEntry {
     pub fn is_final(&self) -> bool {
-        self.status == "delivered" || self.status == "failed"
+        self.status.is_final()
     }
 
     fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
@@ -80,7 +79,7 @@ impl OutboxEntry {
             ordering_key: r.get(1)?,
             operation: r.get(2)?,
             request: json(r.get(3)?).unwrap_or(serde_json::Value::Null),
-            status: r.get(4)?,
+            status: OutboxStatus::parse(&r.get::<_, String>(4)?),
             attempts: r.get(5)?,
             next_attempt_at_ms: r.get(6)?,
             last_error: r.get(7)?,
@@ -139,7 +138,7 @@ impl Outbox {
     pub async fn record_attempt(
         &self,
         id: i64,
-        status: &'static str,
+        status: OutboxStatus,
         next_at: i64,
         error: Option<String>,
         http_status: Option<u16>,
@@ -154,7 +153,7 @@ impl Outbox {
                         response_json = ?5, updated_at_ms = ?6,
                         finished_at_ms = CASE WHEN ?1 IN ('delivered', 'failed') THEN ?6 END
                      WHERE id = ?7",
-                    rusqlite::params![status, next_at, error, http_status, response, now, id],
+                    rusqlite::params![status.as_str(), next_at, error, http_status, response, now, id],
                 )
             })
             .await?;
@@ -402,7 +401,7 @@ fn take_due_in(
              WHERE id = ?2",
         )?
         .execute(rusqlite::params![now, entry.id])?;
-        entry.status = "sending".into();
+        entry.status = OutboxStatus::Sending;
         entry.attempts += 1;
         taken.push(entry);
     }

@@ -51,7 +51,7 @@ pub enum RelayEvent {
     OutboxUpdated {
         id: i64,
         operation: String,
-        status: String,
+        status: crate::OutboxStatus,
         attempts: i64,
         #[serde(rename = "lastError")]
         last_error: Option<String>,

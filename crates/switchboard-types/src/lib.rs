@@ -2,9 +2,13 @@
 //! events the UI receives, the conversation's phases and transcript lanes, field errors
 //! as the forms show them, and the random tokens that guard the listeners.
 
+pub mod conversation;
 pub mod events;
 mod field_error;
+mod outbox_status;
 pub mod token;
 
+pub use conversation::{Direction, Lane, Mode, Phase};
 pub use events::{now_ms, Envelope, EventBus, RelayEvent};
 pub use field_error::FieldError;
+pub use outbox_status::OutboxStatus;

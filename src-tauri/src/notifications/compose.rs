@@ -69,8 +69,8 @@ fn queue(conv: &Conversation) -> Option<String> {
     let assigned = conv
         .handover
         .as_ref()
-        .and_then(|h| h["request"]["assignment"]["id"].as_str())
-        .map(str::to_string);
+        .and_then(|h| h.request.assignment.as_ref())
+        .map(|a| a.id.clone());
     [conv.queue_name.clone(), conv.queue_id.clone(), assigned]
         .into_iter()
         .flatten()
@@ -92,8 +92,10 @@ pub fn one_line(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use chat_gateway_client::types::{Assignment, CreateConversation};
     use serde_json::json;
     use switchboard_engine::{Conversation, Mode};
+    use switchboard_store::HandoverRecord;
 
     use super::*;
 
@@ -117,7 +119,13 @@ mod tests {
     #[test]
     fn a_handover_names_the_user_and_the_queue() {
         let mut c = conv(json!({ "name": "Ada  Lovelace", "email": "ada@example.com" }));
-        c.handover = Some(json!({ "request": { "assignment": { "type": "queue", "id": "101" } } }));
+        c.handover = Some(HandoverRecord {
+            request: CreateConversation {
+                assignment: Some(Assignment::queue("101")),
+                ..CreateConversation::default()
+            },
+            ..HandoverRecord::default()
+        });
         let n = handed_over(&c);
         assert_eq!(n.title, "Conversation handed over");
         assert_eq!(n.body, "Ada Lovelace is waiting for an agent in queue 101.");

@@ -70,9 +70,9 @@ pub struct Queued {
 #[serde(rename_all = "camelCase", default)]
 pub struct MembersChanged {
     #[serde(deserialize_with = "lenient")]
-    pub member_type: Option<String>,
+    pub member_type: Option<Participant>,
     #[serde(deserialize_with = "lenient")]
-    pub change: Option<String>,
+    pub change: Option<MemberChange>,
     #[serde(deserialize_with = "lenient")]
     pub id: Option<String>,
 }
@@ -99,7 +99,33 @@ pub struct Sender {
     #[serde(deserialize_with = "lenient")]
     pub id: Option<String>,
     #[serde(rename = "type", deserialize_with = "lenient")]
-    pub kind: Option<String>,
+    pub kind: Option<Participant>,
+}
+
+/// Who takes part in a conversation: a member that joins or leaves, or a message's sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Participant {
+    User,
+    Agent,
+    Bot,
+    System,
+    /// A value this build does not know (8x8 may add some).
+    #[default]
+    #[serde(other)]
+    Other,
+}
+
+/// What happened to a member (`MEMBERS_CHANGED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MemberChange {
+    Joined,
+    Left,
+    /// A value this build does not know.
+    #[default]
+    #[serde(other)]
+    Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -219,7 +245,7 @@ mod tests {
             panic!("{e:?}")
         };
         assert_eq!(m.text.as_deref(), Some("Hello"));
-        assert_eq!(m.sender.as_ref().unwrap().kind.as_deref(), Some("agent"));
+        assert_eq!(m.sender.as_ref().unwrap().kind, Some(Participant::Agent));
         assert!(e.is_processable());
 
         let e = WebhookEvent::parse(
@@ -261,7 +287,7 @@ mod tests {
         };
         assert!(m.is_echo);
         assert_eq!(m.text.as_deref(), Some("Hi"));
-        assert_eq!(m.sender.as_ref().unwrap().kind.as_deref(), Some("bot"));
+        assert_eq!(m.sender.as_ref().unwrap().kind, Some(Participant::Bot));
         assert!(m.attachments.is_empty() && m.cards.is_empty());
 
         let e = WebhookEvent::parse(br#"{"eventType":"MESSAGE","conversationId":"c","data":{"isEcho":true,"text":5,"sender":{"id":7,"type":"user"}}}"#).unwrap();
@@ -270,7 +296,7 @@ mod tests {
         };
         assert!(m.is_echo);
         assert_eq!(m.text, None);
-        assert_eq!(m.sender.as_ref().unwrap().kind.as_deref(), Some("user"));
+        assert_eq!(m.sender.as_ref().unwrap().kind, Some(Participant::User));
 
         let e = WebhookEvent::parse(br#"{"eventType":"CONVERSATION_UPDATE","conversationId":"c","data":{"state":"active","assignment":{"type":"queue","id":101},"msisdn":false}}"#).unwrap();
         let EventKind::ConversationUpdate(c) = &e.kind else {

@@ -20,7 +20,9 @@ use rusqlite::params;
 use serde_json::{json, Value};
 use switchboard_bot::BotSession;
 use switchboard_store::db::{Db, DbError};
-use switchboard_store::{Conversation, ConversationStore as Store, Mode, Phase};
+use switchboard_store::{
+    Conversation, ConversationStore as Store, HandoverBookkeeping, HandoverRecord, Mode, Phase,
+};
 
 use text::Rng;
 
@@ -409,7 +411,12 @@ fn user_line(rng: &mut Rng, mode: Mode, to_agent: bool, at_ms: i64) -> Line {
 
 /// What the engine keeps of a handover: the create sent to 8x8 with the bot transcript
 /// (the latest 200 user and bot lines) as history.
-fn handover_record(conv: &Conversation, before: &[Line], queue: &str, index: usize) -> Value {
+fn handover_record(
+    conv: &Conversation,
+    before: &[Line],
+    queue: &str,
+    index: usize,
+) -> HandoverRecord {
     let field = |k: &str| conv.user[k].as_str().map(str::to_string);
     let mut messages: Vec<SendMessage> = before
         .iter()
@@ -435,10 +442,13 @@ fn handover_record(conv: &Conversation, before: &[Line], queue: &str, index: usi
         assignment: Some(Assignment::queue(queue)),
         history: Some(History { messages }),
     };
-    json!({
-        "request": request, "outboxId": 100_000 + index, "handback": false,
-        "earlierGatewayIds": [],
-    })
+    HandoverRecord {
+        request,
+        local: HandoverBookkeeping {
+            outbox_id: Some(100_000 + index as i64),
+            ..HandoverBookkeeping::default()
+        },
+    }
 }
 
 async fn write(db: &Db, store: &Store, batch: Vec<Gen>) -> Result<(), DbError> {

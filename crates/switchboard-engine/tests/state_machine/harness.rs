@@ -1,0 +1,245 @@
+//! The engine with its real parts around it — SQLite on disk in a tempdir, the real
+//! inbox queue fed the way the webhook endpoint feeds it, the real outbox table, the real
+//! bus and a settings watch — and nothing else: no HTTP, no relay, no outbox worker, no
+//! 8x8. A test plays 8x8 by recording deliveries and by writing the outcome of outbox
+//! entries itself.
+
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use bytes::Bytes;
+use chat_gateway_client::{ClientError, Connection};
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use switchboard_engine::{Connections, Conversation, Engine, EngineContext};
+use switchboard_settings::{Role, Settings};
+use switchboard_store::{
+    deliveries::{Disposition, NewDelivery},
+    inbox_queue::Handoff,
+    Db, DeliveryStore, InboxQueue, Outbox, Recorded,
+};
+use switchboard_types::{now_ms, EventBus, OutboxStatus};
+use tokio::sync::watch;
+
+/// How long [`eventually`] waits by default. Everything here settles in milliseconds;
+/// the margin is for a loaded 2-core machine.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+
+/// The one polling helper: runs `probe` until it returns `Some`, and panics naming
+/// `what` when `timeout` passes first.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The channel and queue every handover goes to.
+pub const CHANNEL: &str = "ch-test";
+pub const QUEUE: &str = "q-support";
+
+/// A fixed 8x8: a handover route, maybe a registered handback webhook, and no usable
+/// connection (the engine's direct calls, typing pulses, are best-effort and skipped).
+pub struct FakeConnections {
+    pub handback: Mutex<Option<String>>,
+}
+
+impl Connections for FakeConnections {
+    fn resolve(&self, _role: Role) -> BoxFuture<'_, Result<Connection, ClientError>> {
+        Box::pin(async {
+            Err(ClientError::NotConfigured(
+                "the state-machine tests have no 8x8".into(),
+            ))
+        })
+    }
+
+    fn handover_route(&self, _settings: &Settings) -> (Option<String>, Option<String>) {
+        (Some(CHANNEL.into()), Some(QUEUE.into()))
+    }
+
+    fn handback_webhook(&self) -> BoxFuture<'_, Option<String>> {
+        let id = self.handback.lock().unwrap().clone();
+        Box::pin(async move { id })
+    }
+}
+
+pub struct Harness {
+    pub engine: Arc<Engine>,
+    pub outbox: Arc<Outbox>,
+    pub deliveries: DeliveryStore,
+    pub connections: Arc<FakeConnections>,
+    settings: watch::Sender<Arc<Settings>>,
+    stop: watch::Sender<bool>,
+    event_ids: AtomicU64,
+    // Last: the database files go after everything that uses them.
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start(settings: Settings) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = Db::open(&dir.path().join("switchboard.db")).expect("the database opens");
+        // As the relay's inbox builds them (switchboard-relay endpoint/inbox.rs).
+        let handoff = Arc::new(Handoff::new());
+        let deliveries = DeliveryStore::open(&db, handoff.clone()).expect("the inbox writer starts");
+        let inbox = Arc::new(InboxQueue::new(db.clone(), deliveries.writer(), handoff));
+        let outbox = Arc::new(Outbox::new(db.clone()));
+        let (settings_tx, settings_rx) = watch::channel(Arc::new(settings));
+        let (stop, stopping) = watch::channel(false);
+        let connections = Arc::new(FakeConnections {
+            handback: Mutex::new(None),
+        });
+        let engine = Engine::new(EngineContext {
+            db,
+            inbox,
+            outbox: outbox.clone(),
+            bus: Arc::new(EventBus::default()),
+            settings: settings_rx,
+            connections: connections.clone(),
+            stopping,
+        });
+        switchboard_engine::spawn(engine.clone());
+        Self {
+            engine,
+            outbox,
+            deliveries,
+            connections,
+            settings: settings_tx,
+            stop,
+            event_ids: AtomicU64::new(0),
+            _dir: dir,
+        }
+    }
+
+    /// Changes the settings as a save in the UI does; the engine sees them from its next
+    /// job on.
+    pub fn change_settings(&self, change: impl FnOnce(&mut Settings)) {
+        self.settings.send_modify(|current| {
+            let mut next = Settings::clone(current);
+            change(&mut next);
+            *current = Arc::new(next);
+        });
+    }
+
+    pub fn new_event_id(&self) -> String {
+        format!("evt-{}", self.event_ids.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    /// 8x8 posts `body` and the webhook endpoint accepts it: recorded exactly as the
+    /// receiver records an authentic delivery for the engine (receive.rs), so the real
+    /// inbox queue hands it to the engine. Echoes are queued too (the endpoint settles
+    /// them itself; an inspector replay reaches the engine), to exercise the engine's drop.
+    pub async fn deliver(&self, event_id: &str, body: &Value) -> Recorded {
+        let field = |name: &str| body[name].as_str().map(str::to_string);
+        let recorded = self
+            .deliveries
+            .record(NewDelivery {
+                received_at_ms: now_ms(),
+                headers_json: serde_json::json!({ "x-8x8-event-id": event_id }).to_string(),
+                body: Bytes::from(body.to_string()),
+                event_id: Some(event_id.to_string()),
+                event_type: field("eventType"),
+                conversation_id: field("conversationId"),
+                signature: "skipped",
+                signature_reason: None,
+                http_status: 204,
+                disposition: Disposition::Queue,
+                outcome: None,
+            })
+            .await
+            .expect("the delivery is stored");
+        recorded
+    }
+
+    /// The delivery as the inspector shows it (JSON: its `status` is read as text).
+    pub async fn delivery(&self, id: i64) -> Value {
+        let record = self
+            .deliveries
+            .get(id)
+            .await
+            .expect("the deliveries table reads")
+            .unwrap_or_else(|| panic!("no delivery {id}"));
+        serde_json::to_value(record).unwrap()
+    }
+
+    /// Waits until the engine is done with a delivery (its status leaves `pending`); the
+    /// event's writes commit together with that mark.
+    pub async fn settled(&self, id: i64) -> Value {
+        eventually(&format!("delivery {id} to leave pending"), PATIENCE, || async move {
+            let d = self.delivery(id).await;
+            (d["status"] != "pending").then_some(d)
+        })
+        .await
+    }
+
+    pub async fn conversation(&self, id: &str) -> Option<Conversation> {
+        self.engine.store.get(id).await.expect("conversations read")
+    }
+
+    pub async fn by_gateway_id(&self, gateway_id: &str) -> Option<Conversation> {
+        self.engine
+            .store
+            .by_gateway_id(gateway_id)
+            .await
+            .expect("conversations read")
+    }
+
+    /// The transcript as JSON lines (`lane`, `direction`, `text`, `payload`, …).
+    pub async fn transcript(&self, id: &str) -> Vec<Value> {
+        self.engine
+            .store
+            .transcript(id, 0, 10_000)
+            .await
+            .expect("the transcript reads")
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect()
+    }
+
+    /// Every outbox entry, oldest first, as JSON (`operation`, `request`, `status`, …).
+    pub async fn outbox_entries(&self) -> Vec<Value> {
+        let mut entries = self.outbox.list(10_000, None).await.expect("the outbox reads");
+        entries.reverse();
+        entries
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect()
+    }
+
+    /// 8x8 answers an outbox entry as the worker would record it, and the engine's
+    /// waiters are told.
+    pub async fn answer(&self, outbox_id: i64, delivered: Result<Value, &str>) {
+        let now = now_ms();
+        let (status, error, http, response) = match delivered {
+            Ok(body) => (OutboxStatus::Delivered, None, 202, Some(body.to_string())),
+            Err(why) => (OutboxStatus::Failed, Some(why.to_string()), 400, None),
+        };
+        self.outbox
+            .record_attempt(outbox_id, status, now, error, Some(http), response, now)
+            .await
+            .expect("the outcome is written");
+        self.outbox.notify_finished();
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
