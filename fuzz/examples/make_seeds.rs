@@ -18,7 +18,7 @@ use chat_gateway_sim::{Seed, SimConfig, WebchatTarget};
 use serde_json::json;
 use switchboard_bot::{BotKind, DEFAULT_FLOW};
 use switchboard_settings::settings::Settings;
-use switchboard_relay::admin::settings_update::export;
+use switchboard_settings::export::export;
 use switchboard_fuzz::request;
 
 #[tokio::main]

@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use chat_gateway_client::json_properties;
-use switchboard_relay::admin::settings_update::{export, read_export};
+use switchboard_settings::export::{export, read_export};
 use switchboard_types::token;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,12 +8,9 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use libfuzzer_sys::fuzz_target;
-use switchboard_relay::endpoint::inbox::{
-    signature::{
-        self, key_from_jwk, parse_signature, signed_payload, verify, ChecksumVariant,
-        DeliveryHeaders, ParsedSignature, PublicKey,
-    },
-    DEFAULT_FRESHNESS_WINDOW_MS,
+use chat_gateway_client::webhook::signature::{
+    self, key_from_jwk, parse_signature, signed_payload, verify, ChecksumVariant,
+    DeliveryHeaders, ParsedSignature, PublicKey, DEFAULT_FRESHNESS_WINDOW_MS,
 };
 use switchboard_fuzz::{request, test_key, NOW_MS};
 

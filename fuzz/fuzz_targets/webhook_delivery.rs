@@ -11,10 +11,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use switchboard_relay::endpoint::inbox::{
-    receive::{headers_json, read_request},
-    signature::{self, DeliveryHeaders},
-    EventKind, WebhookEvent, DEFAULT_FRESHNESS_WINDOW_MS,
+use chat_gateway_client::webhook::{
+    request::{headers_json, read_request},
+    signature::{self, DeliveryHeaders, DEFAULT_FRESHNESS_WINDOW_MS},
+    EventKind, WebhookEvent,
 };
 use switchboard_fuzz::{request, NOW_MS};
 

@@ -7,12 +7,12 @@
 //! waits for their answer on screen).
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "http")]
 use serde_json::Value;
 
-use crate::{
-    types::{Assignment, CreateConversation, PostAgentAssignment, SendMessage},
-    ChatGatewayClient, ClientError,
-};
+use crate::types::{Assignment, CreateConversation, PostAgentAssignment, SendMessage};
+#[cfg(feature = "http")]
+use crate::{ChatGatewayClient, ClientError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "operation", rename_all = "camelCase")]
@@ -67,6 +67,7 @@ impl OutboundCall {
         }
     }
 
+    #[cfg(feature = "http")]
     /// Makes the call once; the answer worth keeping (a create's `conversationId`) is
     /// returned as JSON.
     pub async fn execute(&self, client: &ChatGatewayClient) -> Result<Option<Value>, ClientError> {

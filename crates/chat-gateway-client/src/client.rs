@@ -4,7 +4,7 @@
 //! the retry rules of [`retry`]. The API key is only ever put in the request header; it
 //! is never logged and never part of an error.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::{header, Method};
@@ -13,34 +13,14 @@ use serde_json::Value;
 
 use crate::{
     error::{ApiError, ClientError},
+    observe::{RequestObserver, SentRequest},
     retry::{self, RetryPolicy},
     types::*,
-    Secret,
+    Connection,
 };
 
 const PREFIX: &str = "/chat-gateway/v1";
 const ACCEPT: &str = "application/hal+json, application/json;q=0.9, */*;q=0.5";
-
-/// What a request looked like on the wire (without headers): for tests that check
-/// every request against 8x8's OpenAPI document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SentRequest {
-    pub method: String,
-    /// Path and query, starting at `/chat-gateway/v1`.
-    pub path: String,
-    /// `None` without a body; multipart bodies are `Some(Null)`.
-    pub body: Option<Value>,
-}
-
-/// Everything a call needs, key included.
-#[derive(Debug, Clone)]
-pub struct Connection {
-    pub base_url: String,
-    pub tenant: Option<String>,
-    pub api_key: Secret,
-}
-
-pub type RequestObserver = Arc<dyn Fn(&SentRequest) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct ChatGatewayClient {
@@ -568,6 +548,7 @@ fn seg(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Secret;
 
     #[test]
     fn ids_are_escaped_in_paths() {

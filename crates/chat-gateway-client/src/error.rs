@@ -95,7 +95,7 @@ impl ApiError {
         }
         if e.message.is_empty() {
             e.message = e.details.first().cloned().unwrap_or_else(|| {
-                reqwest::StatusCode::from_u16(status)
+                http::StatusCode::from_u16(status)
                     .ok()
                     .and_then(|s| s.canonical_reason())
                     .unwrap_or("error")

@@ -7,21 +7,30 @@
 //!   and the signing keys ([`webhook::jwk`]);
 //! - the handover's JSON properties ([`json_properties`]).
 //!
+//! The HTTP parts (the client, the signing-key fetcher) are the `http` feature, on by
+//! default: the engine uses only the types and leaves them out.
+//!
 //! No database and no HTTP server: the store and the relay sit above this crate, and
 //! the fuzz targets link it alone. Protocol facts are cited from docs/chat-gateway.md
 //! (§ numbers) and docs/decisions.md (P numbers).
 
 pub mod call;
+#[cfg(feature = "http")]
 mod client;
+mod connection;
 pub mod error;
 pub mod json_properties;
+mod observe;
 pub mod retry;
 mod secret;
 pub mod types;
 pub mod webhook;
 
 pub use call::OutboundCall;
-pub use client::{http_client, ChatGatewayClient, Connection, RequestObserver, SentRequest};
+#[cfg(feature = "http")]
+pub use client::{http_client, ChatGatewayClient};
+pub use connection::Connection;
 pub use error::{ApiError, ClientError};
+pub use observe::{RequestObserver, SentRequest};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

@@ -10,6 +10,9 @@ pub enum BotError {
     Flow(#[from] FlowError),
     #[error("The external bot has no URL; set one in the bot settings.")]
     NoExternalUrl,
+    /// A build without the `external` feature (the engine's own tests) cannot call out.
+    #[error("This build of Switchboard has no external bot support; use the built-in flow.")]
+    ExternalNotBuilt,
     /// Says why in a sentence of its own; the URL is not repeated, it may hold a token.
     #[error("{0}")]
     BadExternalUrl(String),
@@ -37,9 +40,11 @@ fn excerpt_suffix(excerpt: &str) -> String {
 }
 
 /// At most this many characters of a body go into a message.
+#[cfg(feature = "external")]
 pub(crate) const EXCERPT_CHARS: usize = 200;
 
 /// A single line of at most [`EXCERPT_CHARS`] characters, with "…" when cut.
+#[cfg(feature = "external")]
 pub(crate) fn excerpt(body: &str) -> String {
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= EXCERPT_CHARS {
@@ -50,7 +55,7 @@ pub(crate) fn excerpt(body: &str) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "external"))]
 mod tests {
     use super::*;
 

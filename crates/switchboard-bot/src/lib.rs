@@ -5,6 +5,7 @@
 //! a handover reason when the user should go to a human agent.
 
 mod error;
+#[cfg(feature = "external")]
 mod external;
 pub mod flow;
 mod runner;
@@ -210,6 +211,7 @@ pub struct Bot {
 #[derive(Debug, Clone)]
 enum Kind {
     Builtin(Flow),
+    #[cfg(feature = "external")]
     External(external::Rasa),
 }
 
@@ -224,7 +226,15 @@ impl Bot {
                     .map(str::trim)
                     .filter(|u| !u.is_empty())
                     .ok_or(BotError::NoExternalUrl)?;
-                Kind::External(external::Rasa::new(url, settings.external_timeout_ms)?)
+                #[cfg(feature = "external")]
+                {
+                    Kind::External(external::Rasa::new(url, settings.external_timeout_ms)?)
+                }
+                #[cfg(not(feature = "external"))]
+                {
+                    let _ = url;
+                    return Err(BotError::ExternalNotBuilt);
+                }
             }
         };
         Ok(Bot { kind })
@@ -242,6 +252,7 @@ impl Bot {
     pub fn kind(&self) -> BotKind {
         match self.kind {
             Kind::Builtin(_) => BotKind::Builtin,
+            #[cfg(feature = "external")]
             Kind::External(_) => BotKind::External,
         }
     }
@@ -256,6 +267,7 @@ impl Bot {
     ) -> Result<BotTurn, BotError> {
         match &self.kind {
             Kind::Builtin(flow) => Ok(runner::respond(flow, session, input)),
+            #[cfg(feature = "external")]
             Kind::External(rasa) => rasa.respond(session, input).await,
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use chat_gateway_client::{types::SendMessage, ChatGatewayClient, OutboundCall, RetryPolicy};
+use chat_gateway_client::{types::SendMessage, OutboundCall};
 use switchboard_bot::{Bot, BotInput, BotKind, BotReply, BotSession};
 use switchboard_settings::Role;
 
@@ -154,11 +154,9 @@ fn typing_pulse(engine: &Arc<Engine>, conv: &Conversation) {
     };
     let engine = engine.clone();
     tokio::spawn(async move {
-        if let Ok(conn) = engine.connections.resolve(Role::Endpoint).await {
-            let client = ChatGatewayClient::with_policy(conn, RetryPolicy::once());
-            if let Err(e) = client.typing(&gateway_id, "bot").await {
-                tracing::debug!(error = %e, "typing indicator not sent");
-            }
-        }
+        engine
+            .connections
+            .typing(Role::Endpoint, &gateway_id, "bot")
+            .await;
     });
 }

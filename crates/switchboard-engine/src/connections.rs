@@ -1,17 +1,12 @@
-//! Which 8x8 the engine talks to is not the engine's business: the relay decides per use
-//! (the embedded sandbox while a role uses it, otherwise the role's Base URL, tenant and
-//! key from the keychain). The engine asks through this trait, so a test can hand it a
-//! fixed answer and the engine never learns about listeners, keychains or the sandbox.
+//! What the engine needs from the 8x8 side besides the outbox, answered by whoever runs
+//! it. Which 8x8 that is (the embedded sandbox or the configured tenant, with the key
+//! from the keychain) is the relay's business, decided per use; the engine never learns
+//! about listeners, keychains or the sandbox, and a test hands it a fixed answer.
 
-use chat_gateway_client::{ClientError, Connection};
 use futures_util::future::BoxFuture;
 use switchboard_settings::{Role, Settings};
 
 pub trait Connections: Send + Sync {
-    /// A role's connection now, key included; an error when none is usable (no key
-    /// outside the sandbox), which callers treat as "not now".
-    fn resolve(&self, role: Role) -> BoxFuture<'_, Result<Connection, ClientError>>;
-
     /// The channel and queue a handover goes to: the settings', or the sandbox's while
     /// the handover role is on the sandbox and the settings name none.
     fn handover_route(&self, settings: &Settings) -> (Option<String>, Option<String>);
@@ -19,4 +14,14 @@ pub trait Connections: Send + Sync {
     /// The id of this relay's webhook in the 8x8 the handover role talks to, when it is
     /// registered and points here: what a handback (post-agent assignment) names.
     fn handback_webhook(&self) -> BoxFuture<'_, Option<String>>;
+
+    /// Shows `author` (`bot` or `user`) typing in 8x8's conversation, once, through the
+    /// role's connection. A transient hint: sent directly rather than through the outbox
+    /// (a late indicator is wrong, a lost one harmless), so it reports nothing back.
+    fn typing<'a>(
+        &'a self,
+        role: Role,
+        conversation_id: &'a str,
+        author: &'a str,
+    ) -> BoxFuture<'a, ()>;
 }

@@ -15,7 +15,6 @@ mod bot_turn;
 mod connections;
 mod handover;
 mod on_event;
-pub mod outbox_worker;
 mod tester;
 
 use std::{sync::Arc, time::Duration};
@@ -323,9 +322,7 @@ async fn handle_event(engine: &Arc<Engine>, key: &str, queued: &QueuedEvent) {
             Err(t) => ("failed", t),
         };
         let (id, at) = (queued.delivery_id, now_ms());
-        let done = Box::new(move |c: &rusqlite::Connection| {
-            switchboard_store::deliveries::complete(c, id, status, &text, at).map(|_| ())
-        });
+        let done = switchboard_store::deliveries::completion(id, status, text, at);
         match unit.commit(&engine.db, done).await {
             Ok(committed) => {
                 for event in committed.events {

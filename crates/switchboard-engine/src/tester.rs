@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use chat_gateway_client::{types::SendMessage, ChatGatewayClient, OutboundCall, RetryPolicy};
+use chat_gateway_client::{types::SendMessage, OutboundCall};
 use switchboard_bot::BotInput;
 use switchboard_settings::Role;
 use switchboard_types::{now_ms, RelayEvent};
@@ -188,12 +188,10 @@ pub(crate) async fn typing(engine: &Arc<Engine>, id: &str) {
     else {
         return;
     };
-    if let Ok(connection) = engine.connections.resolve(Role::Handover).await {
-        let client = ChatGatewayClient::with_policy(connection, RetryPolicy::once());
-        if let Err(e) = client.typing(&gateway_id, "user").await {
-            tracing::debug!(error = %e, "typing indicator not sent");
-        }
-    }
+    engine
+        .connections
+        .typing(Role::Handover, &gateway_id, "user")
+        .await;
 }
 
 pub(crate) async fn leave(

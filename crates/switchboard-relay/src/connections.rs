@@ -5,7 +5,7 @@
 
 use std::sync::Weak;
 
-use chat_gateway_client::{ClientError, Connection};
+use chat_gateway_client::{ChatGatewayClient, ClientError, Connection, RetryPolicy};
 use futures_util::{future::BoxFuture, FutureExt};
 use switchboard_engine::Connections;
 use switchboard_settings::{Role, Settings};
@@ -75,16 +75,23 @@ pub async fn resolve_for(state: &RelayState, role: Role) -> Result<Connection, C
 /// relay's state and must not keep it alive after shutdown.
 pub struct RelayConnections(pub Weak<RelayState>);
 
-fn stopping() -> ClientError {
-    ClientError::NotConfigured("the relay is stopping".into())
-}
-
 impl Connections for RelayConnections {
-    fn resolve(&self, role: Role) -> BoxFuture<'_, Result<Connection, ClientError>> {
+    fn typing<'a>(
+        &'a self,
+        role: Role,
+        conversation_id: &'a str,
+        author: &'a str,
+    ) -> BoxFuture<'a, ()> {
         async move {
-            match self.0.upgrade() {
-                Some(state) => resolve_for(&state, role).await,
-                None => Err(stopping()),
+            let Some(state) = self.0.upgrade() else {
+                return;
+            };
+            let Ok(conn) = resolve_for(&state, role).await else {
+                return;
+            };
+            let client = ChatGatewayClient::with_policy(conn, RetryPolicy::once());
+            if let Err(e) = client.typing(conversation_id, author).await {
+                tracing::debug!(error = %e, "typing indicator not sent");
             }
         }
         .boxed()

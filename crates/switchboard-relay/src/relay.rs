@@ -284,7 +284,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let outbox_worker = {
         // Weak: the worker must not keep the relay's state alive after shutdown.
         let weak = Arc::downgrade(&state);
-        let resolve: switchboard_engine::outbox_worker::Resolver = Arc::new(move || {
+        let resolve: switchboard_outbox_worker::Resolver = Arc::new(move || {
             let weak = weak.clone();
             Box::pin(async move {
                 match weak.upgrade() {
@@ -296,17 +296,12 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
             })
         });
         let weak = Arc::downgrade(&state);
-        let publish: switchboard_engine::outbox_worker::Publisher = Arc::new(move |event| {
+        let publish: switchboard_outbox_worker::Publisher = Arc::new(move |event| {
             if let Some(state) = weak.upgrade() {
                 state.bus.publish(event);
             }
         });
-        switchboard_engine::outbox_worker::spawn(
-            state.outbox.clone(),
-            resolve,
-            publish,
-            stopped.clone(),
-        )
+        switchboard_outbox_worker::spawn(state.outbox.clone(), resolve, publish, stopped.clone())
     };
     let tasks = vec![
         switchboard_engine::spawn(state.engine.clone()),

@@ -343,6 +343,17 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Recorded, Str
     results
 }
 
+/// The "processed" (or "failed") mark of a delivery as a write, for the unit that
+/// commits it together with everything the event caused.
+pub fn completion(
+    delivery_id: i64,
+    status: &'static str,
+    outcome: String,
+    at_ms: i64,
+) -> crate::write_unit::Write {
+    Box::new(move |c| complete(c, delivery_id, status, &outcome, at_ms).map(|_| ()))
+}
+
 /// Marks a queued delivery done; also run inside the engine's unit for an event.
 pub fn complete(
     c: &Connection,

@@ -2,7 +2,9 @@
 //! JWS signature over it ([`signature`]) and the public keys that verify it ([`jwk`]).
 
 pub mod event;
+#[cfg(feature = "http")]
 pub mod jwk;
+pub mod request;
 pub mod signature;
 
 pub use event::{EventKind, WebhookEvent};

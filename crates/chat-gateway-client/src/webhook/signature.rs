@@ -10,6 +10,10 @@ use http::HeaderMap;
 use ring::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
 use serde::Deserialize;
 
+/// How far `x-8x8-transmission-time` may be from now: 5 minutes, as chat-gateway.md §7.4
+/// (step 10) suggests. Tolerates clock skew and 8x8's retries, refuses old replays.
+pub const DEFAULT_FRESHNESS_WINDOW_MS: i64 = 5 * 60 * 1000;
+
 pub const TENANT_ID: &str = "x-8x8-tenant-id";
 pub const CUSTOMER_ID: &str = "x-8x8-customer-id";
 pub const EVENT_ID: &str = "x-8x8-event-id";

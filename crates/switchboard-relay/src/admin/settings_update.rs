@@ -146,13 +146,7 @@ pub async fn regenerate_token(state: &RelayState) -> Result<Settings, UpdateErro
     Ok(next)
 }
 
-/// The settings as an export: no keys (they never leave the keychain) and no Endpoint URL
-/// token (another machine must not take over this relay's URL).
-pub fn export(settings: &Settings) -> serde_json::Value {
-    let mut s = settings.clone();
-    s.endpoint.token = String::new();
-    serde_json::json!({ "switchboardSettings": 1, "settings": s })
-}
+pub use switchboard_settings::export::export;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -175,25 +169,10 @@ pub async fn import(state: &RelayState, body: &[u8]) -> Result<Settings, ImportE
 }
 
 /// The settings inside an export file, not yet normalized or validated (that is the
-/// save's job). Public (hidden) so that the fuzz target runs the import's own reading.
-#[doc(hidden)]
+/// save's job).
 pub fn read_export(body: &[u8]) -> Result<Settings, ImportError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Export {
-        switchboard_settings: u32,
-        settings: Settings,
-    }
-    let export: Export = serde_json::from_slice(body).map_err(|e| {
-        ImportError::NotAnExport(format!("line {}, column {}: {e}", e.line(), e.column()))
-    })?;
-    if export.switchboard_settings != 1 {
-        return Err(ImportError::NotAnExport(format!(
-            "format {} is newer than this Switchboard knows",
-            export.switchboard_settings
-        )));
-    }
-    Ok(export.settings)
+    switchboard_settings::export::read_export(body)
+        .map_err(|e| ImportError::NotAnExport(e.detail()))
 }
 
 async fn store(state: &RelayState, next: &Settings) -> Result<(), UpdateError> {

@@ -12,9 +12,7 @@ use switchboard_store::{Db, DbError, DeliveryStore, InboxQueue, Recorded};
 
 pub use super::receive::{Checks, Reply};
 
-/// How far `x-8x8-transmission-time` may be from now. Not yet a setting (settings.rs is
-/// the lead's); 5 minutes as chat-gateway.md §7.4 (step 10) suggests.
-pub const DEFAULT_FRESHNESS_WINDOW_MS: i64 = 5 * 60 * 1000;
+pub use chat_gateway_client::webhook::signature::DEFAULT_FRESHNESS_WINDOW_MS;
 
 /// Shown when the "verify signatures" setting is off.
 pub const VERIFY_OFF_WARNING: &str = "Signature verification is off: anyone who knows the Endpoint URL can inject events. Turn it on for anything but local experiments.";

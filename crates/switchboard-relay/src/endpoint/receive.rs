@@ -3,13 +3,14 @@
 //! 2xx before it is committed, and a failure on our side (store, key fetch) answers 5xx
 //! so that 8x8 delivers again.
 
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use chat_gateway_client::webhook::{
     event::{EventError, WebhookEvent},
+    request::{headers_json, read_request, Request},
     signature::{self, ChecksumVariant, DeliveryHeaders, SignatureError},
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use switchboard_store::deliveries::{Disposition, NewDelivery};
 use switchboard_types::{now_ms, EventBus, RelayEvent};
 
@@ -33,14 +34,6 @@ pub struct Reply {
     pub message: Option<String>,
     pub delivery_id: Option<i64>,
 }
-
-/// Headers that may carry credentials of a proxy in front of us: never stored.
-const NOT_STORED: [&str; 4] = [
-    "authorization",
-    "cookie",
-    "proxy-authorization",
-    "x-api-key",
-];
 
 /// 8x8 echoes every message the relay posts (P5). Feeding one back would make the bot
 /// answer itself, so the engine drops them all; they are settled here instead of
@@ -231,72 +224,4 @@ impl Inbox {
         let key = self.jwks.get(&checks.base_url, &parsed.kid).await?;
         signature::verify(&key, body, &h, &parsed)
     }
-}
-
-/// What the receiver reads from a request before any check.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct Request {
-    pub is_json: bool,
-    /// The body as JSON, or why it is refused.
-    pub parsed: Result<Value, String>,
-    pub event_type: Option<String>,
-    pub conversation_id: Option<String>,
-}
-
-/// The content type and body of one delivery as the receiver reads them; public (hidden)
-/// so that the fuzz targets run this code rather than a copy of it.
-#[doc(hidden)]
-pub fn read_request(headers: &HeaderMap, body: &[u8]) -> Request {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            let media = v.split(';').next().unwrap_or("").trim();
-            media.eq_ignore_ascii_case("application/json")
-        });
-    let parsed: Result<Value, String> = if is_json {
-        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))
-    } else {
-        Err("8x8 events are sent as application/json".into())
-    };
-    let field = |name: &str| {
-        parsed
-            .as_ref()
-            .ok()
-            .and_then(|v| v.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let event_type = field("eventType");
-    let conversation_id = field("conversationId");
-    Request {
-        is_json,
-        parsed,
-        event_type,
-        conversation_id,
-    }
-}
-
-/// The headers as the inspector stores them, without those that may carry credentials.
-#[doc(hidden)]
-pub fn headers_json(headers: &HeaderMap) -> String {
-    let mut map = Map::new();
-    for (name, value) in headers {
-        let name = name.as_str();
-        if NOT_STORED.contains(&name) {
-            continue;
-        }
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match map.get_mut(name) {
-            Some(Value::String(existing)) => {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-            _ => {
-                map.insert(name.to_string(), Value::String(value));
-            }
-        }
-    }
-    Value::Object(map).to_string()
 }
