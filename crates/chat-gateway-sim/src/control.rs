@@ -2,6 +2,10 @@
 //! does not offer — acting as the agent, acting as an 8x8 web-chat customer, switching
 //! faults and settings, rotating the signing key and reading the Event Log. Documented
 //! in the crate's README.md. Not part of 8x8's contract.
+//!
+//! The request and response types are public (re-exported by
+//! [`crate::control_client`]), so the typed client sends and reads exactly what these
+//! handlers (de)serialize.
 
 use std::sync::Arc;
 
@@ -11,17 +15,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::attachments::download;
 use crate::clock::now_ms;
 use crate::engine::EngineError;
+use crate::eventlog::LogRecord;
 use crate::faults::Faults;
-use crate::seed::AgentScript;
+use crate::seed::{AgentScript, ApiKeySeed, QueueSeed};
 use crate::settings::Settings;
 use crate::state::Sim;
-use crate::store::{Assignment, Channel};
+use crate::store::{
+    Assignment, Attachment, Card, Channel, Conversation, Indicator, Message, Offer, Participant,
+};
 use crate::validate::CARD_TYPES;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,15 +60,20 @@ impl IntoResponse for ControlError {
 
 type R = Result<Response, ControlError>;
 
-fn ok(v: Value) -> R {
-    Ok(Json(v).into_response())
+/// The `{}` that actions without a result answer.
+fn done() -> R {
+    Ok(Json(json!({})).into_response())
 }
 
 pub fn router() -> Router<Arc<Sim>> {
     Router::new()
         .route(
             "/sim/health",
-            get(|| async { Json(json!({"status": "ok"})) }),
+            get(|| async {
+                Json(Health {
+                    status: "ok".into(),
+                })
+            }),
         )
         .route("/sim/info", get(info))
         .route("/sim/log", get(log).delete(clear_log))
@@ -107,32 +119,97 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/sim/files/{conv}/{att}", get(file))
 }
 
-async fn info(State(sim): State<Arc<Sim>>) -> Json<Value> {
+/// `GET /sim/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
+/// `GET /sim/info`: what a client needs to talk to this emulator.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SimInfo {
+    pub base_url: String,
+    /// `{baseUrl}/chat-gateway/v1`, in place of `https://api.8x8.com/chat-gateway/v1`.
+    pub api_base: String,
+    pub customer_id: String,
+    pub api_keys: Vec<ApiKeySeed>,
+    pub queues: Vec<QueueSeed>,
+    /// The `kid` deliveries are signed with now.
+    pub current_kid: String,
+    pub jwk_url: String,
+}
+
+async fn info(State(sim): State<Arc<Sim>>) -> Json<SimInfo> {
     let store = sim.lock();
     let kid = sim.keyring.current_kid();
-    Json(json!({
-        "baseUrl": sim.base_url,
-        "apiBase": format!("{}/chat-gateway/v1", sim.base_url),
-        "customerId": sim.seed.customer_id,
-        "apiKeys": sim.seed.api_keys,
-        "queues": store.queues,
-        "currentKid": kid,
-        "jwkUrl": format!("{}/chat-gateway/v1/jwk/{kid}/public", sim.base_url),
-    }))
+    Json(SimInfo {
+        base_url: sim.base_url.clone(),
+        api_base: format!("{}/chat-gateway/v1", sim.base_url),
+        customer_id: sim.seed.customer_id.clone(),
+        api_keys: sim.seed.api_keys.clone(),
+        queues: store.queues.clone(),
+        jwk_url: format!("{}/chat-gateway/v1/jwk/{kid}/public", sim.base_url),
+        current_kid: kid,
+    })
 }
 
-#[derive(Deserialize, Default)]
+/// The query of `GET /sim/log`: records match every field given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-struct LogFilter {
-    direction: Option<String>,
-    conversation_id: Option<String>,
-    record_type: Option<String>,
-    status: Option<String>,
-    webhook_id: Option<String>,
-    event_id: Option<String>,
+pub struct LogFilter {
+    /// `outbound` (webhook deliveries) or `inbound` (API calls).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// The event type, or `METHOD path` of an API call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
+    /// `delivered`, `failed`, `error`, `dropped`, `undeliverable`; `ok`/`error` inbound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
-async fn log(State(sim): State<Arc<Sim>>, Query(f): Query<LogFilter>) -> Json<Value> {
+impl LogFilter {
+    pub fn direction(mut self, v: impl Into<String>) -> Self {
+        self.direction = Some(v.into());
+        self
+    }
+    pub fn conversation_id(mut self, v: impl Into<String>) -> Self {
+        self.conversation_id = Some(v.into());
+        self
+    }
+    pub fn record_type(mut self, v: impl Into<String>) -> Self {
+        self.record_type = Some(v.into());
+        self
+    }
+    pub fn status(mut self, v: impl Into<String>) -> Self {
+        self.status = Some(v.into());
+        self
+    }
+    pub fn webhook_id(mut self, v: impl Into<String>) -> Self {
+        self.webhook_id = Some(v.into());
+        self
+    }
+    pub fn event_id(mut self, v: impl Into<String>) -> Self {
+        self.event_id = Some(v.into());
+        self
+    }
+}
+
+/// The body of `GET /sim/log`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct LogRecords {
+    pub records: Vec<LogRecord>,
+}
+
+async fn log(State(sim): State<Arc<Sim>>, Query(f): Query<LogFilter>) -> Json<LogRecords> {
     let eq =
         |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| Some(w) == have);
     let records: Vec<_> = sim
@@ -148,7 +225,7 @@ async fn log(State(sim): State<Arc<Sim>>, Query(f): Query<LogFilter>) -> Json<Va
                 && eq(&f.event_id, r.event_id.as_deref())
         })
         .collect();
-    Json(json!({"records": records}))
+    Json(LogRecords { records })
 }
 
 async fn clear_log(State(sim): State<Arc<Sim>>) -> StatusCode {
@@ -165,12 +242,16 @@ async fn put_faults(State(sim): State<Arc<Sim>>, Json(f): Json<Faults>) -> Json<
     Json(f)
 }
 
-/// Merges the given fields into the current faults.
-async fn patch_faults(State(sim): State<Arc<Sim>>, Json(patch): Json<Value>) -> R {
+/// Merges the given fields into the current faults (a [`crate::faults::FaultsPatch`], or
+/// any JSON object: unknown fields are ignored).
+async fn patch_faults(
+    State(sim): State<Arc<Sim>>,
+    Json(patch): Json<Value>,
+) -> Result<Json<Faults>, ControlError> {
     let mut g = sim.faults.lock().unwrap_or_else(|e| e.into_inner());
     let merged = merge(serde_json::to_value(&*g).unwrap_or_default(), patch);
     *g = serde_json::from_value(merged).map_err(|e| ControlError::BadRequest(e.to_string()))?;
-    ok(serde_json::to_value(&*g).unwrap_or_default())
+    Ok(Json(g.clone()))
 }
 
 async fn get_settings(State(sim): State<Arc<Sim>>) -> Json<Settings> {
@@ -182,11 +263,16 @@ async fn put_settings(State(sim): State<Arc<Sim>>, Json(s): Json<Settings>) -> J
     Json(s)
 }
 
-async fn patch_settings(State(sim): State<Arc<Sim>>, Json(patch): Json<Value>) -> R {
+/// Merges the given fields into the current settings (a
+/// [`crate::settings::SettingsPatch`], or any JSON object: unknown fields are ignored).
+async fn patch_settings(
+    State(sim): State<Arc<Sim>>,
+    Json(patch): Json<Value>,
+) -> Result<Json<Settings>, ControlError> {
     let mut g = sim.settings.write().unwrap_or_else(|e| e.into_inner());
     let merged = merge(serde_json::to_value(&*g).unwrap_or_default(), patch);
     *g = serde_json::from_value(merged).map_err(|e| ControlError::BadRequest(e.to_string()))?;
-    ok(serde_json::to_value(&*g).unwrap_or_default())
+    Ok(Json(g.clone()))
 }
 
 fn merge(mut base: Value, patch: Value) -> Value {
@@ -198,16 +284,31 @@ fn merge(mut base: Value, patch: Value) -> Value {
     base
 }
 
-async fn rotate(State(sim): State<Arc<Sim>>) -> R {
+/// The answer of `POST /sim/keys/rotate`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RotateKeyResponse {
+    /// The new signing key's id; the old keys stay published.
+    pub kid: String,
+}
+
+async fn rotate(State(sim): State<Arc<Sim>>) -> Result<Json<RotateKeyResponse>, ControlError> {
     let kid = sim
         .keyring
         .rotate()
         .map_err(|e| ControlError::BadRequest(e.to_string()))?;
-    ok(json!({"kid": kid}))
+    Ok(Json(RotateKeyResponse { kid }))
 }
 
-async fn queues(State(sim): State<Arc<Sim>>) -> Json<Value> {
-    Json(json!({"queues": sim.lock().queues}))
+/// The body of `GET /sim/queues`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Queues {
+    pub queues: Vec<QueueSeed>,
+}
+
+async fn queues(State(sim): State<Arc<Sim>>) -> Json<Queues> {
+    Json(Queues {
+        queues: sim.lock().queues.clone(),
+    })
 }
 
 /// Replaces (or, with `null`, removes) a queue's scripted agent.
@@ -215,7 +316,7 @@ async fn set_queue_agent(
     State(sim): State<Arc<Sim>>,
     Path(id): Path<String>,
     Json(script): Json<Option<AgentScript>>,
-) -> R {
+) -> Result<Json<QueueSeed>, ControlError> {
     let mut store = sim.lock();
     let q = store
         .queues
@@ -223,91 +324,300 @@ async fn set_queue_agent(
         .find(|q| q.id == id)
         .ok_or_else(|| ControlError::NotFound(format!("queue {id} not found")))?;
     q.agent = script;
-    ok(serde_json::to_value(&*q).unwrap_or_default())
+    Ok(Json(q.clone()))
 }
 
-async fn offers(State(sim): State<Arc<Sim>>) -> Json<Value> {
-    Json(json!({"offers": sim.lock().offers}))
+/// The body of `GET /sim/offers`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Offers {
+    pub offers: Vec<Offer>,
 }
 
-/// Everything the emulator knows about a conversation, as the agent's screen would show
-/// it (including the bot/user typing, thinking and read receipts).
-async fn conversation(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> R {
+async fn offers(State(sim): State<Arc<Sim>>) -> Json<Offers> {
+    Json(Offers {
+        offers: sim.lock().offers.clone(),
+    })
+}
+
+/// `GET /sim/conversations/{id}`: everything the emulator knows about a conversation, as
+/// the agent's screen would show it (including the bot/user typing, thinking and read
+/// receipts). Messages, participants and cards have the shapes of 8x8's API.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    pub id: String,
+    pub channel_id: String,
+    /// `created`, `active` or `idle`.
+    pub state: String,
+    pub assignment: AssignmentView,
+    pub user: Map<String, Value>,
+    pub tenant: String,
+    /// The agent handling it now.
+    pub agent: Option<String>,
+    /// Whether that agent is a scripted mock.
+    pub scripted: bool,
+    /// The queue a re-open goes back to (P26).
+    pub last_queue: Option<String>,
+    /// The webhook a post-agent handback routed it to, while the handback lasts.
+    pub handback_webhook: Option<String>,
+    pub post_agent_assignment: Option<PostAgentView>,
+    /// `WebChat` when an 8x8 web chat started it.
+    pub digital_channel: Option<String>,
+    pub interactions: Vec<InteractionView>,
+    pub participants: Vec<ParticipantView>,
+    pub messages: Vec<MessageView>,
+    /// Typing, thinking and read receipts sent by the bot/user side, oldest first.
+    pub indicators: Vec<Indicator>,
+    pub created_at_ms: u64,
+    pub attachments: Vec<AttachmentView>,
+    /// A bot/user typing pulse counts for 5 s (P23).
+    pub user_typing: bool,
+    /// The offer waiting for an agent, if any.
+    pub offer: Option<Offer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AssignmentView {
+    /// `queue`, `agent`, `webhook` or `script`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PostAgentView {
+    pub webhook_id: String,
+    pub notify_channel_webhook_if_exists: bool,
+    pub max_total_minutes: Option<u64>,
+    pub user_timeout_in_minutes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InteractionView {
+    pub id: String,
+    pub start_ms: u64,
+    pub end_ms: Option<u64>,
+}
+
+/// A participant, or a message's author, as 8x8's API shows them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ParticipantView {
+    pub id: String,
+    /// `user`, `bot` or `agent`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub removed: bool,
+    pub language: String,
+}
+
+/// A message as 8x8's API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: String,
+    /// Empty for card-only and external-provider messages.
+    pub text: String,
+    pub created_at: String,
+    pub author: ParticipantView,
+    pub attachments: Vec<AttachmentRef>,
+    pub cards: Vec<CardView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_provider: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttachmentRef {
+    pub id: String,
+}
+
+/// A card as 8x8's API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CardView {
+    pub id: String,
+    pub content_type: String,
+    pub content: Value,
+    pub action_submitted: bool,
+    pub action_executed: bool,
+}
+
+/// An attachment as 8x8's API shows it, plus who sent it and its content type.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentView {
+    pub id: String,
+    pub filename: String,
+    pub size_in_bytes: u64,
+    pub created_at: String,
+    pub author_type: String,
+    pub content_type: String,
+}
+
+impl From<&Participant> for ParticipantView {
+    fn from(p: &Participant) -> Self {
+        Self {
+            id: p.id.clone(),
+            kind: p.kind.clone(),
+            removed: p.removed,
+            language: p.language.clone(),
+        }
+    }
+}
+
+impl From<&Card> for CardView {
+    fn from(c: &Card) -> Self {
+        Self {
+            id: c.id.clone(),
+            content_type: c.content_type.clone(),
+            content: c.content.clone(),
+            action_submitted: c.action_submitted,
+            action_executed: c.action_executed,
+        }
+    }
+}
+
+impl MessageView {
+    fn new(m: &Message, participants: &[Participant]) -> Self {
+        let removed = participants
+            .iter()
+            .find(|p| p.id == m.author_id)
+            .is_some_and(|p| p.removed);
+        Self {
+            id: m.id.clone(),
+            text: m.text.clone().unwrap_or_default(),
+            created_at: crate::clock::iso8601(m.created_ms),
+            author: ParticipantView {
+                id: m.author_id.clone(),
+                kind: m.author_type.clone(),
+                removed,
+                language: m.language.clone(),
+            },
+            attachments: m
+                .attachments
+                .iter()
+                .map(|id| AttachmentRef { id: id.clone() })
+                .collect(),
+            cards: m.cards.iter().map(CardView::from).collect(),
+            external_provider: m.external_provider.clone(),
+        }
+    }
+}
+
+impl From<&Attachment> for AttachmentView {
+    fn from(a: &Attachment) -> Self {
+        Self {
+            id: a.id.clone(),
+            filename: a.filename.clone(),
+            size_in_bytes: a.bytes.len() as u64,
+            created_at: crate::clock::iso8601(a.created_ms),
+            author_type: a.author_type.clone(),
+            content_type: a.content_type.clone(),
+        }
+    }
+}
+
+impl ConversationView {
+    fn new(c: &Conversation, offer: Option<Offer>) -> Self {
+        let typing_until = c
+            .indicators
+            .iter()
+            .rev()
+            .find(|i| i.kind == "typing")
+            .map(|i| i.at_ms + 5_000);
+        Self {
+            id: c.id.clone(),
+            channel_id: c.channel_id.clone(),
+            state: c.state.as_str().to_string(),
+            assignment: AssignmentView {
+                kind: c.assignment.kind.clone(),
+                id: c.assignment.id.clone(),
+            },
+            user: c.user.clone(),
+            tenant: c.tenant.clone(),
+            agent: c.agent.clone(),
+            scripted: c.script.is_some(),
+            last_queue: c.last_queue.clone(),
+            handback_webhook: c.handback.clone(),
+            post_agent_assignment: c.post_agent.as_ref().map(|p| PostAgentView {
+                webhook_id: p.webhook_id.clone(),
+                notify_channel_webhook_if_exists: p.notify_channel_webhook,
+                max_total_minutes: p.max_total_minutes,
+                user_timeout_in_minutes: p.user_timeout_minutes,
+            }),
+            digital_channel: c.digital_channel.clone(),
+            interactions: c
+                .interactions
+                .iter()
+                .map(|i| InteractionView {
+                    id: i.id.clone(),
+                    start_ms: i.start_ms,
+                    end_ms: i.end_ms,
+                })
+                .collect(),
+            participants: c.participants.iter().map(ParticipantView::from).collect(),
+            messages: c
+                .messages
+                .iter()
+                .map(|m| MessageView::new(m, &c.participants))
+                .collect(),
+            indicators: c.indicators.clone(),
+            created_at_ms: c.created_ms,
+            attachments: c.attachments.iter().map(AttachmentView::from).collect(),
+            // P23: a typing pulse counts for 5 s.
+            user_typing: typing_until.is_some_and(|t| t > now_ms()),
+            offer,
+        }
+    }
+}
+
+async fn conversation(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+) -> Result<Json<ConversationView>, ControlError> {
     let store = sim.lock();
     let c = store
         .conversations
         .get(&id)
         .ok_or_else(|| EngineError::NoConversation(id.clone()))?;
-    let mut v = c.to_json();
-    v["tenant"] = json!(c.tenant);
-    v["agent"] = json!(c.agent);
-    v["scripted"] = json!(c.script.is_some());
-    v["lastQueue"] = json!(c.last_queue);
-    v["handbackWebhook"] = json!(c.handback);
-    v["postAgentAssignment"] = json!(c.post_agent.as_ref().map(|p| json!({
-        "webhookId": p.webhook_id,
-        "notifyChannelWebhookIfExists": p.notify_channel_webhook,
-        "maxTotalMinutes": p.max_total_minutes,
-        "userTimeoutInMinutes": p.user_timeout_minutes,
-    })));
-    v["digitalChannel"] = json!(c.digital_channel);
-    v["interactions"] = json!(c
-        .interactions
+    let offer = store
+        .offers
         .iter()
-        .map(|i| json!({"id": i.id, "startMs": i.start_ms, "endMs": i.end_ms}))
-        .collect::<Vec<_>>());
-    v["participants"] = json!(c
-        .participants
-        .iter()
-        .map(|p| p.to_json())
-        .collect::<Vec<_>>());
-    v["messages"] = json!(c
-        .messages
-        .iter()
-        .map(|m| m.to_json(&c.participants))
-        .collect::<Vec<_>>());
-    v["indicators"] = json!(c.indicators);
-    v["createdAtMs"] = json!(c.created_ms);
-    v["attachments"] = json!(c
-        .attachments
-        .iter()
-        .map(|a| {
-            let mut j = a.to_json();
-            j["authorType"] = json!(a.author_type);
-            j["contentType"] = json!(a.content_type);
-            j
-        })
-        .collect::<Vec<_>>());
-    let typing_until = c
-        .indicators
-        .iter()
-        .rev()
-        .find(|i| i.kind == "typing")
-        .map(|i| i.at_ms + 5_000);
-    // P23: a typing pulse counts for 5 s.
-    v["userTyping"] = json!(typing_until.is_some_and(|t| t > now_ms()));
-    v["offer"] = json!(store.offers.iter().find(|o| o.conversation_id == id));
-    ok(v)
+        .find(|o| o.conversation_id == id)
+        .cloned();
+    Ok(Json(ConversationView::new(c, offer)))
 }
 
-#[derive(Deserialize, Default)]
+/// The body of `POST /sim/conversations/{id}/agent/accept` (optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
-struct AcceptBody {
-    agent_id: Option<String>,
+pub struct AcceptBody {
+    /// Defaults to the queue's scripted agent, or a made-up id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+}
+
+/// The answer of `POST /sim/conversations/{id}/agent/accept`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptResponse {
+    pub agent_id: String,
 }
 
 async fn agent_accept(
     State(sim): State<Arc<Sim>>,
     Path(id): Path<String>,
     body: Option<Json<AcceptBody>>,
-) -> R {
-    let agent = sim.accept(&id, body.and_then(|b| b.0.agent_id), None)?;
-    ok(json!({"agentId": agent}))
+) -> Result<Json<AcceptResponse>, ControlError> {
+    let agent_id = sim.accept(&id, body.and_then(|b| b.0.agent_id), None)?;
+    Ok(Json(AcceptResponse { agent_id }))
 }
 
-#[derive(Deserialize)]
-struct TypingBody {
-    typing: bool,
+/// The body of `POST /sim/conversations/{id}/{agent|customer}/typing`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TypingBody {
+    pub typing: bool,
 }
 
 async fn agent_typing(
@@ -316,42 +626,117 @@ async fn agent_typing(
     Json(b): Json<TypingBody>,
 ) -> R {
     sim.agent_typing(&id, b.typing)?;
-    ok(json!({}))
+    done()
 }
 
-#[derive(Deserialize, Default)]
+/// A file the agent sends (`attachments` of [`SayBody`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
-struct FileBody {
-    filename: String,
-    content_type: Option<String>,
+pub struct FileBody {
+    /// Defaults to `file.txt`.
+    pub filename: String,
+    /// Defaults to `text/plain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
     /// Text content, or…
-    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// …base64 content.
-    base64: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+impl FileBody {
+    /// A file with text content.
+    pub fn text(
+        filename: impl Into<String>,
+        content_type: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        Self {
+            filename: filename.into(),
+            content_type: Some(content_type.into()),
+            text: Some(text.into()),
+            base64: None,
+        }
+    }
+
+    /// A file with any bytes (sent base64-encoded).
+    pub fn bytes(
+        filename: impl Into<String>,
+        content_type: impl Into<String>,
+        bytes: &[u8],
+    ) -> Self {
+        Self {
+            filename: filename.into(),
+            content_type: Some(content_type.into()),
+            text: None,
+            base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        }
+    }
+}
+
+/// A card the agent sends (`cards` of [`SayBody`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
-struct SayBody {
-    text: Option<String>,
-    cards: Vec<Value>,
-    attachments: Vec<FileBody>,
+pub struct CardBody {
+    /// Defaults to an adaptive card.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Defaults to `{}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<Value>,
+}
+
+/// The body of `POST /sim/conversations/{id}/agent/say`: text, cards or attachments (at
+/// least one).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SayBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cards: Vec<CardBody>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<FileBody>,
+}
+
+impl SayBody {
+    /// Just text.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: Some(text.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_card(mut self, card: CardBody) -> Self {
+        self.cards.push(card);
+        self
+    }
+
+    pub fn with_attachment(mut self, file: FileBody) -> Self {
+        self.attachments.push(file);
+        self
+    }
+}
+
+/// The answer of `POST /sim/conversations/{id}/agent/say`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SayResponse {
+    pub message_id: String,
 }
 
 async fn agent_say(
     State(sim): State<Arc<Sim>>,
     Path(id): Path<String>,
     Json(b): Json<SayBody>,
-) -> R {
+) -> Result<Json<SayResponse>, ControlError> {
     let mut cards = Vec::new();
     for c in b.cards {
-        let ct = c
-            .get("contentType")
-            .and_then(Value::as_str)
-            .unwrap_or(CARD_TYPES[0])
-            .to_string();
-        let content = c.get("content").cloned().unwrap_or_else(|| json!({}));
-        cards.push((ct, content));
+        let ct = c.content_type.unwrap_or_else(|| CARD_TYPES[0].to_string());
+        cards.push((ct, c.content.unwrap_or_else(|| json!({}))));
     }
     let mut files = Vec::new();
     for f in b.attachments {
@@ -382,14 +767,15 @@ async fn agent_say(
             "say needs text, cards or attachments".into(),
         ));
     }
-    let mid = sim.agent_say(&id, b.text, cards, files)?;
-    ok(json!({"messageId": mid}))
+    let message_id = sim.agent_say(&id, b.text, cards, files)?;
+    Ok(Json(SayResponse { message_id }))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /sim/conversations/{id}/agent/transfer`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-struct TransferBody {
-    queue_id: String,
+pub struct TransferBody {
+    pub queue_id: String,
 }
 
 async fn agent_transfer(
@@ -398,30 +784,72 @@ async fn agent_transfer(
     Json(b): Json<TransferBody>,
 ) -> R {
     sim.transfer(&id, &b.queue_id)?;
-    ok(json!({}))
+    done()
 }
 
 async fn agent_end(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> R {
     sim.agent_end(&id)?;
-    ok(json!({}))
+    done()
 }
 
-#[derive(Deserialize, Default)]
+/// The body of `POST /sim/webchat/conversations`: `webhook_id` or `channel_id` is
+/// required.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
-struct WebchatBody {
+pub struct WebchatBody {
     /// The bot's webhook: a WebChat channel bound to it is created (or reused).
-    webhook_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<String>,
     /// Or an existing channel.
-    channel_id: Option<String>,
-    /// Defaults to the key's only tenant.
-    tenant: Option<String>,
-    user: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<String>,
+    /// Defaults to the key's first tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The customer; `name` and `language` get defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Map<String, Value>>,
     /// The queue the WebChat channel falls back to; defaults to the first queue.
-    queue_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_id: Option<String>,
+}
+
+impl WebchatBody {
+    /// A chat to the bot behind this webhook.
+    pub fn webhook(webhook_id: impl Into<String>) -> Self {
+        Self {
+            webhook_id: Some(webhook_id.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A chat on an existing channel.
+    pub fn channel(channel_id: impl Into<String>) -> Self {
+        Self {
+            channel_id: Some(channel_id.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_user(mut self, user: Map<String, Value>) -> Self {
+        self.user = Some(user);
+        self
+    }
+}
+
+/// The answer of `POST /sim/webchat/conversations`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebchatResponse {
+    pub conversation_id: String,
+    pub channel_id: String,
 }
 
 /// 8x8's web chat routes a new customer to the bot first (brief §6.6).
-async fn webchat_start(State(sim): State<Arc<Sim>>, Json(b): Json<WebchatBody>) -> R {
+async fn webchat_start(
+    State(sim): State<Arc<Sim>>,
+    Json(b): Json<WebchatBody>,
+) -> Result<Json<WebchatResponse>, ControlError> {
     let target = match (b.channel_id, b.webhook_id) {
         (Some(ch), _) => WebchatTarget::Channel(ch),
         (None, Some(wh)) => WebchatTarget::Webhook(wh),
@@ -431,8 +859,11 @@ async fn webchat_start(State(sim): State<Arc<Sim>>, Json(b): Json<WebchatBody>) 
             ))
         }
     };
-    let (id, channel_id) = start_webchat(&sim, b.tenant, target, b.user, b.queue_id)?;
-    ok(json!({"conversationId": id, "channelId": channel_id}))
+    let (conversation_id, channel_id) = start_webchat(&sim, b.tenant, target, b.user, b.queue_id)?;
+    Ok(Json(WebchatResponse {
+        conversation_id,
+        channel_id,
+    }))
 }
 
 /// Where a web-chat customer's conversation lands.
@@ -516,9 +947,10 @@ pub(crate) fn start_webchat(
     Ok((id, channel_id))
 }
 
-#[derive(Deserialize)]
-struct TextBody {
-    text: String,
+/// The body of `POST /sim/conversations/{id}/customer/say`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TextBody {
+    pub text: String,
 }
 
 async fn customer_say(
@@ -527,7 +959,7 @@ async fn customer_say(
     Json(b): Json<TextBody>,
 ) -> R {
     sim.customer_say(&id, b.text)?;
-    ok(json!({}))
+    done()
 }
 
 async fn customer_typing(
@@ -541,15 +973,18 @@ async fn customer_typing(
         vec![]
     };
     sim.activity(&id, "typing", json!({"users": users}))?;
-    ok(json!({}))
+    done()
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /sim/conversations/{id}/customer/quick-reply`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-struct QuickReplyBody {
-    title: String,
-    payload: String,
-    card_id: Option<String>,
+pub struct QuickReplyBody {
+    pub title: String,
+    pub payload: String,
+    /// The quick-replies card, marked submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_id: Option<String>,
 }
 
 async fn customer_quick_reply(
@@ -565,17 +1000,21 @@ async fn customer_quick_reply(
         "quickReply/action",
         json!({"type": "postback", "data": {"title": b.title, "payload": b.payload}}),
     )?;
-    ok(json!({}))
+    done()
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /sim/conversations/{id}/customer/submit-card`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-struct SubmitCardBody {
-    card_id: Option<String>,
+pub struct SubmitCardBody {
+    /// The adaptive card, marked submitted/executed; without it only the ACTIVITY is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_id: Option<String>,
     #[serde(default)]
-    data: Value,
+    pub data: Value,
+    /// `Action.Execute` rather than `Action.Submit`.
     #[serde(default)]
-    execute: bool,
+    pub execute: bool,
 }
 
 async fn customer_submit_card(
@@ -598,7 +1037,7 @@ async fn customer_submit_card(
             )?
         }
     }
-    ok(json!({}))
+    done()
 }
 
 fn mark_submitted(sim: &Sim, conv: &str, card: &str) -> Result<(), ControlError> {
@@ -619,7 +1058,7 @@ fn mark_submitted(sim: &Sim, conv: &str, card: &str) -> Result<(), ControlError>
 
 async fn customer_leave(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> R {
     sim.user_leave(&id)?;
-    ok(json!({}))
+    done()
 }
 
 /// The `preSignedUrl` of MESSAGE attachments: downloadable without a key.
@@ -631,4 +1070,80 @@ async fn file(State(sim): State<Arc<Sim>>, Path((conv, att)): Path<(String, Stri
         .and_then(|c| c.attachments.iter().find(|a| a.id == att))
         .ok_or_else(|| ControlError::NotFound(format!("attachment {att} not found")))?;
     Ok(download(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The view's messages, participants and attachments are built field by field; they
+    /// must stay what 8x8's API shows (`to_json`), which the view promises.
+    #[test]
+    fn the_view_shows_what_the_api_shows() {
+        let participants = vec![
+            Participant {
+                id: "user".into(),
+                kind: "user".into(),
+                removed: true,
+                language: "de".into(),
+            },
+            Participant {
+                id: "ann".into(),
+                kind: "agent".into(),
+                removed: false,
+                language: "en".into(),
+            },
+        ];
+        let card = Card {
+            id: "c1".into(),
+            content_type: CARD_TYPES[0].into(),
+            content: json!({"type": "AdaptiveCard"}),
+            action_submitted: true,
+            action_executed: false,
+        };
+        let message = |author: &str, text: Option<&str>, external: Option<Value>| Message {
+            id: "m1".into(),
+            seq: 1,
+            text: text.map(str::to_string),
+            created_ms: 1_770_200_431_963,
+            author_id: author.into(),
+            author_type: "user".into(),
+            language: "fr".into(),
+            external_provider: external,
+            attachments: vec!["a1".into(), "a2".into()],
+            cards: vec![card.clone()],
+        };
+        for m in [
+            message("user", Some("hi"), None),
+            message(
+                "nobody",
+                None,
+                Some(json!({"name": "X", "externalMessageId": "1"})),
+            ),
+        ] {
+            assert_eq!(
+                serde_json::to_value(MessageView::new(&m, &participants)).unwrap(),
+                m.to_json(&participants)
+            );
+        }
+        for p in &participants {
+            assert_eq!(
+                serde_json::to_value(ParticipantView::from(p)).unwrap(),
+                p.to_json()
+            );
+        }
+        let a = Attachment {
+            id: "a1".into(),
+            seq: 2,
+            filename: "s.txt".into(),
+            content_type: "text/plain".into(),
+            bytes: bytes::Bytes::from_static(b"hello"),
+            created_ms: 1_770_200_431_963,
+            author_type: "agent".into(),
+        };
+        let mut api = a.to_json();
+        api["authorType"] = json!("agent");
+        api["contentType"] = json!("text/plain");
+        assert_eq!(serde_json::to_value(AttachmentView::from(&a)).unwrap(), api);
+    }
 }

@@ -34,6 +34,84 @@ pub struct Faults {
     pub bad_signature_rate: f64,
 }
 
+/// Some fields of [`Faults`], for `PATCH /sim/faults`: the fields given replace the
+/// current ones and the others stay (`None` fields are not sent).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FaultsPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_latency_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_fail_next: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_fail_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_fail_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_latency_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_next: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_next: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reorder_next: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsigned_next: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsigned_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bad_signature_next: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bad_signature_rate: Option<f64>,
+}
+
+/// A patch that sets every field. Destructuring `Faults` here keeps the two field lists
+/// in step: a field added to one and not the other does not compile.
+impl From<Faults> for FaultsPatch {
+    fn from(f: Faults) -> Self {
+        let Faults {
+            api_latency_ms,
+            api_fail_next,
+            api_fail_rate,
+            api_fail_status,
+            retry_after_secs,
+            webhook_latency_ms,
+            drop_next,
+            drop_rate,
+            duplicate_next,
+            duplicate_rate,
+            reorder_next,
+            unsigned_next,
+            unsigned_rate,
+            bad_signature_next,
+            bad_signature_rate,
+        } = f;
+        Self {
+            api_latency_ms: Some(api_latency_ms),
+            api_fail_next: Some(api_fail_next),
+            api_fail_rate: Some(api_fail_rate),
+            api_fail_status: Some(api_fail_status),
+            retry_after_secs: Some(retry_after_secs),
+            webhook_latency_ms: Some(webhook_latency_ms),
+            drop_next: Some(drop_next),
+            drop_rate: Some(drop_rate),
+            duplicate_next: Some(duplicate_next),
+            duplicate_rate: Some(duplicate_rate),
+            reorder_next: Some(reorder_next),
+            unsigned_next: Some(unsigned_next),
+            unsigned_rate: Some(unsigned_rate),
+            bad_signature_next: Some(bad_signature_next),
+            bad_signature_rate: Some(bad_signature_rate),
+        }
+    }
+}
+
 /// The webhook faults that can hit one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryFault {
@@ -78,4 +156,20 @@ fn take(next: &mut u32, rate: f64) -> bool {
         return true;
     }
     rate > 0.0 && rand::thread_rng().gen_bool(rate.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_patch_names_the_same_fields_as_faults() {
+        let full = serde_json::to_value(FaultsPatch::from(Faults::default())).unwrap();
+        let faults = serde_json::to_value(Faults::default()).unwrap();
+        assert_eq!(full, faults);
+        assert_eq!(
+            serde_json::to_value(FaultsPatch::default()).unwrap(),
+            serde_json::json!({})
+        );
+    }
 }

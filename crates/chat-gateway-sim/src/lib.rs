@@ -3,7 +3,8 @@
 //!
 //! [`start`] runs it on a port (0 in tests); the API lives under
 //! `{base_url}/chat-gateway/v1/...` exactly as at `https://api.8x8.com`, and the control
-//! API (mock agent, web-chat customer, faults, Event Log) under `{base_url}/sim/...`.
+//! API (mock agent, web-chat customer, faults, Event Log) under `{base_url}/sim/...`,
+//! which [`control_client::SimControl`] calls with typed requests and responses.
 
 mod api;
 mod attachments;
@@ -12,6 +13,7 @@ mod cards;
 mod channels;
 pub mod clock;
 mod control;
+pub mod control_client;
 mod conversations;
 mod delivery;
 mod engine;
@@ -107,6 +109,12 @@ impl SimHandle {
     /// The base URL a client uses in place of `https://api.8x8.com`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// A typed client for this emulator's control API (`/sim/...`) over HTTP, as a test
+    /// or another process would drive it.
+    pub fn control(&self) -> control_client::SimControl {
+        control_client::SimControl::new(self.base_url())
     }
 
     /// The signing keys (public JWKs, signing deliveries for other tests).

@@ -51,3 +51,69 @@ impl Settings {
         }
     }
 }
+
+/// Some fields of [`Settings`], for `PATCH /sim/settings`: the fields given replace the
+/// current ones and the others stay (`None` fields are not sent).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SettingsPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_schedule_ms: Option<Vec<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_webhooks: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_verify_events: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub echo_messages: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation_delay_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minute_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict_language: Option<bool>,
+}
+
+/// A patch that sets every field. Destructuring `Settings` here keeps the two field lists
+/// in step: a field added to one and not the other does not compile.
+impl From<Settings> for SettingsPatch {
+    fn from(s: Settings) -> Self {
+        let Settings {
+            retry_schedule_ms,
+            delivery_timeout_ms,
+            verify_webhooks,
+            sign_verify_events,
+            echo_messages,
+            activation_delay_ms,
+            minute_ms,
+            strict_language,
+        } = s;
+        Self {
+            retry_schedule_ms: Some(retry_schedule_ms),
+            delivery_timeout_ms: Some(delivery_timeout_ms),
+            verify_webhooks: Some(verify_webhooks),
+            sign_verify_events: Some(sign_verify_events),
+            echo_messages: Some(echo_messages),
+            activation_delay_ms: Some(activation_delay_ms),
+            minute_ms: Some(minute_ms),
+            strict_language: Some(strict_language),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_patch_names_the_same_fields_as_settings() {
+        let full = serde_json::to_value(SettingsPatch::from(Settings::default())).unwrap();
+        let settings = serde_json::to_value(Settings::default()).unwrap();
+        assert_eq!(full, settings);
+        assert_eq!(
+            serde_json::to_value(SettingsPatch::default()).unwrap(),
+            serde_json::json!({})
+        );
+    }
+}

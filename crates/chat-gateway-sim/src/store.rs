@@ -198,7 +198,7 @@ pub struct PostAgent {
 
 /// A transient indicator (typing, thinking, read receipt) sent by the bot/user side,
 /// kept so the agent side of the control API can show it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Indicator {
     pub kind: String,
@@ -287,7 +287,7 @@ impl Conversation {
 }
 
 /// An interaction waiting in a queue for an agent.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Offer {
     pub conversation_id: String,

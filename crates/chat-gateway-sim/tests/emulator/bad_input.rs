@@ -2,10 +2,8 @@
 //! (brief §2; the support client also validates it against the contract), and nothing
 //! stored changes — checked after every single case.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{json, Value};
-use support::*;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Shape {
@@ -147,13 +145,10 @@ async fn snapshot(f: &Fixture) -> Value {
     ] {
         s[k] = api.get(&p).await.json().clone();
     }
-    let view = f
-        .env
-        .control("GET", &format!("/sim/conversations/{c}"), None)
-        .await;
-    s["postAgent"] = view["postAgentAssignment"].clone();
-    s["indicators"] = view["indicators"].clone();
-    s["offers"] = f.env.control("GET", "/sim/offers", None).await;
+    let view = f.env.ctl.conversation(c).await.unwrap();
+    s["postAgent"] = json!(view.post_agent_assignment);
+    s["indicators"] = json!(view.indicators);
+    s["offers"] = json!(f.env.ctl.offers().await.unwrap());
     s["deliveries"] = json!(f.env.rx.all().len());
     s
 }

@@ -2,10 +2,15 @@
 //! port 0, a webhook receiver on 127.0.0.1 port 0, every API response validated against
 //! the OpenAPI document.
 
-mod support;
+use std::time::Duration;
 
+use chat_gateway_sim::control_client::{
+    FileBody, LogFilter, QuickReplyBody, SayBody, SettingsPatch, SubmitCardBody, WebchatBody,
+};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::*;
+
+use crate::support::*;
 
 /// `expected` occurs in `labels` in this order (other events may sit in between).
 fn assert_subsequence(labels: &[String], expected: &[&str]) {
@@ -175,10 +180,8 @@ async fn handover_happy_path() {
     // Default sort is id:asc.
     assert_eq!(ids, vec!["agent-101", "bot", "user"]);
     // The agent's view shows the user typing (a pulse lasts 5 s).
-    let view = env
-        .control("GET", &format!("/sim/conversations/{conv}"), None)
-        .await;
-    assert_eq!(view["userTyping"], true);
+    let view = env.ctl.conversation(&conv).await.unwrap();
+    assert!(view.user_typing);
     env.sim.shutdown().await;
 }
 
@@ -253,33 +256,22 @@ async fn agent_ends_then_user_reopens_on_the_last_queue() {
     let (_, cid) = env.webhook_and_channel().await;
     let conv = env.create_conversation(&cid).await;
     env.rx.wait_event(&conv, "QUEUED", |_| true).await;
-    let offers = env.control("GET", "/sim/offers", None).await;
-    assert_eq!(offers["offers"][0]["conversationId"], conv.as_str());
+    let offers = env.ctl.offers().await.unwrap();
+    assert_eq!(offers[0].conversation_id, conv);
     // Ending before anyone accepted is a conflict, not a silent success.
-    let (status, _) = env
-        .control_status(
-            "POST",
-            &format!("/sim/conversations/{conv}/agent/end"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 409);
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/agent/accept"),
-        Some(json!({"agentId": "agent-jane"})),
-    )
-    .await;
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/agent/typing"),
-        Some(json!({"typing": true})),
-    )
-    .await;
-    env.control("POST", &format!("/sim/conversations/{conv}/agent/say"), Some(json!({
-        "text": "Here is your statement",
-        "attachments": [{"filename": "statement.txt", "contentType": "text/plain", "text": "balance: 42"}]
-    }))).await;
+    let refused = env.ctl.agent_end(&conv).await.unwrap_err();
+    assert_eq!(refused.status(), Some(StatusCode::CONFLICT), "{refused}");
+    env.ctl
+        .agent_accept(&conv, Some("agent-jane"))
+        .await
+        .unwrap();
+    env.ctl.agent_typing(&conv, true).await.unwrap();
+    let say = SayBody::text("Here is your statement").with_attachment(FileBody::text(
+        "statement.txt",
+        "text/plain",
+        "balance: 42",
+    ));
+    env.ctl.agent_say(&conv, &say).await.unwrap();
     let msg = env
         .rx
         .wait_event(&conv, "MESSAGE", |j| {
@@ -297,27 +289,15 @@ async fn agent_ends_then_user_reopens_on_the_last_queue() {
         .unwrap();
     assert_eq!(file.text().await.unwrap(), "balance: 42");
     // Transfer by hand to 102, so the re-open below must use 102, not the channel's 101.
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/agent/transfer"),
-        Some(json!({"queueId": "102"})),
-    )
-    .await;
+    env.ctl.agent_transfer(&conv, "102").await.unwrap();
     env.rx
         .wait_event(&conv, "QUEUED", |j| j["data"]["queueId"] == "102")
         .await;
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/agent/accept"),
-        Some(json!({"agentId": "agent-sam"})),
-    )
-    .await;
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/agent/end"),
-        None,
-    )
-    .await;
+    env.ctl
+        .agent_accept(&conv, Some("agent-sam"))
+        .await
+        .unwrap();
+    env.ctl.agent_end(&conv).await.unwrap();
     env.rx
         .wait_event(&conv, "CONVERSATION_UPDATE", |j| {
             j["data"]["state"] == "idle"
@@ -378,12 +358,7 @@ async fn user_leaves_and_comes_back() {
     let (_, cid) = env.webhook_and_channel().await;
     let conv = env.create_conversation(&cid).await;
     env.rx.wait_event(&conv, "QUEUED", |_| true).await;
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/agent/accept"),
-        None,
-    )
-    .await;
+    env.ctl.agent_accept(&conv, None).await.unwrap();
     let r = env
         .api
         .patch(
@@ -427,11 +402,11 @@ async fn user_leaves_and_comes_back() {
         )
         .await;
     assert_eq!(r.status, 204);
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(env.rx.all().len(), before);
     // The agent is free again: no offer is left for this conversation.
-    let offers = env.control("GET", "/sim/offers", None).await;
-    assert!(offers["offers"].as_array().unwrap().is_empty());
+    let offers = env.ctl.offers().await.unwrap();
+    assert!(offers.is_empty(), "{offers:?}");
 
     env.rx.clear();
     env.api
@@ -479,18 +454,8 @@ async fn post_agent_handback_to_the_bot_webhook() {
     assert_eq!(r.status, 201);
     assert!(r.bytes.is_empty());
     env.rx.wait_event(&conv, "QUEUED", |_| true).await;
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/agent/accept"),
-        None,
-    )
-    .await;
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/agent/end"),
-        None,
-    )
-    .await;
+    env.ctl.agent_accept(&conv, None).await.unwrap();
+    env.ctl.agent_end(&conv).await.unwrap();
     // The relay's webhook sees the agent leave; the bot's webhook gets the handback.
     env.rx
         .wait_event(&conv, "MEMBERS_CHANGED", |j| j["data"]["change"] == "left")
@@ -504,7 +469,7 @@ async fn post_agent_handback_to_the_bot_webhook() {
     let c = env.api.get(&format!("{V1}/conversations/{conv}")).await;
     assert_eq!(c.json()["assignment"]["type"], "webhook");
     // The bot talks through the API after a pause; its echo goes to the handback webhook.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let bot_said = std::time::Instant::now();
     env.api
         .post(
@@ -537,14 +502,13 @@ async fn web_chat_customer_reaches_the_bot_first_then_an_agent() {
     let env = Env::start().await;
     env.fast_agents().await;
     let (wid, _) = env.webhook_and_channel().await;
+    let user = json!({"name": "Visitor"}).as_object().cloned().unwrap();
     let started = env
-        .control(
-            "POST",
-            "/sim/webchat/conversations",
-            Some(json!({"webhookId": wid, "user": {"name": "Visitor"}})),
-        )
-        .await;
-    let conv = started["conversationId"].as_str().unwrap().to_string();
+        .ctl
+        .start_webchat(&WebchatBody::webhook(wid).with_user(user))
+        .await
+        .unwrap();
+    let conv = started.conversation_id;
     let active = env
         .rx
         .wait_event(&conv, "CONVERSATION_UPDATE", |j| {
@@ -561,12 +525,7 @@ async fn web_chat_customer_reaches_the_bot_first_then_an_agent() {
         .iter()
         .any(|c| c["type"] == "WebChat"));
 
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/customer/say"),
-        Some(json!({"text": "hello"})),
-    )
-    .await;
+    env.ctl.customer_say(&conv, "hello").await.unwrap();
     let m = env
         .rx
         .wait_event(&conv, "MESSAGE", |j| j["data"]["text"] == "hello")
@@ -609,12 +568,12 @@ async fn web_chat_customer_reaches_the_bot_first_then_an_agent() {
         .collect();
     assert_eq!(card_ids.len(), 2);
 
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/customer/quick-reply"),
-        Some(json!({"title": "Order status", "payload": "order_status", "cardId": card_ids[0]})),
-    )
-    .await;
+    let reply = QuickReplyBody {
+        title: "Order status".into(),
+        payload: "order_status".into(),
+        card_id: Some(card_ids[0].clone()),
+    };
+    env.ctl.customer_quick_reply(&conv, &reply).await.unwrap();
     let qr = env
         .rx
         .wait_event(&conv, "ACTIVITY", |j| {
@@ -625,12 +584,12 @@ async fn web_chat_customer_reaches_the_bot_first_then_an_agent() {
         qr.json["data"]["value"],
         json!({"type": "postback", "data": {"title": "Order status", "payload": "order_status"}})
     );
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/customer/submit-card"),
-        Some(json!({"cardId": card_ids[1], "data": {"rating": 5}})),
-    )
-    .await;
+    let submit = SubmitCardBody {
+        card_id: Some(card_ids[1].clone()),
+        data: json!({"rating": 5}),
+        execute: false,
+    };
+    env.ctl.customer_submit_card(&conv, &submit).await.unwrap();
     let ac = env
         .rx
         .wait_event(&conv, "ACTIVITY", |j| {
@@ -650,12 +609,7 @@ async fn web_chat_customer_reaches_the_bot_first_then_an_agent() {
         .unwrap()
         .iter()
         .all(|c| c["actionSubmitted"] == true));
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/customer/typing"),
-        Some(json!({"typing": true})),
-    )
-    .await;
+    env.ctl.customer_typing(&conv, true).await.unwrap();
     env.rx
         .wait_event(&conv, "ACTIVITY", |j| {
             j["data"]["value"]["users"][0]["type"] == "user"
@@ -705,23 +659,16 @@ async fn web_chat_customer_reaches_the_bot_first_then_an_agent() {
             "MESSAGE:agent",
         ],
     );
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/customer/say"),
-        Some(json!({"text": "where is my parcel"})),
-    )
-    .await;
+    env.ctl
+        .customer_say(&conv, "where is my parcel")
+        .await
+        .unwrap();
     env.rx
         .wait_event(&conv, "MESSAGE", |j| {
             j["data"]["text"] == "You said: where is my parcel"
         })
         .await;
-    env.control(
-        "POST",
-        &format!("/sim/conversations/{conv}/customer/leave"),
-        None,
-    )
-    .await;
+    env.ctl.customer_leave(&conv).await.unwrap();
     env.rx
         .wait_event(&conv, "MEMBERS_CHANGED", |j| {
             j["data"]["memberType"] == "user" && j["data"]["change"] == "left"
@@ -782,31 +729,28 @@ async fn retries_after_a_500_with_a_new_signature_each_time() {
         .all(|d| d.json["data"]["state"] == "created"));
     // The Event Log has one record per attempt.
     let log = env
-        .log(&format!(
-            "conversationId={conv}&recordType=CONVERSATION_UPDATE"
-        ))
+        .log(
+            LogFilter::default()
+                .conversation_id(&conv)
+                .record_type("CONVERSATION_UPDATE"),
+        )
         .await;
     let statuses: Vec<_> = log
         .iter()
         .take(3)
-        .map(|r| {
-            (
-                r["status"].as_str().unwrap().to_string(),
-                r["retry"].as_u64().unwrap(),
-                r["statusCode"].as_u64().unwrap(),
-            )
-        })
+        .map(|r| (r.status.as_str(), r.retry, r.status_code))
         .collect();
     assert_eq!(
         statuses,
         vec![
-            ("failed".into(), 0, 500),
-            ("failed".into(), 1, 503),
-            ("delivered".into(), 2, 200)
+            ("failed", 0, Some(500)),
+            ("failed", 1, Some(503)),
+            ("delivered", 2, Some(200))
         ]
     );
-    assert!(log[0]["durationMs"].is_u64());
-    assert_eq!(log[0]["direction"], "outbound");
+    // durationMs is there and a u64: the typed record would not deserialize otherwise.
+    let _duration_ms: u64 = log[0].duration_ms;
+    assert_eq!(log[0].direction, "outbound");
     env.sim.shutdown().await;
 }
 
@@ -815,40 +759,38 @@ async fn a_timeout_is_retried() {
     let env = Env::start().await;
     env.manual_agents().await;
     let (_, cid) = env.webhook_and_channel().await;
-    env.control(
-        "PATCH",
-        "/sim/settings",
-        Some(json!({"deliveryTimeoutMs": 150, "retryScheduleMs": [500, 500, 500]})),
-    )
-    .await;
+    let slow = SettingsPatch {
+        delivery_timeout_ms: Some(150),
+        retry_schedule_ms: Some(vec![500, 500, 500]),
+        ..SettingsPatch::default()
+    };
+    env.ctl.patch_settings(&slow).await.unwrap();
     env.rx.set_delay_ms(400);
     let conv = env.create_conversation(&cid).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let log = env
-            .log(&format!("conversationId={conv}&status=error"))
-            .await;
-        if let Some(r) = log.first() {
-            assert!(r["error"].as_str().unwrap().contains("timeout"), "{r}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no timeout recorded");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    env.rx.set_delay_ms(0);
-    env.control(
-        "PATCH",
-        "/sim/settings",
-        Some(json!({"deliveryTimeoutMs": 1000})),
+    let errors = LogFilter::default().conversation_id(&conv).status("error");
+    let r = eventually(
+        "a timeout in the Event Log",
+        Duration::from_secs(5),
+        async || env.log(errors.clone()).await.into_iter().next(),
     )
     .await;
+    assert!(r.error.as_deref().unwrap().contains("timeout"), "{r:?}");
+    env.rx.set_delay_ms(0);
+    let fast = SettingsPatch {
+        delivery_timeout_ms: Some(1000),
+        ..SettingsPatch::default()
+    };
+    env.ctl.patch_settings(&fast).await.unwrap();
     env.rx.wait_event(&conv, "QUEUED", |_| true).await;
     let delivered = env
-        .log(&format!(
-            "conversationId={conv}&status=delivered&recordType=CONVERSATION_UPDATE"
-        ))
+        .log(
+            LogFilter::default()
+                .conversation_id(&conv)
+                .status("delivered")
+                .record_type("CONVERSATION_UPDATE"),
+        )
         .await;
-    assert!(delivered[0]["retry"].as_u64().unwrap() >= 1);
+    assert!(delivered[0].retry >= 1);
     env.sim.shutdown().await;
 }
 

@@ -1,13 +1,11 @@
 //! The program: --help, a config file, port 0, and the base URL printed when ready —
 //! then a person's curl session (webhook, channel, conversation) against it.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_chat-gateway-sim");
 

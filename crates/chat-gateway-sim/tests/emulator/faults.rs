@@ -1,22 +1,23 @@
 //! Fault injection switched at run time: API 429/5xx/latency, and dropped, duplicated and
 //! reordered webhook deliveries.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use chat_gateway_sim::control_client::{Faults, FaultsPatch, LogFilter};
 use serde_json::json;
-use support::*;
+
+use crate::support::*;
 
 #[tokio::test]
 async fn api_429_with_retry_after_then_5xx_then_latency() {
     let env = Env::start().await;
-    env.control(
-        "PATCH",
-        "/sim/faults",
-        Some(json!({"apiFailNext": 1, "apiFailStatus": 429, "retryAfterSecs": 7})),
-    )
-    .await;
+    let throttle = FaultsPatch {
+        api_fail_next: Some(1),
+        api_fail_status: Some(429),
+        retry_after_secs: Some(7),
+        ..FaultsPatch::default()
+    };
+    env.ctl.patch_faults(&throttle).await.unwrap();
     let r = env.api.get(&format!("{V1}/webhooks")).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.headers.get("retry-after").unwrap(), "7");
@@ -24,12 +25,12 @@ async fn api_429_with_retry_after_then_5xx_then_latency() {
     // Only the next one.
     assert_eq!(env.api.get(&format!("{V1}/webhooks")).await.status, 200);
 
-    env.control(
-        "PATCH",
-        "/sim/faults",
-        Some(json!({"apiFailNext": 2, "apiFailStatus": 503})),
-    )
-    .await;
+    let unavailable = FaultsPatch {
+        api_fail_next: Some(2),
+        api_fail_status: Some(503),
+        ..FaultsPatch::default()
+    };
+    env.ctl.patch_faults(&unavailable).await.unwrap();
     assert_eq!(env.api.get(&format!("{V1}/channels")).await.status, 503);
     let r = env
         .api
@@ -44,22 +45,25 @@ async fn api_429_with_retry_after_then_5xx_then_latency() {
     let list = env.api.get(&format!("{V1}/conversations")).await;
     assert_eq!(list.json()["page"]["totalElements"], 0);
 
-    env.control("PATCH", "/sim/faults", Some(json!({"apiLatencyMs": 600})))
-        .await;
+    let slow = FaultsPatch {
+        api_latency_ms: Some(600),
+        ..FaultsPatch::default()
+    };
+    env.ctl.patch_faults(&slow).await.unwrap();
     let t = Instant::now();
     assert_eq!(env.api.get(&format!("{V1}/webhooks")).await.status, 200);
     assert!(t.elapsed() >= Duration::from_millis(600));
-    let faults = env.control("GET", "/sim/faults", None).await;
-    assert_eq!(faults["apiLatencyMs"], 600);
-    env.control("PUT", "/sim/faults", Some(json!({}))).await;
+    let faults = env.ctl.faults().await.unwrap();
+    assert_eq!(faults.api_latency_ms, 600);
+    env.ctl.set_faults(&Faults::default()).await.unwrap();
     let t = Instant::now();
     env.api.get(&format!("{V1}/webhooks")).await;
     assert!(t.elapsed() < Duration::from_millis(600));
     // The inbound Event Log records the injected faults.
-    let log = env.log("direction=inbound").await;
+    let log = env.log(LogFilter::default().direction("inbound")).await;
     assert!(log
         .iter()
-        .any(|r| r["fault"] == "api-429" && r["statusCode"] == 429));
+        .any(|r| r.fault.as_deref() == Some("api-429") && r.status_code == Some(429)));
     env.sim.shutdown().await;
 }
 
@@ -70,8 +74,11 @@ async fn dropped_duplicated_and_reordered_deliveries() {
     let (_, cid) = env.webhook_and_channel().await;
 
     // Dropped: the created event never arrives; the log says so.
-    env.control("PATCH", "/sim/faults", Some(json!({"dropNext": 1})))
-        .await;
+    let drop_one = FaultsPatch {
+        drop_next: Some(1),
+        ..FaultsPatch::default()
+    };
+    env.ctl.patch_faults(&drop_one).await.unwrap();
     let conv = env.create_conversation(&cid).await;
     env.rx.wait_event(&conv, "QUEUED", |_| true).await;
     assert_eq!(
@@ -79,14 +86,21 @@ async fn dropped_duplicated_and_reordered_deliveries() {
         vec!["CONVERSATION_UPDATE:active:queue", "QUEUED:101"]
     );
     let dropped = env
-        .log(&format!("conversationId={conv}&status=dropped"))
+        .log(
+            LogFilter::default()
+                .conversation_id(&conv)
+                .status("dropped"),
+        )
         .await;
     assert_eq!(dropped.len(), 1);
-    assert_eq!(dropped[0]["fault"], "drop");
+    assert_eq!(dropped[0].fault.as_deref(), Some("drop"));
 
     // Duplicated: the same event id twice.
-    env.control("PATCH", "/sim/faults", Some(json!({"duplicateNext": 1})))
-        .await;
+    let duplicate = FaultsPatch {
+        duplicate_next: Some(1),
+        ..FaultsPatch::default()
+    };
+    env.ctl.patch_faults(&duplicate).await.unwrap();
     let conv = env.create_conversation(&cid).await;
     env.rx.wait_event(&conv, "QUEUED", |_| true).await;
     let all = env.rx.for_conversation(&conv);
@@ -106,8 +120,11 @@ async fn dropped_duplicated_and_reordered_deliveries() {
     );
 
     // Reordered: created arrives after active.
-    env.control("PATCH", "/sim/faults", Some(json!({"reorderNext": 1})))
-        .await;
+    let reorder = FaultsPatch {
+        reorder_next: Some(1),
+        ..FaultsPatch::default()
+    };
+    env.ctl.patch_faults(&reorder).await.unwrap();
     let conv = env.create_conversation(&cid).await;
     env.rx
         .wait_until(5_000, "three events", |_| env.rx.labels(&conv).len() >= 3)
@@ -122,8 +139,11 @@ async fn dropped_duplicated_and_reordered_deliveries() {
     );
 
     // Webhook latency delays deliveries.
-    env.control("PUT", "/sim/faults", Some(json!({"webhookLatencyMs": 300})))
-        .await;
+    let late = Faults {
+        webhook_latency_ms: 300,
+        ..Faults::default()
+    };
+    env.ctl.set_faults(&late).await.unwrap();
     let t = Instant::now();
     let conv = env.create_conversation(&cid).await;
     env.rx

@@ -1,10 +1,10 @@
-//! Test support: an emulator on port 0, a webhook receiver on 127.0.0.1 port 0 that
-//! records every delivery, and an API client that checks every emulator response
-//! against 8x8's OpenAPI document (a response that does not validate fails the test).
-
-#![allow(dead_code)]
+//! Test support: an emulator on port 0 with its typed control client, a webhook
+//! receiver on 127.0.0.1 port 0 that records every delivery, an API client that checks
+//! every emulator response against 8x8's OpenAPI document (a response that does not
+//! validate fails the test), and [`eventually`], the one way these tests wait.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -13,14 +13,37 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
+use chat_gateway_sim::control_client::{AgentScript, LogFilter, LogRecord, SimControl};
 use chat_gateway_sim::{Keyring, Seed, SimConfig, SimHandle};
 use openapi_contract::Contract;
 use serde_json::{json, Value};
-use tokio::sync::Notify;
 
 pub const KEY: &str = "sandbox-key";
 pub const TENANT: &str = "sandbox-tenant";
 pub const V1: &str = "/chat-gateway/v1";
+
+/// How often [`eventually`] asks again.
+const POLL_EVERY: Duration = Duration::from_millis(10);
+
+/// Asks `f` until it answers `Some`, and returns that; panics with `what` once `timeout`
+/// has passed without one. Every wait in these tests goes through here. `what` is
+/// formatted only on timeout, so it may describe the state at that moment.
+pub async fn eventually<T>(
+    what: impl fmt::Display,
+    timeout: Duration,
+    mut f: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
 
 /// One RSA key for the whole test binary: key generation is the slow part of start-up.
 pub fn shared_keyring() -> Arc<Keyring> {
@@ -32,6 +55,7 @@ pub fn shared_keyring() -> Arc<Keyring> {
 /// A delivery as the receiver saw it.
 #[derive(Debug, Clone)]
 pub struct Delivered {
+    #[expect(dead_code, reason = "shown by Debug when a test prints deliveries")]
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Bytes,
@@ -54,7 +78,6 @@ struct RecvState {
     seen: Mutex<Vec<Delivered>>,
     answers: Mutex<VecDeque<u16>>,
     delay_ms: Mutex<u64>,
-    notify: Notify,
 }
 
 /// A webhook receiver on 127.0.0.1, port 0.
@@ -87,7 +110,6 @@ async fn receive(
         answered: answer,
         at: Instant::now(),
     });
-    s.notify.notify_waiters();
     StatusCode::from_u16(answer).unwrap()
 }
 
@@ -140,26 +162,12 @@ impl Receiver {
     where
         F: Fn(&[Delivered]) -> bool,
     {
-        let deadline = Instant::now() + Duration::from_millis(timeout_ms);
-        loop {
-            let notified = self.state.notify.notified();
+        let timeout = Duration::from_millis(timeout_ms);
+        eventually(self.waiting_for(what), timeout, async || {
             let all = self.all();
-            if f(&all) {
-                return all;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                let dump: Vec<String> = all
-                    .iter()
-                    .map(|d| format!("[{}] {}", d.answered, String::from_utf8_lossy(&d.body)))
-                    .collect();
-                panic!(
-                    "timed out waiting for {what}; deliveries:\n{}",
-                    dump.join("\n")
-                );
-            }
-            let _ = tokio::time::timeout(left.min(Duration::from_millis(100)), notified).await;
-        }
+            f(&all).then_some(all)
+        })
+        .await
     }
 
     /// Waits for a successful delivery of `event_type` for `conv` matching `pred`.
@@ -168,24 +176,34 @@ impl Receiver {
         F: Fn(&Value) -> bool,
     {
         let what = format!("{event_type} for {conv}");
-        let all = self
-            .wait_until(5_000, &what, |all| {
-                all.iter().any(|d| {
+        eventually(
+            self.waiting_for(&what),
+            Duration::from_secs(5),
+            async || {
+                self.all().into_iter().find(|d| {
                     d.answered < 300
                         && d.json["conversationId"] == conv
                         && d.event_type() == event_type
                         && pred(&d.json)
                 })
-            })
-            .await;
-        all.into_iter()
-            .find(|d| {
-                d.answered < 300
-                    && d.json["conversationId"] == conv
-                    && d.event_type() == event_type
-                    && pred(&d.json)
-            })
-            .unwrap()
+            },
+        )
+        .await
+    }
+
+    /// `what`, and on a timeout every delivery the receiver got by then.
+    fn waiting_for<'a>(&'a self, what: &'a str) -> impl fmt::Display + 'a {
+        struct WithDeliveries<'a>(&'a str, &'a Receiver);
+        impl fmt::Display for WithDeliveries<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}; deliveries:", self.0)?;
+                for d in self.1.all() {
+                    write!(f, "\n[{}] {}", d.answered, String::from_utf8_lossy(&d.body))?;
+                }
+                Ok(())
+            }
+        }
+        WithDeliveries(what, self)
     }
 
     /// The successful deliveries of a conversation as `TYPE[:detail]` labels, for
@@ -307,9 +325,6 @@ impl Api {
     pub async fn patch(&self, path: &str, body: Value) -> Resp {
         self.call("PATCH", path, Some(body)).await
     }
-    pub async fn delete(&self, path: &str) -> Resp {
-        self.call("DELETE", path, None).await
-    }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
         let raw = body.map(|b| serde_json::to_vec(&b).unwrap());
@@ -402,9 +417,11 @@ impl Api {
     }
 }
 
-/// An emulator with fast timings, a receiver and a client.
+/// An emulator with fast timings, its control client, a receiver and an API client.
 pub struct Env {
     pub sim: SimHandle,
+    /// The control API (`/sim/...`), typed.
+    pub ctl: SimControl,
     pub api: Api,
     pub rx: Receiver,
     pub http: reqwest::Client,
@@ -423,9 +440,11 @@ impl Env {
             .await
             .expect("the emulator starts");
         let api = Api::new(&sim.base_url());
+        let ctl = sim.control();
         let rx = Receiver::start().await;
         Env {
             sim,
+            ctl,
             api,
             rx,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
@@ -435,56 +454,25 @@ impl Env {
     /// Makes the sandbox's mock agents answer fast (they wait 1.5 s by default).
     pub async fn fast_agents(&self) {
         for (q, to) in [("101", Some("102")), ("102", None)] {
-            let script = json!({
-                "agentId": format!("agent-{q}"),
-                "acceptAfterMs": 30,
-                "typingMs": 20,
-                "greeting": format!("Hello from queue {q}"),
-                "replies": [],
-                "transferKeyword": to.map(|_| "transfer"),
-                "transferTo": to,
-                "endKeyword": "bye",
-            });
-            self.control("PUT", &format!("/sim/queues/{q}/agent"), Some(script))
-                .await;
+            let script = AgentScript {
+                agent_id: format!("agent-{q}"),
+                accept_after_ms: 30,
+                typing_ms: 20,
+                greeting: Some(format!("Hello from queue {q}")),
+                replies: Vec::new(),
+                transfer_keyword: to.map(|_| "transfer".to_string()),
+                transfer_to: to.map(str::to_string),
+                end_keyword: Some("bye".into()),
+            };
+            self.ctl.set_queue_agent(q, Some(&script)).await.unwrap();
         }
     }
 
     /// Leaves queue offers to a person (the control API), no scripted agent.
     pub async fn manual_agents(&self) {
         for q in ["101", "102"] {
-            self.control("PUT", &format!("/sim/queues/{q}/agent"), Some(Value::Null))
-                .await;
+            self.ctl.set_queue_agent(q, None).await.unwrap();
         }
-    }
-
-    /// Calls the control API; panics unless 2xx.
-    pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.control_status(method, path, body).await;
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path} -> {status}: {v}"
-        );
-        v
-    }
-
-    pub async fn control_status(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self.http.request(
-            method.parse().unwrap(),
-            format!("{}{}", self.sim.base_url(), path),
-        );
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     /// Registers the receiver as a webhook and creates a ChatAPI channel on queue 101.
@@ -529,10 +517,8 @@ impl Env {
         r.json()["conversationId"].as_str().unwrap().to_string()
     }
 
-    pub async fn log(&self, query: &str) -> Vec<Value> {
-        let v = self
-            .control("GET", &format!("/sim/log?{query}"), None)
-            .await;
-        v["records"].as_array().cloned().unwrap_or_default()
+    /// The Event Log records matching `filter`.
+    pub async fn log(&self, filter: LogFilter) -> Vec<LogRecord> {
+        self.ctl.log(&filter).await.unwrap()
     }
 }

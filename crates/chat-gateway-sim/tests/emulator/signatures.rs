@@ -2,14 +2,14 @@
 //! `b64:false` detached) and with the Rust verifier; faults that break signatures are
 //! caught by both; key rotation publishes the new key and keeps the old one.
 
-mod support;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use chat_gateway_sim::control_client::{FaultsPatch, LogFilter};
 use serde_json::{json, Value};
-use support::*;
+
+use crate::support::*;
 
 fn node_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/node")
@@ -120,12 +120,15 @@ async fn unsigned_and_missigned_faults() {
     let env = Env::start().await;
     env.manual_agents().await;
     let (_, cid) = env.webhook_and_channel().await;
-    env.control(
-        "PATCH",
-        "/sim/faults",
-        Some(json!({"unsignedNext": 1, "badSignatureNext": 1})),
-    )
-    .await;
+    let unsigned_then_missigned = FaultsPatch {
+        unsigned_next: Some(1),
+        bad_signature_next: Some(1),
+        ..FaultsPatch::default()
+    };
+    env.ctl
+        .patch_faults(&unsigned_then_missigned)
+        .await
+        .unwrap();
     let conv = env.create_conversation(&cid).await;
     env.rx.wait_event(&conv, "QUEUED", |_| true).await;
     let all = env.rx.for_conversation(&conv);
@@ -144,11 +147,8 @@ async fn unsigned_and_missigned_faults() {
             .is_err()
     );
     assert!(jose_verifies(&key, &all[2]), "third event signed again");
-    let log = env.log(&format!("conversationId={conv}")).await;
-    let faults: Vec<_> = log
-        .iter()
-        .filter_map(|r| r["fault"].as_str().map(str::to_string))
-        .collect();
+    let log = env.log(LogFilter::default().conversation_id(&conv)).await;
+    let faults: Vec<_> = log.iter().filter_map(|r| r.fault.clone()).collect();
     assert_eq!(faults, vec!["unsigned", "bad-signature"]);
     env.sim.shutdown().await;
 }
@@ -175,15 +175,7 @@ async fn key_rotation_publishes_the_new_key_and_keeps_the_old() {
     let old = rx.all()[0].clone();
     let old_kid = kid_of(&old);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let rotated: Value = http
-        .post(format!("{}/sim/keys/rotate", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let new_kid = rotated["kid"].as_str().unwrap().to_string();
+    let new_kid = sim.control().rotate_key().await.unwrap().kid;
     assert_ne!(new_kid, old_kid);
     api.post(
         &format!("{V1}/webhooks/verify"),

@@ -2,13 +2,11 @@
 //! OpenAPI document (the support client checks every response), including paging,
 //! sorting and filtering.
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::*;
 use openapi_contract::Contract;
 use serde_json::{json, Value};
-use support::*;
 
 /// Records which operations a test exercised.
 struct Coverage(BTreeSet<String>);
@@ -242,15 +240,8 @@ async fn every_operation_succeeds_with_the_documented_status() {
         .status,
         204
     );
-    let view = env
-        .control("GET", &format!("/sim/conversations/{conv}"), None)
-        .await;
-    let kinds: Vec<_> = view["indicators"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["kind"].as_str().unwrap().to_string())
-        .collect();
+    let view = env.ctl.conversation(&conv).await.unwrap();
+    let kinds: Vec<_> = view.indicators.iter().map(|i| i.kind.as_str()).collect();
     assert_eq!(
         kinds,
         vec!["typing", "thinking", "thinking", "read-receipt"]

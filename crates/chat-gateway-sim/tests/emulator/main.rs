@@ -1,0 +1,11 @@
+//! The emulator's integration tests, as one test binary (one link, one process, one
+//! shared signing key) rather than one per file: each file is a module and `support`
+//! holds the emulator/receiver/client fixtures and the `eventually` polling helper.
+
+mod bad_input;
+mod binary;
+mod faults;
+mod lifecycle;
+mod operations;
+mod signatures;
+mod support;
