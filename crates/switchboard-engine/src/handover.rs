@@ -16,10 +16,9 @@ use chat_gateway_client::{
 };
 use switchboard_settings::Settings;
 use switchboard_store::{HandoverBookkeeping, HandoverRecord, OutboxError};
-use switchboard_types::{OutboxStatus, RelayEvent};
+use switchboard_types::{Direction, Lane, OutboxStatus, RelayEvent};
 
 use crate::{note, save, Conversation, Engine, EngineError, Job, Mode, Phase};
-use switchboard_types::{Direction, Lane};
 
 /// 8x8 takes at most this many history messages (chat-gateway.md §8).
 const MAX_HISTORY: usize = 200;

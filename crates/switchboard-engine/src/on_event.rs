@@ -7,16 +7,18 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use chat_gateway_client::webhook::{
-    event::{MemberChange, Participant},
+    event::{
+        Activity, ConversationUpdate, MemberChange, MembersChanged, Message, Participant, Queued,
+    },
     EventKind,
 };
 use switchboard_bot::BotInput;
 use switchboard_settings::AgentLeaves;
+use switchboard_settings::Settings;
 use switchboard_store::QueuedEvent;
-use switchboard_types::{now_ms, RelayEvent};
+use switchboard_types::{now_ms, Direction, Lane, RelayEvent};
 
 use crate::{bot_turn, handover, note, save, Conversation, Engine, EngineError, Mode, Phase};
-use switchboard_types::{Direction, Lane};
 
 pub(crate) async fn handle(
     engine: &Arc<Engine>,
@@ -62,249 +64,285 @@ pub(crate) async fn handle(
     let settings = engine.settings();
     let outcome = match &event.kind {
         EventKind::ConversationUpdate(u) => {
-            if let Some(Value::Object(user)) = &u.user {
-                if let Value::Object(existing) = &mut conv.user {
-                    existing.extend(user.clone());
-                }
-            }
-            if let Some(channel) = &u.channel {
-                conv.user["channel"] = json!(channel);
-            }
-            let new_state = u.state.as_deref().map(str::to_ascii_lowercase);
-            if new_state.is_some() {
-                conv.state = new_state.clone();
-            }
-            let assignment = u.assignment.as_ref();
-            let closing = new_state.as_deref() == Some("idle");
-            match assignment.and_then(|a| a.kind.as_deref()) {
-                // An idle update still names the last agent; it does not bring them back.
-                Some("agent") if !closing => {
-                    enter_agent(engine, &mut conv, assignment.and_then(|a| a.id.clone())).await?
-                }
-                Some("webhook") if conv.phase != Phase::Bot => {
-                    // Handback after the agent (post-agent assignment, P28).
-                    conv.phase = Phase::Bot;
-                    note(
-                        engine,
-                        &mut conv,
-                        Lane::System,
-                        Direction::In,
-                        "Handed back to the bot after the agent.",
-                        Value::Null,
-                    )
-                    .await?;
-                }
-                _ => {}
-            }
-            match new_state.as_deref() {
-                Some("active") if conv.phase == Phase::Ended => {
-                    // Re-opened (a new interaction).
-                    conv.phase = if conv.mode == Mode::Endpoint {
-                        Phase::Bot
-                    } else {
-                        Phase::Handover
-                    };
-                    conv.ended_at_ms = None;
-                    note(
-                        engine,
-                        &mut conv,
-                        Lane::System,
-                        Direction::In,
-                        "The conversation was re-opened.",
-                        Value::Null,
-                    )
-                    .await?;
-                }
-                Some("active")
-                    if conv.mode == Mode::Endpoint
-                        && conv.phase == Phase::Bot
-                        && !conv.greeted
-                        && settings.endpoint.accept_conversation_active_event =>
-                {
-                    save(engine, &mut conv).await?;
-                    bot_turn::run(engine, &mut conv, BotInput::Start).await?;
-                }
-                Some("idle") if conv.phase != Phase::Ended && conv.phase != Phase::Bot => {
-                    end(engine, &mut conv, "8x8 closed the conversation.").await?;
-                }
-                _ => {}
-            }
-            "conversation updated"
+            conversation_update(engine, &mut conv, u, &settings).await?
         }
-        EventKind::Queued(q) => {
-            if conv.queued_at_ms.is_none() {
-                conv.queued_at_ms = Some(queued.event.timestamp.unwrap_or_else(now_ms));
-            }
-            conv.queue_id = q.queue_id.clone().or(conv.queue_id.take());
-            conv.queue_name = q.queue_name.clone().or(conv.queue_name.take());
-            // An agent may already have joined (events can come out of order).
-            if conv.phase != Phase::Agent {
-                conv.phase = Phase::Queued;
-            }
-            let name = conv
-                .queue_name
-                .clone()
-                .or(conv.queue_id.clone())
-                .unwrap_or_default();
-            note(
-                engine,
-                &mut conv,
-                Lane::System,
-                Direction::In,
-                &format!("Queued in {name}."),
-                json!({ "queueId": q.queue_id, "queueName": q.queue_name }),
-            )
-            .await?;
-            "queued"
-        }
-        EventKind::MembersChanged(m) => {
-            let who = m.id.clone();
-            match (m.member_type, m.change) {
-                (Some(Participant::Agent), Some(MemberChange::Joined)) => {
-                    enter_agent(engine, &mut conv, who).await?;
-                    "agent joined"
-                }
-                (Some(Participant::Agent), Some(MemberChange::Left)) if conv.transfer_pending => {
-                    conv.phase = Phase::Transferred;
-                    note(
-                        engine,
-                        &mut conv,
-                        Lane::System,
-                        Direction::In,
-                        &format!("Agent {} left for the transfer.", who.unwrap_or_default()),
-                        Value::Null,
-                    )
-                    .await?;
-                    "agent left (transfer)"
-                }
-                (Some(Participant::Agent), Some(MemberChange::Left)) => {
-                    agent_ended(engine, &mut conv, settings.handover.when_agent_leaves).await?;
-                    "agent left"
-                }
-                (Some(Participant::User), Some(MemberChange::Left)) => {
-                    end(engine, &mut conv, "The customer left.").await?;
-                    "user left"
-                }
-                _ => "members changed",
-            }
-        }
-        EventKind::Transfer => {
-            conv.transfer_pending = true;
-            conv.phase = Phase::Transferred;
-            note(
-                engine,
-                &mut conv,
-                Lane::System,
-                Direction::In,
-                "The agent transferred the conversation.",
-                Value::Null,
-            )
-            .await?;
-            "transfer"
-        }
-        EventKind::Message(m) => {
-            let sender = m.sender.as_ref().and_then(|s| s.kind).unwrap_or_default();
-            let text = m.text.clone().unwrap_or_default();
-            let payload = json!({ "attachments": m.attachments, "cards": m.cards });
-            if m.is_echo {
-                // Our own post coming back (P5): never fed back, or the bot would loop.
-                "echo ignored"
-            } else if sender == Participant::Agent {
-                if conv.first_agent_reply_at_ms.is_none() {
-                    conv.first_agent_reply_at_ms =
-                        Some(queued.event.timestamp.unwrap_or_else(now_ms));
-                }
-                if matches!(
-                    conv.phase,
-                    Phase::Queued | Phase::Handover | Phase::Transferred
-                ) {
-                    conv.phase = Phase::Agent;
-                }
-                note(
-                    engine,
-                    &mut conv,
-                    Lane::Agent,
-                    Direction::In,
-                    &text,
-                    payload,
-                )
-                .await?;
-                "agent message"
-            } else if sender == Participant::User && conv.mode == Mode::Endpoint {
-                conv.last_user_at_ms = Some(now_ms());
-                note(engine, &mut conv, Lane::User, Direction::In, &text, payload).await?;
-                if conv.phase == Phase::Ended {
-                    conv.phase = Phase::Bot;
-                }
-                if conv.phase == Phase::Bot {
-                    save(engine, &mut conv).await?;
-                    bot_turn::run(engine, &mut conv, BotInput::Text(text)).await?;
-                }
-                "customer message"
-            } else if sender == Participant::System {
-                note(
-                    engine,
-                    &mut conv,
-                    Lane::System,
-                    Direction::In,
-                    &text,
-                    payload,
-                )
-                .await?;
-                "system message"
-            } else {
-                // A user or bot message we sent ourselves, without the echo flag (P6).
-                "own message ignored"
-            }
-        }
-        EventKind::Activity(a) => match a.name.as_str() {
-            "typing" => {
-                let typing = a.value["users"].as_array().is_some_and(|u| !u.is_empty());
-                engine.bus.publish(RelayEvent::Typing {
-                    conversation_id: conv.id.clone(),
-                    who: "agent",
-                    typing,
-                });
-                "typing"
-            }
-            "quickReply/action" if conv.mode == Mode::Endpoint && conv.phase == Phase::Bot => {
-                let d = &a.value["data"];
-                let title = d["title"].as_str().unwrap_or_default().to_string();
-                let payload = d["payload"].as_str().unwrap_or_default().to_string();
-                note(
-                    engine,
-                    &mut conv,
-                    Lane::User,
-                    Direction::In,
-                    &title,
-                    json!({ "quickReply": payload }),
-                )
-                .await?;
-                save(engine, &mut conv).await?;
-                bot_turn::run(engine, &mut conv, BotInput::QuickReply { title, payload }).await?;
-                "quick reply"
-            }
-            "adaptiveCard/action" if conv.mode == Mode::Endpoint && conv.phase == Phase::Bot => {
-                let data = a.value["data"].clone();
-                note(
-                    engine,
-                    &mut conv,
-                    Lane::User,
-                    Direction::In,
-                    "Submitted a card.",
-                    json!({ "card": data }),
-                )
-                .await?;
-                save(engine, &mut conv).await?;
-                bot_turn::run(engine, &mut conv, BotInput::CardSubmit(data)).await?;
-                "card submitted"
-            }
-            _ => "activity ignored",
-        },
+        EventKind::Queued(q) => queued_in(engine, &mut conv, q, event.timestamp).await?,
+        EventKind::MembersChanged(m) => members_changed(engine, &mut conv, m, &settings).await?,
+        EventKind::Transfer => transferred(engine, &mut conv).await?,
+        EventKind::Message(m) => message(engine, &mut conv, m, event.timestamp).await?,
+        EventKind::Activity(a) => activity(engine, &mut conv, a).await?,
         EventKind::WebhookVerify | EventKind::Unknown => "ignored",
     };
     save(engine, &mut conv).await?;
     Ok(outcome.to_string())
+}
+
+/// 8x8's view of the conversation changed: its state, who it is assigned to, the user.
+async fn conversation_update(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    u: &ConversationUpdate,
+    settings: &Settings,
+) -> Result<&'static str, EngineError> {
+    if let Some(Value::Object(user)) = &u.user {
+        if let Value::Object(existing) = &mut conv.user {
+            existing.extend(user.clone());
+        }
+    }
+    if let Some(channel) = &u.channel {
+        conv.user["channel"] = json!(channel);
+    }
+    let new_state = u.state.as_deref().map(str::to_ascii_lowercase);
+    if new_state.is_some() {
+        conv.state = new_state.clone();
+    }
+    let assignment = u.assignment.as_ref();
+    let closing = new_state.as_deref() == Some("idle");
+    match assignment.and_then(|a| a.kind.as_deref()) {
+        // An idle update still names the last agent; it does not bring them back.
+        Some("agent") if !closing => {
+            enter_agent(engine, conv, assignment.and_then(|a| a.id.clone())).await?
+        }
+        Some("webhook") if conv.phase != Phase::Bot => {
+            // Handback after the agent (post-agent assignment, P28).
+            conv.phase = Phase::Bot;
+            note(
+                engine,
+                conv,
+                Lane::System,
+                Direction::In,
+                "Handed back to the bot after the agent.",
+                Value::Null,
+            )
+            .await?;
+        }
+        _ => {}
+    }
+    match new_state.as_deref() {
+        Some("active") if conv.phase == Phase::Ended => {
+            // Re-opened (a new interaction).
+            conv.phase = if conv.mode == Mode::Endpoint {
+                Phase::Bot
+            } else {
+                Phase::Handover
+            };
+            conv.ended_at_ms = None;
+            note(
+                engine,
+                conv,
+                Lane::System,
+                Direction::In,
+                "The conversation was re-opened.",
+                Value::Null,
+            )
+            .await?;
+        }
+        Some("active")
+            if conv.mode == Mode::Endpoint
+                && conv.phase == Phase::Bot
+                && !conv.greeted
+                && settings.endpoint.accept_conversation_active_event =>
+        {
+            save(engine, conv).await?;
+            bot_turn::run(engine, conv, BotInput::Start).await?;
+        }
+        Some("idle") if conv.phase != Phase::Ended && conv.phase != Phase::Bot => {
+            end(engine, conv, "8x8 closed the conversation.").await?;
+        }
+        _ => {}
+    }
+    Ok("conversation updated")
+}
+
+/// The conversation waits in a queue for an agent.
+async fn queued_in(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    q: &Queued,
+    timestamp: Option<i64>,
+) -> Result<&'static str, EngineError> {
+    if conv.queued_at_ms.is_none() {
+        conv.queued_at_ms = Some(timestamp.unwrap_or_else(now_ms));
+    }
+    conv.queue_id = q.queue_id.clone().or(conv.queue_id.take());
+    conv.queue_name = q.queue_name.clone().or(conv.queue_name.take());
+    // An agent may already have joined (events can come out of order).
+    if conv.phase != Phase::Agent {
+        conv.phase = Phase::Queued;
+    }
+    let name = conv
+        .queue_name
+        .clone()
+        .or(conv.queue_id.clone())
+        .unwrap_or_default();
+    note(
+        engine,
+        conv,
+        Lane::System,
+        Direction::In,
+        &format!("Queued in {name}."),
+        json!({ "queueId": q.queue_id, "queueName": q.queue_name }),
+    )
+    .await?;
+    Ok("queued")
+}
+
+/// An agent or the customer joined or left.
+async fn members_changed(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    m: &MembersChanged,
+    settings: &Settings,
+) -> Result<&'static str, EngineError> {
+    let who = m.id.clone();
+    let outcome = match (m.member_type, m.change) {
+        (Some(Participant::Agent), Some(MemberChange::Joined)) => {
+            enter_agent(engine, conv, who).await?;
+            "agent joined"
+        }
+        (Some(Participant::Agent), Some(MemberChange::Left)) if conv.transfer_pending => {
+            conv.phase = Phase::Transferred;
+            note(
+                engine,
+                conv,
+                Lane::System,
+                Direction::In,
+                &format!("Agent {} left for the transfer.", who.unwrap_or_default()),
+                Value::Null,
+            )
+            .await?;
+            "agent left (transfer)"
+        }
+        (Some(Participant::Agent), Some(MemberChange::Left)) => {
+            agent_ended(engine, conv, settings.handover.when_agent_leaves).await?;
+            "agent left"
+        }
+        (Some(Participant::User), Some(MemberChange::Left)) => {
+            end(engine, conv, "The customer left.").await?;
+            "user left"
+        }
+        _ => "members changed",
+    };
+    Ok(outcome)
+}
+
+/// The agent transferred the conversation to another queue or agent.
+async fn transferred(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+) -> Result<&'static str, EngineError> {
+    conv.transfer_pending = true;
+    conv.phase = Phase::Transferred;
+    note(
+        engine,
+        conv,
+        Lane::System,
+        Direction::In,
+        "The agent transferred the conversation.",
+        Value::Null,
+    )
+    .await?;
+    Ok("transfer")
+}
+
+/// A message: the agent's (relayed), the customer's (the bot answers in endpoint mode),
+/// a system line, or one of our own coming back.
+async fn message(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    m: &Message,
+    timestamp: Option<i64>,
+) -> Result<&'static str, EngineError> {
+    let sender = m.sender.as_ref().and_then(|s| s.kind).unwrap_or_default();
+    let text = m.text.clone().unwrap_or_default();
+    let payload = json!({ "attachments": m.attachments, "cards": m.cards });
+    let outcome = if m.is_echo {
+        // Our own post coming back (P5): never fed back, or the bot would loop.
+        "echo ignored"
+    } else if sender == Participant::Agent {
+        if conv.first_agent_reply_at_ms.is_none() {
+            conv.first_agent_reply_at_ms = Some(timestamp.unwrap_or_else(now_ms));
+        }
+        if matches!(
+            conv.phase,
+            Phase::Queued | Phase::Handover | Phase::Transferred
+        ) {
+            conv.phase = Phase::Agent;
+        }
+        note(engine, conv, Lane::Agent, Direction::In, &text, payload).await?;
+        "agent message"
+    } else if sender == Participant::User && conv.mode == Mode::Endpoint {
+        conv.last_user_at_ms = Some(now_ms());
+        note(engine, conv, Lane::User, Direction::In, &text, payload).await?;
+        if conv.phase == Phase::Ended {
+            conv.phase = Phase::Bot;
+        }
+        if conv.phase == Phase::Bot {
+            save(engine, conv).await?;
+            bot_turn::run(engine, conv, BotInput::Text(text)).await?;
+        }
+        "customer message"
+    } else if sender == Participant::System {
+        note(engine, conv, Lane::System, Direction::In, &text, payload).await?;
+        "system message"
+    } else {
+        // A user or bot message we sent ourselves, without the echo flag (P6).
+        "own message ignored"
+    };
+    Ok(outcome)
+}
+
+/// Typing, and the customer's taps on quick replies and card buttons.
+async fn activity(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    a: &Activity,
+) -> Result<&'static str, EngineError> {
+    let outcome = match a.name.as_str() {
+        "typing" => {
+            let typing = a.value["users"].as_array().is_some_and(|u| !u.is_empty());
+            engine.bus.publish(RelayEvent::Typing {
+                conversation_id: conv.id.clone(),
+                who: "agent",
+                typing,
+            });
+            "typing"
+        }
+        "quickReply/action" if conv.mode == Mode::Endpoint && conv.phase == Phase::Bot => {
+            let d = &a.value["data"];
+            let title = d["title"].as_str().unwrap_or_default().to_string();
+            let payload = d["payload"].as_str().unwrap_or_default().to_string();
+            note(
+                engine,
+                conv,
+                Lane::User,
+                Direction::In,
+                &title,
+                json!({ "quickReply": payload }),
+            )
+            .await?;
+            save(engine, conv).await?;
+            bot_turn::run(engine, conv, BotInput::QuickReply { title, payload }).await?;
+            "quick reply"
+        }
+        "adaptiveCard/action" if conv.mode == Mode::Endpoint && conv.phase == Phase::Bot => {
+            let data = a.value["data"].clone();
+            note(
+                engine,
+                conv,
+                Lane::User,
+                Direction::In,
+                "Submitted a card.",
+                json!({ "card": data }),
+            )
+            .await?;
+            save(engine, conv).await?;
+            bot_turn::run(engine, conv, BotInput::CardSubmit(data)).await?;
+            "card submitted"
+        }
+        _ => "activity ignored",
+    };
+    Ok(outcome)
 }
 
 async fn enter_agent(

@@ -31,7 +31,10 @@ use chat_gateway_client::{
     types::{ChannelRequest, WebhookRequest},
     ChatGatewayClient, Connection,
 };
-use chat_gateway_sim::{Seed, SimConfig};
+use chat_gateway_sim::{
+    control_client::{FaultsPatch, SimControl},
+    Seed, SimConfig,
+};
 use futures_util::{stream, StreamExt};
 use switchboard_engine::{NewUser, Phase, UserInput};
 use switchboard_relay::{RelayConfig, RelayHandle, RelayState, SandboxMode};
@@ -434,35 +437,30 @@ impl Bench {
         (bus, live)
     }
 
+    /// The emulator's control API, on the benchmark's own HTTP client.
+    fn control(&self) -> SimControl {
+        SimControl::with_client(self.sim.base_url(), self.http.clone())
+    }
+
     /// Makes the emulator wait this long before it handles each API call.
     async fn api_latency(&self, ms: u64) {
-        self.http
-            .patch(format!("{}/sim/faults", self.sim.base_url()))
-            .json(&serde_json::json!({ "apiLatencyMs": ms }))
-            .send()
+        self.control()
+            .patch_faults(&FaultsPatch {
+                api_latency_ms: Some(ms),
+                ..FaultsPatch::default()
+            })
             .await
-            .and_then(|r| r.error_for_status())
             .expect("the emulator takes the latency fault");
     }
 
     /// The agent accepts the offer, through the emulator's control API (so that what
     /// it sets off runs on the emulator's threads); returns the agent's id.
     async fn accept(&self, gid: &str) -> String {
-        let answer: serde_json::Value = self
-            .http
-            .post(format!(
-                "{}/sim/conversations/{gid}/agent/accept",
-                self.sim.base_url()
-            ))
-            .json(&serde_json::json!({}))
-            .send()
+        self.control()
+            .agent_accept(gid, None)
             .await
-            .and_then(|r| r.error_for_status())
             .expect("the agent accepts the offer")
-            .json()
-            .await
-            .expect("the accept answer is JSON");
-        answer["agentId"].as_str().unwrap_or_default().to_string()
+            .agent_id
     }
 
     fn start_agent(&self, text: &str) {
