@@ -1,4 +1,4 @@
-//! Attachments (brief §3.8): multipart upload (step 1; a message referencing the id
+//! Attachments (chat-gateway.md §3.8): multipart upload (step 1; a message referencing the id
 //! shows it to the agent), metadata and download.
 
 use std::sync::Arc;

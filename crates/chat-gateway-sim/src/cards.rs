@@ -1,4 +1,4 @@
-//! The card action PUTs under `/api/v1/tenant/{tenantId}/…` (brief §3.9, P25): they flip
+//! The card action PUTs under `/api/v1/tenant/{tenantId}/…` (chat-gateway.md §3.9, P25): they flip
 //! a card's flags and report an `adaptiveCard/action` activity.
 
 use std::sync::Arc;

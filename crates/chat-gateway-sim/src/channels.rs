@@ -1,4 +1,4 @@
-//! Channels (brief §3.3): ChatAPI channels bind a webhook to a default queue. Only
+//! Channels (chat-gateway.md §3.3): ChatAPI channels bind a webhook to a default queue. Only
 //! ChatAPI channels can be created; seeded ones of other types can be listed and read.
 
 use std::sync::Arc;

@@ -845,7 +845,7 @@ pub struct WebchatResponse {
     pub channel_id: String,
 }
 
-/// 8x8's web chat routes a new customer to the bot first (brief §6.6).
+/// 8x8's web chat routes a new customer to the bot first (chat-gateway.md §6.6).
 async fn webchat_start(
     State(sim): State<Arc<Sim>>,
     Json(b): Json<WebchatBody>,

@@ -272,7 +272,7 @@ impl SimControl {
     }
 
     /// `POST /sim/webchat/conversations`: an 8x8 web-chat customer starts a chat that is
-    /// routed to the bot first (brief §6.6).
+    /// routed to the bot first (chat-gateway.md §6.6).
     pub async fn start_webchat(&self, webchat: &WebchatBody) -> Result<WebchatResponse> {
         self.call(Method::POST, "/sim/webchat/conversations".into(), |r| {
             r.json(webchat)

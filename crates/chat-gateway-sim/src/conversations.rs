@@ -1,4 +1,4 @@
-//! Conversations (brief §3.4, §3.6): create (202, asynchronous), read, update
+//! Conversations (chat-gateway.md §3.4, §3.6): create (202, asynchronous), read, update
 //! assignment/user, interactions, participants, the user leaving (P27) and scheduling a
 //! post-agent handback (P22).
 

@@ -1,4 +1,4 @@
-//! Delivers webhook events the way 8x8 does (brief §7): the six `x-8x8-*` headers, a
+//! Delivers webhook events the way 8x8 does (chat-gateway.md §7): the six `x-8x8-*` headers, a
 //! fresh signature and transmission time per attempt, retries on non-2xx and timeouts.
 //!
 //! Each conversation has its own lane (a queue and a task): an event is sent only after

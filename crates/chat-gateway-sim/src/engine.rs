@@ -1,7 +1,7 @@
 //! The 8x8 side of a conversation: states (created → active → idle), routing to queues,
 //! agents joining and leaving, transfers, the user leaving, re-opening by a new message,
 //! post-agent handback, and the web-chat flow where 8x8 hands a customer to the bot
-//! first (brief §6). Every change emits its webhook events while the store is locked,
+//! first (chat-gateway.md §6). Every change emits its webhook events while the store is locked,
 //! so the events leave in the order the changes happened.
 
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! 8x8's error bodies. They are `application/problem+json` but not RFC 7807, and the
-//! shape depends on the endpoint (brief §2, P17), so every handler picks an
+//! shape depends on the endpoint (chat-gateway.md §2, P17), so every handler picks an
 //! [`ErrorStyle`] and the same failure renders the way that endpoint renders it.
 
 use axum::http::{header, HeaderValue, StatusCode};

@@ -1,4 +1,4 @@
-//! The emulator's Event Log, like Configuration Manager's (brief §7.6): one record per
+//! The emulator's Event Log, like Configuration Manager's (chat-gateway.md §7.6): one record per
 //! outbound delivery attempt (8x8 → webhook) and per inbound API call (client → 8x8),
 //! with status, record type, retry counter and duration. Tests read it through the
 //! control API to assert on retries, headers and what the client sent.

@@ -1,4 +1,4 @@
-//! The webhook event bodies of Chat Gateway v1.0 (brief §5), built in one place so every
+//! The webhook event bodies of Chat Gateway v1.0 (chat-gateway.md §5), built in one place so every
 //! flow emits the same shapes.
 
 use serde_json::{json, Value};

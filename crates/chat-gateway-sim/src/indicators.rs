@@ -1,4 +1,4 @@
-//! Typing, thinking and read receipts from the bot/user side (brief §3.7). They go to the
+//! Typing, thinking and read receipts from the bot/user side (chat-gateway.md §3.7). They go to the
 //! agent's screen, not to webhooks, so the emulator keeps them for the control API's
 //! agent view.
 

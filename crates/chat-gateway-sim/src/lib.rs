@@ -178,7 +178,7 @@ impl SimHandle {
         self.sim.agent_end(conversation_id)
     }
 
-    /// An 8x8 web-chat customer starts a chat that 8x8 routes to the bot first (brief
+    /// An 8x8 web-chat customer starts a chat that 8x8 routes to the bot first (chat-gateway.md
     /// §6.6); returns `(conversation id, channel id)`. `tenant` defaults to the first.
     pub fn start_webchat(
         &self,

@@ -1,4 +1,4 @@
-//! Messages and their cards (brief §3.5, §3.9). Sending answers 202 with no body and no
+//! Messages and their cards (chat-gateway.md §3.5, §3.9). Sending answers 202 with no body and no
 //! id (P5); the message then shows up in the list and as an echo event.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The list conventions of 8x8's API (brief §1.6): `size`/`page`/`sort`/`filter` query
+//! The list conventions of 8x8's API (chat-gateway.md §1.6): `size`/`page`/`sort`/`filter` query
 //! parameters and the HAL page envelope, shared by every list endpoint.
 
 use std::cmp::Ordering;

@@ -1,4 +1,4 @@
-//! How 8x8 signs webhook deliveries (brief §7): a detached, unencoded-payload (RFC 7797,
+//! How 8x8 signs webhook deliveries (chat-gateway.md §7): a detached, unencoded-payload (RFC 7797,
 //! `b64:false`) RS256 JWS over a compact JSON object holding the unsigned CRC-32 of the
 //! raw body and the other `x-8x8-*` header values.
 //!
@@ -268,7 +268,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crc_vectors_from_the_brief_are_unsigned() {
+    fn documented_crc_vectors_are_unsigned() {
         let docs = br#"{"eventType":"AGENT_JOINED","messageType":"SYSTEM","conversationId":"Aka5NMHU8MtIG7lUQOxI0DTOvM4","agentId":"cmalutan","agentName":"Cosmin,Malutan","timestamp":1629804577002}"#;
         assert_eq!(checksum(docs), 1_564_621_066);
         assert_eq!(

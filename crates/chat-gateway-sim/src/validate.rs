@@ -1,4 +1,4 @@
-//! Request validation with 8x8's rules (brief §3, §8, P18–P22): required fields, limits
+//! Request validation with 8x8's rules (chat-gateway.md §3, §8, P18–P22): required fields, limits
 //! the OpenAPI document states in keywords validators ignore, and rules it states in
 //! prose. Everything is checked before anything is stored, so a rejected request
 //! changes nothing.

@@ -1,4 +1,4 @@
-//! Webhooks (brief §3.1): CRUD plus the WEB_HOOK_VERIFY reachability check 8x8 runs on
+//! Webhooks (chat-gateway.md §3.1): CRUD plus the WEB_HOOK_VERIFY reachability check 8x8 runs on
 //! create, update and `POST /webhooks/verify` (P1, P2, P4).
 
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! Bad input on every operation: the right status, the endpoint's own error shape
-//! (brief §2; the support client also validates it against the contract), and nothing
+//! (chat-gateway.md §2; the support client also validates it against the contract), and nothing
 //! stored changes — checked after every single case.
 
 use crate::support::*;

@@ -1,4 +1,4 @@
-//! The conversation lifecycles of brief §6, end to end over real HTTP: the emulator on
+//! The conversation lifecycles of chat-gateway.md §6, end to end over real HTTP: the emulator on
 //! port 0, a webhook receiver on 127.0.0.1 port 0, every API response validated against
 //! the OpenAPI document.
 

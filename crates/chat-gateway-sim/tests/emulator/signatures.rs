@@ -80,7 +80,7 @@ async fn deliveries_verify_with_node_jose() {
     env.rx.answer_next(&[]);
     let verify = env.rx.all()[0].clone();
     assert_eq!(verify.json["eventType"], "WEB_HOOK_VERIFY");
-    // The verify body is the docs' bytes; its CRC is the brief's vector.
+    // The verify body is the docs' bytes; its CRC is the documented vector (chat-gateway.md §7).
     assert_eq!(
         chat_gateway_sim::signing::checksum(&verify.body),
         4_205_147_136
