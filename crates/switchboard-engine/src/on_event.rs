@@ -121,21 +121,12 @@ async fn conversation_update(
     match new_state.as_deref() {
         Some("active") if conv.phase == Phase::Ended => {
             // Re-opened (a new interaction).
+            reopen(engine, conv).await?;
             conv.phase = if conv.mode == Mode::Endpoint {
                 Phase::Bot
             } else {
                 Phase::Handover
             };
-            conv.ended_at_ms = None;
-            note(
-                engine,
-                conv,
-                Lane::System,
-                Direction::In,
-                "The conversation was re-opened.",
-                Value::Null,
-            )
-            .await?;
         }
         Some("active")
             if conv.mode == Mode::Endpoint
@@ -166,6 +157,10 @@ async fn queued_in(
     }
     conv.queue_id = q.queue_id.clone().or(conv.queue_id.take());
     conv.queue_name = q.queue_name.clone().or(conv.queue_name.take());
+    // A re-open's QUEUED may come before its "active" update (P12).
+    if conv.phase == Phase::Ended {
+        reopen(engine, conv).await?;
+    }
     // An agent may already have joined (events can come out of order).
     if conv.phase != Phase::Agent {
         conv.phase = Phase::Queued;
@@ -350,6 +345,9 @@ async fn enter_agent(
     conv: &mut Conversation,
     agent: Option<String>,
 ) -> Result<(), EngineError> {
+    if conv.phase == Phase::Ended {
+        reopen(engine, conv).await?;
+    }
     let same = conv.phase == Phase::Agent && conv.agent_id == agent;
     conv.transfer_pending = false;
     conv.phase = Phase::Agent;
@@ -421,6 +419,22 @@ async fn agent_ended(
             end(engine, conv, "Closed after the agent left.").await?;
         }
     }
+    Ok(())
+}
+
+/// An ended conversation lives again (a new interaction in 8x8, chat-gateway.md §6.5):
+/// whichever of its events comes first says so, and it has no end time any more.
+async fn reopen(engine: &Engine, conv: &mut Conversation) -> Result<(), EngineError> {
+    conv.ended_at_ms = None;
+    note(
+        engine,
+        conv,
+        Lane::System,
+        Direction::In,
+        "The conversation was re-opened.",
+        Value::Null,
+    )
+    .await?;
     Ok(())
 }
 

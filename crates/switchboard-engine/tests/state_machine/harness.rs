@@ -14,10 +14,9 @@ use std::{
 };
 
 use bytes::Bytes;
-use chat_gateway_client::{ClientError, Connection};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
-use switchboard_engine::{Connections, Conversation, Engine, EngineContext};
+use switchboard_engine::{Connections, Conversation, Engine, EngineConfig, EngineContext};
 use switchboard_settings::{Role, Settings};
 use switchboard_store::{
     deliveries::{Disposition, NewDelivery},
@@ -54,21 +53,13 @@ where
 pub const CHANNEL: &str = "ch-test";
 pub const QUEUE: &str = "q-support";
 
-/// A fixed 8x8: a handover route, maybe a registered handback webhook, and no usable
-/// connection (the engine's direct calls, typing pulses, are best-effort and skipped).
+/// A fixed 8x8: a handover route and maybe a registered handback webhook. Typing pulses
+/// (best-effort, sent directly rather than through the outbox) go nowhere.
 pub struct FakeConnections {
     pub handback: Mutex<Option<String>>,
 }
 
 impl Connections for FakeConnections {
-    fn resolve(&self, _role: Role) -> BoxFuture<'_, Result<Connection, ClientError>> {
-        Box::pin(async {
-            Err(ClientError::NotConfigured(
-                "the state-machine tests have no 8x8".into(),
-            ))
-        })
-    }
-
     fn handover_route(&self, _settings: &Settings) -> (Option<String>, Option<String>) {
         (Some(CHANNEL.into()), Some(QUEUE.into()))
     }
@@ -76,6 +67,15 @@ impl Connections for FakeConnections {
     fn handback_webhook(&self) -> BoxFuture<'_, Option<String>> {
         let id = self.handback.lock().unwrap().clone();
         Box::pin(async move { id })
+    }
+
+    fn typing<'a>(
+        &'a self,
+        _role: Role,
+        _conversation_id: &'a str,
+        _author: &'a str,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
     }
 }
 
@@ -92,12 +92,13 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub async fn start(settings: Settings) -> Self {
+    pub async fn start(settings: Settings, config: EngineConfig) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = Db::open(&dir.path().join("switchboard.db")).expect("the database opens");
         // As the relay's inbox builds them (switchboard-relay endpoint/inbox.rs).
         let handoff = Arc::new(Handoff::new());
-        let deliveries = DeliveryStore::open(&db, handoff.clone()).expect("the inbox writer starts");
+        let deliveries =
+            DeliveryStore::open(&db, handoff.clone()).expect("the inbox writer starts");
         let inbox = Arc::new(InboxQueue::new(db.clone(), deliveries.writer(), handoff));
         let outbox = Arc::new(Outbox::new(db.clone()));
         let (settings_tx, settings_rx) = watch::channel(Arc::new(settings));
@@ -114,6 +115,7 @@ impl Harness {
             connections: connections.clone(),
             stopping,
         });
+        engine.set_config(config);
         switchboard_engine::spawn(engine.clone());
         Self {
             engine,
@@ -181,10 +183,14 @@ impl Harness {
     /// Waits until the engine is done with a delivery (its status leaves `pending`); the
     /// event's writes commit together with that mark.
     pub async fn settled(&self, id: i64) -> Value {
-        eventually(&format!("delivery {id} to leave pending"), PATIENCE, || async move {
-            let d = self.delivery(id).await;
-            (d["status"] != "pending").then_some(d)
-        })
+        eventually(
+            &format!("delivery {id} to leave pending"),
+            PATIENCE,
+            || async move {
+                let d = self.delivery(id).await;
+                (d["status"] != "pending").then_some(d)
+            },
+        )
         .await
     }
 
@@ -214,7 +220,11 @@ impl Harness {
 
     /// Every outbox entry, oldest first, as JSON (`operation`, `request`, `status`, …).
     pub async fn outbox_entries(&self) -> Vec<Value> {
-        let mut entries = self.outbox.list(10_000, None).await.expect("the outbox reads");
+        let mut entries = self
+            .outbox
+            .list(10_000, None)
+            .await
+            .expect("the outbox reads");
         entries.reverse();
         entries
             .iter()

@@ -1,0 +1,34 @@
+//! The conversation engine's state machine, on its own: 8x8's webhook events
+//! (chat-gateway.md §5) through the real inbox queue, the tester's input, and the
+//! inactivity clock in; phases, transcript lines and outbox calls out (§6, P5, P6, P12,
+//! P13, P27, P28). No HTTP, no relay, no emulator, no outbox worker: a case plays 8x8
+//! itself, answering outbox entries by writing their outcome.
+//!
+//! Every case is a table of steps (script.rs) on a fresh engine over its own SQLite file
+//! (harness.rs):
+//! - endpoint.rs — 8x8 routes a customer to the bot: greeting, replies, echoes,
+//!   duplicates, escalation to a queue;
+//! - handover.rs — the tester's user is handed to an agent: the create, held-back
+//!   messages, the agent, handback, leaving;
+//! - lifecycle.rs — agent left, transfer, endings, re-opening, the inactivity timeout
+//!   and events out of order.
+
+mod harness;
+mod script;
+
+/// One `#[tokio::test]` per row: `name: [step, …];`, attributes (an `#[ignore]`) first.
+macro_rules! cases {
+    ($( $(#[$meta:meta])* $name:ident: [$($step:expr),* $(,)?]; )*) => {
+        $(
+            $(#[$meta])*
+            #[tokio::test]
+            async fn $name() {
+                $crate::script::run(stringify!($name), vec![$($step),*]).await;
+            }
+        )*
+    };
+}
+
+mod endpoint;
+mod handover;
+mod lifecycle;
