@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod connections;
 pub mod endpoint;
+pub mod listener;
 mod relay;
 pub mod roles;
 pub mod server_config;

@@ -16,7 +16,7 @@ use switchboard_store::{Db, DbError, Outbox};
 use switchboard_types::{now_ms, token, EventBus};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
-use crate::{admin, connections::RelayConnections, endpoint, endpoint::inbox::Inbox};
+use crate::{admin, connections::RelayConnections, endpoint, endpoint::inbox::Inbox, listener};
 
 /// The `--sandbox` choice for one run: `auto` follows the settings, `on` forces the
 /// sandbox, `off` does not even start the emulator.
@@ -303,14 +303,28 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         });
         switchboard_outbox_worker::spawn(state.outbox.clone(), resolve, publish, stopped.clone())
     };
+    // Both listeners share the process's descriptors with SQLite and the outbound
+    // calls; each gets a cap that leaves room for the rest (listener.rs).
+    let limits = listener::Limits::standard(listener::connection_cap(
+        listener::raise_open_files_limit(),
+        2,
+    ));
     let tasks = vec![
         switchboard_engine::spawn(state.engine.clone()),
-        serve(
+        listener::serve(
+            "endpoint",
             endpoint_listener,
             endpoint::router(state.clone()),
+            limits,
             stopped.clone(),
         ),
-        serve(admin_listener, admin::router(state.clone()), stopped),
+        listener::serve(
+            "admin",
+            admin_listener,
+            admin::router(state.clone()),
+            limits,
+            stopped,
+        ),
         outbox_worker,
     ];
     state.refresh_key_presence().await;
@@ -379,21 +393,4 @@ fn load_settings(
         store.save(&settings)?;
     }
     Ok(settings)
-}
-
-fn serve(
-    listener: TcpListener,
-    router: axum::Router,
-    mut stopped: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "listener stopped with an error");
-        }
-    })
 }

@@ -24,7 +24,12 @@ Secrets (never in the config file):
 
 The admin UI listens on 127.0.0.1 only; open the printed link, which carries this
 launch's access token. The endpoint listener is what 8x8 (through a tunnel or reverse
-proxy) reaches: it serves only the webhook route.";
+proxy) reaches: it serves only the webhook route.
+
+Limits on both listeners: a request's headers within 10 s (also the idle timeout of a
+kept-alive connection), its body within 10 s and at most 1 MiB on the endpoint; at most
+(open-files limit - 256) / 2 connections each (the soft open-files limit is raised to
+the hard one at start). At the cap a new connection replaces the longest-idle one.";
 
 #[derive(Parser, Debug)]
 #[command(
