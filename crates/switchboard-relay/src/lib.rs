@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod connections;
+mod data_dir;
 pub mod endpoint;
 pub mod listener;
 mod relay;

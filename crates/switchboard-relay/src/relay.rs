@@ -63,7 +63,7 @@ pub enum RelayError {
         source: std::io::Error,
         hint: &'static str,
     },
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot prepare the data directory {path} (created and private to this user): {source}")]
     DataDir {
         path: String,
         source: std::io::Error,
@@ -201,7 +201,7 @@ impl RelayHandle {
 }
 
 pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| RelayError::DataDir {
+    crate::data_dir::make_private(&config.data_dir).map_err(|source| RelayError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;
@@ -225,6 +225,12 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
 
     let settings = load_settings(&*config.settings_store, config.public_base_url.as_deref())?;
     let db = Db::open(&config.data_dir.join("switchboard.db"))?;
+    // SQLite creates its files with the umask's modes (its WAL and shared-memory files
+    // then copy the database's): make the new ones private too.
+    crate::data_dir::make_private(&config.data_dir).map_err(|source| RelayError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
     let inbox = Arc::new(Inbox::open(&db)?);
     let outbox = Arc::new(Outbox::new(db.clone()));
 

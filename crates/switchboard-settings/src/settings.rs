@@ -324,6 +324,23 @@ pub trait SettingsStore: Send + Sync {
     fn location(&self) -> String;
 }
 
+/// Creates (or truncates) `path` readable and writable by its owner alone.
+fn private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        // `mode` applies only when the file is created; a leftover keeps its own.
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
+}
+
 /// The headless server's settings: one JSON file.
 pub struct JsonFileSettings {
     path: PathBuf,
@@ -363,7 +380,9 @@ impl SettingsStore for JsonFileSettings {
         }
         let tmp = self.path.with_extension("json.tmp");
         let body = serde_json::to_vec_pretty(settings).expect("settings always serialize");
-        let mut file = fs::File::create(&tmp).map_err(write_err)?;
+        // Owner-only: the file holds the Endpoint URL token (whoever has it can post
+        // events), whatever the umask.
+        let mut file = private_file(&tmp).map_err(write_err)?;
         file.write_all(&body).map_err(write_err)?;
         file.sync_all().map_err(write_err)?;
         fs::rename(&tmp, &self.path).map_err(write_err)
