@@ -198,6 +198,9 @@ pub fn parse_signature(value: &str) -> Result<ParsedSignature, SignatureError> {
     if protected.alg.as_deref() != Some("RS256")
         || protected.b64 != Some(false)
         || !protected.crit.iter().any(|c| c == "b64")
+        // RFC 7515 §4.1.11: a `crit` entry the receiver does not understand is a reason
+        // to reject, never to ignore.
+        || protected.crit.iter().any(|c| c != "b64")
     {
         return Err(SignatureError::UnsupportedHeader);
     }
@@ -205,6 +208,11 @@ pub fn parse_signature(value: &str) -> Result<ParsedSignature, SignatureError> {
         .kid
         .filter(|k| !k.is_empty())
         .ok_or(SignatureError::Malformed("the protected header has no kid"))?;
+    // The kid is the sender's choice and ends up in logs, answers and JWK URLs; 8x8's are
+    // about 22 characters. A longer one is refused before it goes anywhere.
+    if kid.len() > MAX_KID_LEN {
+        return Err(SignatureError::Malformed("the kid is longer than 128 characters"));
+    }
     let signature = URL_SAFE_NO_PAD
         .decode(sig_b64)
         .map_err(|_| SignatureError::Malformed("the signature is not base64url"))?;
@@ -214,6 +222,9 @@ pub fn parse_signature(value: &str) -> Result<ParsedSignature, SignatureError> {
         signature,
     })
 }
+
+/// The longest `kid` taken from a signature header.
+pub const MAX_KID_LEN: usize = 128;
 
 /// An RSA public key as 8x8's JWK gives it: modulus and exponent, big-endian.
 #[derive(Clone, PartialEq, Eq)]
@@ -416,6 +427,34 @@ mod tests {
                 .code(),
             "unsupported_algorithm"
         );
+    }
+
+    #[test]
+    fn an_unknown_crit_entry_is_refused() {
+        let header = URL_SAFE_NO_PAD
+            .encode(r#"{"b64":false,"crit":["b64","exp"],"kid":"k","alg":"RS256"}"#);
+        assert_eq!(
+            parse_signature(&format!("{header}..AAAA"))
+                .unwrap_err()
+                .code(),
+            "unsupported_algorithm"
+        );
+    }
+
+    #[test]
+    fn a_long_kid_is_refused_without_being_repeated() {
+        let kid = "k".repeat(70_000);
+        let header = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"b64":false,"crit":["b64"],"kid":"{kid}","alg":"RS256"}}"#
+        ));
+        let e = parse_signature(&format!("{header}..AAAA")).unwrap_err();
+        assert_eq!(e.code(), "malformed_signature");
+        assert!(e.to_string().len() < 200, "{e}");
+        let at_the_limit = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"b64":false,"crit":["b64"],"kid":"{}","alg":"RS256"}}"#,
+            "k".repeat(MAX_KID_LEN)
+        ));
+        assert!(parse_signature(&format!("{at_the_limit}..AAAA")).is_ok());
     }
 
     #[test]

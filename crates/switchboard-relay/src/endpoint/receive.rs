@@ -130,7 +130,7 @@ impl Inbox {
             // sender's problem and are shown in the inspector only.
             if e.is_transient() {
                 tracing::warn!(
-                    event_id = signature::event_id(headers).unwrap_or_default(),
+                    event_id = clip(&signature::event_id(headers).unwrap_or_default(), 128),
                     "a webhook delivery could not be verified: {e}; answering 503 so 8x8 retries"
                 );
             }
@@ -224,4 +224,17 @@ impl Inbox {
         let key = self.jwks.get(&checks.base_url, &parsed.kid).await?;
         signature::verify(&key, body, &h, &parsed)
     }
+}
+
+/// At most `max` bytes of a sender-chosen value, cut at a character boundary, for a log
+/// line or an answer: a header of hundreds of kilobytes must not be repeated per request.
+fn clip(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        return value;
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
 }
