@@ -4,22 +4,36 @@
 //! one and then rejected every event until restart. Fetches are async with a timeout,
 //! so a slow 8x8 delays only the deliveries signed with a new key.
 //!
-//! One fetch at a time, and its failure is shared with the deliveries that waited for
-//! it: when the endpoint hangs, a burst of deliveries with a new kid waits for one
-//! timeout, not for one timeout each in turn (which would outlast 8x8's own timeout and
-//! turn every answer into a retry). A delivery that arrives after a failure fetches again.
+//! The kid is the sender's choice, so the cache must not let anyone who can post to the
+//! Endpoint URL hold up 8x8's own deliveries:
+//! - fetches of different kids run side by side (at most [`MAX_FETCHES`] at once), so
+//!   bogus kids against a slow JWK endpoint do not queue a genuine new kid behind them;
+//! - deliveries waiting for the same kid share one fetch, and its outcome — a burst
+//!   with a new kid makes one request, and a failure costs one timeout, not one each;
+//!   a delivery that arrives after the fetch ended fetches again;
+//! - a kid 8x8 does not know (404 on both paths) is remembered for [`UNKNOWN_FOR`], so
+//!   repeating it costs nothing; a transient failure is never remembered;
+//! - known kids are answered from the cache and never wait for any fetch.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
     time::{Duration, Instant},
 };
 
+use tokio::sync::{OnceCell, Semaphore};
 use url::Url;
 
 use super::signature::{key_from_jwk, PublicKey, SignatureError};
 
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Fetches in flight at once, across kids.
+pub const MAX_FETCHES: usize = 32;
+/// How long a kid 8x8 answered 404 for is taken as unknown without asking again: short,
+/// so that a key published a moment after its first use is picked up on 8x8's retry.
+pub const UNKNOWN_FOR: Duration = Duration::from_secs(10);
+/// Unknown kids remembered at most; past that the memory starts over.
+const UNKNOWN_CAP: usize = 4_096;
 
 /// The v1 path (chat-gateway.md §3.2) and the legacy one the docs' samples still use (P15).
 const PATHS: [&[&str]; 2] = [
@@ -27,23 +41,20 @@ const PATHS: [&[&str]; 2] = [
     &["vcc", "us", "chat", "v2", "jwk"],
 ];
 
+type KeyResult = Result<Arc<PublicKey>, SignatureError>;
+/// Base URL and kid: a key served by one 8x8 (or sandbox) vouches for nothing when the
+/// Base URL changes.
+type KidKey = (String, String);
+
 pub struct JwkCache {
     http: reqwest::Client,
-    /// Keyed by base URL and kid: a key served by one 8x8 (or sandbox) vouches for nothing
-    /// when the Base URL changes.
     keys: RwLock<HashMap<String, HashMap<String, Arc<PublicKey>>>>,
-    /// One fetch at a time: a burst of deliveries with a new kid makes one request. Holds
-    /// the last failed fetch, for the deliveries that were waiting on it.
-    fetching: tokio::sync::Mutex<Option<FailedFetch>>,
-}
-
-/// A fetch that failed, and when: only callers that started waiting before it ended
-/// share it, so it is never a cached verdict.
-struct FailedFetch {
-    base_url: String,
-    kid: String,
-    ended: Instant,
-    error: SignatureError,
+    /// The fetch of each kid in flight, shared by everyone waiting for that kid.
+    in_flight: Mutex<HashMap<KidKey, Arc<OnceCell<KeyResult>>>>,
+    /// Kids 8x8 said it does not know, and when.
+    unknown: Mutex<HashMap<KidKey, Instant>>,
+    fetches: Semaphore,
+    timeout: Duration,
 }
 
 impl Default for JwkCache {
@@ -65,7 +76,10 @@ impl JwkCache {
                 .build()
                 .expect("a plain reqwest client builds"),
             keys: RwLock::new(HashMap::new()),
-            fetching: tokio::sync::Mutex::new(None),
+            in_flight: Mutex::new(HashMap::new()),
+            unknown: Mutex::new(HashMap::new()),
+            fetches: Semaphore::new(MAX_FETCHES),
+            timeout,
         }
     }
 
@@ -97,37 +111,73 @@ impl JwkCache {
         if let Some(key) = self.cached(base_url, kid) {
             return Ok(key);
         }
-        let waiting_since = Instant::now();
-        let mut last_failure = self.fetching.lock().await;
-        if let Some(key) = self.cached(base_url, kid) {
-            return Ok(key);
+        let id: KidKey = (base_url.to_string(), kid.to_string());
+        if self.known_unknown(&id) {
+            return Err(SignatureError::UnknownKid { kid: kid.into() });
         }
-        if let Some(failed) = last_failure.as_ref() {
-            if failed.ended >= waiting_since && failed.base_url == base_url && failed.kid == kid {
-                return Err(failed.error.clone());
-            }
-        }
-        let key = match self.fetch(base_url, kid).await {
-            Ok(key) => Arc::new(key),
-            Err(error) => {
-                *last_failure = Some(FailedFetch {
-                    base_url: base_url.to_string(),
-                    kid: kid.to_string(),
-                    ended: Instant::now(),
-                    error: error.clone(),
-                });
-                return Err(error);
-            }
-        };
-        *last_failure = None;
-        self.keys
-            .write()
+        let cell = self
+            .in_flight
+            .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(base_url.to_string())
+            .entry(id.clone())
             .or_default()
-            .insert(kid.to_string(), key.clone());
-        tracing::info!(kid, "fetched a webhook signing key");
-        Ok(key)
+            .clone();
+        let result = cell
+            .get_or_init(|| self.fetch_bounded(base_url, kid))
+            .await
+            .clone();
+        {
+            // The first to finish retires the shared fetch: who comes later asks again.
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            if in_flight.get(&id).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                in_flight.remove(&id);
+            }
+        }
+        match &result {
+            Ok(key) => {
+                let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+                let for_base = keys.entry(base_url.to_string()).or_default();
+                if !for_base.contains_key(kid) {
+                    for_base.insert(kid.to_string(), key.clone());
+                    tracing::info!(kid, "fetched a webhook signing key");
+                }
+            }
+            Err(SignatureError::UnknownKid { .. }) => {
+                let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+                if unknown.len() >= UNKNOWN_CAP {
+                    unknown.clear();
+                }
+                unknown.insert(id, Instant::now());
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn known_unknown(&self, id: &KidKey) -> bool {
+        let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+        match unknown.get(id) {
+            Some(since) if since.elapsed() < UNKNOWN_FOR => true,
+            Some(_) => {
+                unknown.remove(id);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// One fetch, once a place among the [`MAX_FETCHES`] is free (waiting no longer than
+    /// a fetch may take).
+    async fn fetch_bounded(&self, base_url: &str, kid: &str) -> KeyResult {
+        let busy = || SignatureError::KeyUnavailable {
+            kid: kid.into(),
+            reason: "too many new signing keys are being fetched at once".into(),
+        };
+        let _permit = tokio::time::timeout(self.timeout, self.fetches.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        self.fetch(base_url, kid).await.map(Arc::new)
     }
 
     async fn fetch(&self, base_url: &str, kid: &str) -> Result<PublicKey, SignatureError> {
@@ -283,6 +333,77 @@ mod tests {
         assert!(cache.get(&endpoint.base_url, "new-kid").await.is_err());
         assert_eq!(endpoint.requests(), 2);
         assert!(cache.is_empty());
+    }
+
+    /// A JWK endpoint that knows no kid: kids starting with "slow" are answered 503
+    /// after `hold`, the others 404 at once. Counts requests.
+    fn slow_and_fast_endpoint(hold: Duration) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let count = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let count = count.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream);
+                    let mut request_line = String::new();
+                    let _ = reader.read_line(&mut request_line);
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        line.clear();
+                    }
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let answer: &[u8] = if request_line.contains("/slow") {
+                        std::thread::sleep(hold);
+                        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    } else {
+                        b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    };
+                    let _ = reader.get_mut().write_all(answer);
+                });
+            }
+        });
+        (base_url, requests)
+    }
+
+    #[tokio::test]
+    async fn bogus_kids_on_a_slow_endpoint_do_not_hold_up_another_kid() {
+        let (base, _) = slow_and_fast_endpoint(Duration::from_secs(3));
+        let cache = Arc::new(JwkCache::with_timeout(Duration::from_secs(10)));
+        let bogus: Vec<_> = (0..10)
+            .map(|i| {
+                let (cache, base) = (cache.clone(), base.clone());
+                tokio::spawn(async move { cache.get(&base, &format!("slow-{i}")).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        let other = cache.get(&base, "rotated").await;
+        let took = started.elapsed();
+        assert!(
+            matches!(other, Err(SignatureError::UnknownKid { .. })),
+            "{other:?}"
+        );
+        assert!(took < Duration::from_secs(1), "the other kid waited {took:?}");
+        for task in bogus {
+            assert!(task.await.unwrap().unwrap_err().is_transient());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_is_remembered_for_a_while() {
+        let (base, requests) = slow_and_fast_endpoint(Duration::ZERO);
+        let cache = JwkCache::with_timeout(Duration::from_secs(5));
+        for _ in 0..5 {
+            let e = cache.get(&base, "never-published").await.unwrap_err();
+            assert_eq!(e.code(), "unknown_kid");
+        }
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            2,
+            "one fetch (the v1 path, then the legacy one) for five deliveries"
+        );
     }
 
     #[test]
