@@ -2,7 +2,8 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 6; 4 and 5 add indexes only, 6 the search column, see the migrations):
+//! Schema (version 7; 4, 5 and 7 change indexes only, 6 adds the search column, see the
+//! migrations):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
 //!   token, accepted or not — the inspector's source and the inbox queue at once.
@@ -13,7 +14,8 @@
 //!   `missing_header`, plus detail), `http_status` (what the receiver answered),
 //!   `duplicate_of` (the first accepted delivery with the same event id), `status`
 //!   (`pending` → queued for the conversation engine; `processed`, `failed`; `duplicate`,
-//!   `ignored` (verify, unknown or legacy types), `rejected`), `outcome` (free text from
+//!   `ignored` (verify, unknown or legacy types), `unverified` (a verify event whose
+//!   signature did not check out), `rejected`), `outcome` (free text from
 //!   the engine or the receiver), `processed_at_ms`. At most one accepted, non-duplicate
 //!   row per event id (partial unique index): that is the idempotency guarantee.
 //! - `outbox`: every call that changes 8x8 state, written before it is sent.
@@ -151,6 +153,11 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE conversations ADD COLUMN search_text TEXT;
     DROP INDEX conversations_list;
     CREATE INDEX conversations_list ON conversations(created_at_ms, id, search_text);",
+    // Deliveries whose signature did not check out (`unverified`) no longer hold their
+    // event id: only an authentic delivery makes a later one a duplicate.
+    "DROP INDEX deliveries_event_once;
+    CREATE UNIQUE INDEX deliveries_event_once ON deliveries(event_id)
+        WHERE event_id IS NOT NULL AND status NOT IN ('duplicate', 'rejected', 'unverified');",
 ];
 
 /// What a migration needs beyond SQL, run in the same transaction.

@@ -36,7 +36,10 @@ pub enum StoreError {
 pub enum Disposition {
     /// Authentic (or checks off) and for the conversation engine: queued as `pending`.
     Queue,
-    /// Authentic but nothing to process (verify, unknown or legacy type): `ignored`.
+    /// Nothing to process (verify, unknown or legacy type): `ignored`. A verify event
+    /// passes whatever its signature; when that is not `valid` (or `skipped`, checks
+    /// off) it is stored as `unverified` instead and, like a rejected delivery, never
+    /// deduplicated against.
     Ignore,
     /// Authentic and already fully handled at the edge, so it never waits in the queue:
     /// `processed` at once. 8x8's echo of a post the relay made itself (P5) is the case:
@@ -247,6 +250,7 @@ const COLUMNS: &str =
 pub struct DeliveryRecord {
     pub id: i64,
     pub received_at_ms: i64,
+    /// The request headers as received, by lower-case name.
     pub headers: serde_json::Value,
     /// The raw body as text (lossy only if it was not UTF-8).
     pub body: String,
@@ -374,10 +378,15 @@ pub fn complete(
 }
 
 fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
+    // A delivery whose signature did not check out (a verify event passes whatever its
+    // signature) proves nothing about its event id: it never marks the id as seen, or
+    // anyone could make 8x8's genuine delivery of that id look like a retry.
+    let vouched = matches!(d.signature, "valid" | "skipped");
     let duplicate_of: Option<i64> = match (&d.event_id, d.disposition) {
-        (Some(eid), Disposition::Queue | Disposition::Ignore | Disposition::Settled) => c
+        (Some(eid), Disposition::Queue | Disposition::Ignore | Disposition::Settled) if vouched => c
             .prepare_cached(
-                "SELECT id FROM deliveries WHERE event_id = ?1 AND status NOT IN ('duplicate', 'rejected')",
+                "SELECT id FROM deliveries WHERE event_id = ?1
+                 AND status NOT IN ('duplicate', 'rejected', 'unverified')",
             )?
             .query_row([eid], |r| r.get(0))
             .optional()?,
@@ -389,6 +398,7 @@ fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
             Some(format!("retry of delivery {first}; not processed again")),
         ),
         (None, Disposition::Queue) => ("pending", d.outcome.clone()),
+        (None, Disposition::Ignore) if !vouched => ("unverified", d.outcome.clone()),
         (None, Disposition::Ignore) => ("ignored", d.outcome.clone()),
         (None, Disposition::Settled) => ("processed", d.outcome.clone()),
         (None, Disposition::Reject) => ("rejected", d.outcome.clone()),
@@ -418,4 +428,68 @@ fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
         id: c.last_insert_rowid(),
         duplicate_of,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(event_id: &str, signature: &'static str, disposition: Disposition) -> NewDelivery {
+        NewDelivery {
+            received_at_ms: 1,
+            headers_json: "{}".into(),
+            body: Bytes::from_static(b"{}"),
+            event_id: Some(event_id.into()),
+            event_type: Some("MESSAGE".into()),
+            conversation_id: Some("c1".into()),
+            signature,
+            signature_reason: None,
+            http_status: 204,
+            disposition,
+            outcome: None,
+        }
+    }
+
+    async fn store() -> (tempfile::TempDir, DeliveryStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let handoff = Arc::new(crate::inbox_queue::Handoff::new());
+        let store = DeliveryStore::open(&db, handoff).unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn an_unverified_delivery_never_makes_a_genuine_one_a_duplicate() {
+        let (_dir, store) = store().await;
+        for signature in ["unsigned", "invalid"] {
+            let id = format!("e-{signature}");
+            let shadow = store
+                .record(delivery(&id, signature, Disposition::Ignore))
+                .await
+                .unwrap();
+            assert_eq!(shadow.duplicate_of, None);
+            let genuine = store
+                .record(delivery(&id, "valid", Disposition::Queue))
+                .await
+                .unwrap();
+            assert_eq!(genuine.duplicate_of, None, "{signature} shadowed the event");
+            let rows = store.by_event_id(&id).await.unwrap();
+            let statuses: Vec<_> = rows.iter().map(|r| r.status.as_str()).collect();
+            assert_eq!(statuses, ["unverified", "pending"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_genuine_retry_is_still_a_duplicate() {
+        let (_dir, store) = store().await;
+        let first = store
+            .record(delivery("e1", "valid", Disposition::Queue))
+            .await
+            .unwrap();
+        let retry = store
+            .record(delivery("e1", "valid", Disposition::Queue))
+            .await
+            .unwrap();
+        assert_eq!(retry.duplicate_of, Some(first.id));
+    }
 }
