@@ -25,6 +25,7 @@ use std::{
 };
 
 use axum::Router;
+use hyper::service::Service as _;
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
     service::TowerToHyperService,
@@ -34,7 +35,6 @@ use tokio::{
     sync::{watch, Notify},
     task::JoinHandle,
 };
-use hyper::service::Service as _;
 use tower::ServiceBuilder;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -299,7 +299,10 @@ mod tests {
         let started = Instant::now();
         let mut out = Vec::new();
         let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
-        (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+        (
+            String::from_utf8_lossy(&out).into_owned(),
+            started.elapsed(),
+        )
     }
 
     async fn get_healthz(addr: SocketAddr) -> String {
@@ -314,7 +317,9 @@ mod tests {
     async fn half_sent_headers_are_cut_off_at_the_header_timeout() {
         let (addr, _stop, _task) = start(quick(64)).await;
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap();
         let (_, took) = read_until_closed(&mut s).await;
         assert!(
             took < Duration::from_secs(2),
@@ -334,7 +339,10 @@ mod tests {
             .await
             .unwrap();
         let (answer, took) = read_until_closed(&mut kept).await;
-        assert!(answer.contains("200 OK") && answer.ends_with("ok"), "{answer}");
+        assert!(
+            answer.contains("200 OK") && answer.ends_with("ok"),
+            "{answer}"
+        );
         assert!(took < Duration::from_secs(2), "idle keep-alive: {took:?}");
     }
 
@@ -349,7 +357,10 @@ mod tests {
         .unwrap();
         let (answer, took) = read_until_closed(&mut s).await;
         assert!(took < Duration::from_secs(2), "{took:?}: {answer}");
-        assert!(!answer.contains("hello"), "a cut-off body is not answered: {answer}");
+        assert!(
+            !answer.contains("hello"),
+            "a cut-off body is not answered: {answer}"
+        );
     }
 
     #[tokio::test]
@@ -373,7 +384,10 @@ mod tests {
         let answer = get_healthz(addr).await;
         let took = started.elapsed();
         assert!(answer.contains("200 OK"), "{answer}");
-        assert!(took < Duration::from_secs(1), "the genuine request took {took:?}");
+        assert!(
+            took < Duration::from_secs(1),
+            "the genuine request took {took:?}"
+        );
     }
 
     #[test]

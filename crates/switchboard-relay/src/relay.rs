@@ -63,7 +63,9 @@ pub enum RelayError {
         source: std::io::Error,
         hint: &'static str,
     },
-    #[error("cannot prepare the data directory {path} (created and private to this user): {source}")]
+    #[error(
+        "cannot prepare the data directory {path} (created and private to this user): {source}"
+    )]
     DataDir {
         path: String,
         source: std::io::Error,

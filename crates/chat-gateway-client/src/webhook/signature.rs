@@ -211,7 +211,9 @@ pub fn parse_signature(value: &str) -> Result<ParsedSignature, SignatureError> {
     // The kid is the sender's choice and ends up in logs, answers and JWK URLs; 8x8's are
     // about 22 characters. A longer one is refused before it goes anywhere.
     if kid.len() > MAX_KID_LEN {
-        return Err(SignatureError::Malformed("the kid is longer than 128 characters"));
+        return Err(SignatureError::Malformed(
+            "the kid is longer than 128 characters",
+        ));
     }
     let signature = URL_SAFE_NO_PAD
         .decode(sig_b64)
@@ -431,8 +433,8 @@ mod tests {
 
     #[test]
     fn an_unknown_crit_entry_is_refused() {
-        let header = URL_SAFE_NO_PAD
-            .encode(r#"{"b64":false,"crit":["b64","exp"],"kid":"k","alg":"RS256"}"#);
+        let header =
+            URL_SAFE_NO_PAD.encode(r#"{"b64":false,"crit":["b64","exp"],"kid":"k","alg":"RS256"}"#);
         assert_eq!(
             parse_signature(&format!("{header}..AAAA"))
                 .unwrap_err()
