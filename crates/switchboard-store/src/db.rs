@@ -2,8 +2,8 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 7; 4, 5 and 7 change indexes only, 6 adds the search column, see the
-//! migrations):
+//! Schema (version 8; 4, 5, 7 and 8 change indexes only, 6 adds the search column, see
+//! the migrations):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
 //!   token, accepted or not — the inspector's source and the inbox queue at once.
@@ -158,6 +158,9 @@ const MIGRATIONS: &[&str] = &[
     "DROP INDEX deliveries_event_once;
     CREATE UNIQUE INDEX deliveries_event_once ON deliveries(event_id)
         WHERE event_id IS NOT NULL AND status NOT IN ('duplicate', 'rejected', 'unverified');",
+    // Rejected deliveries are capped (deliveries::MAX_REJECTED): finding the oldest to
+    // delete reads this index, never the table.
+    "CREATE INDEX deliveries_rejected ON deliveries(id) WHERE status = 'rejected';",
 ];
 
 /// What a migration needs beyond SQL, run in the same transaction.

@@ -340,6 +340,15 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Recorded, Str
             .map_err(|e| e.to_string());
         results.push(result);
     }
+    let rejected = batch.iter().any(
+        |j| matches!(j, Job::Record { delivery, .. } if delivery.disposition == Disposition::Reject),
+    );
+    if rejected {
+        // A failure here costs only the pruning, never the batch.
+        if let Err(e) = prune_rejected(&tx, MAX_REJECTED) {
+            tracing::warn!(error = %e, "old rejected deliveries could not be pruned");
+        }
+    }
     if let Err(e) = tx.commit() {
         tracing::error!(error = %e, "committing webhook deliveries failed");
         return batch.iter().map(|_| Err(e.to_string())).collect();
@@ -377,19 +386,47 @@ pub fn complete(
     })
 }
 
+/// Of a rejected delivery's body, what the inspector keeps: enough to see what was sent.
+/// Anyone who knows the Endpoint URL can post refused bodies of up to 1 MiB; kept whole
+/// they would fill the disk.
+pub const REJECTED_BODY_KEPT: usize = 4 * 1024;
+/// Rejected deliveries kept at most; older ones are deleted as new ones come (and
+/// counted in `app_meta` under `rejected_pruned`).
+pub const MAX_REJECTED: i64 = 5_000;
+
+/// Deletes the rejected deliveries older than the newest `keep`.
+fn prune_rejected(c: &Connection, keep: i64) -> rusqlite::Result<usize> {
+    let pruned = c
+        .prepare_cached(
+            "DELETE FROM deliveries WHERE status = 'rejected' AND id <= (
+                SELECT id FROM deliveries INDEXED BY deliveries_rejected
+                WHERE status = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+        )?
+        .execute([keep])?;
+    if pruned > 0 {
+        c.prepare_cached(
+            "INSERT INTO app_meta (key, value) VALUES ('rejected_pruned', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + ?1",
+        )?
+        .execute([pruned as i64])?;
+    }
+    Ok(pruned)
+}
+
 fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
     // A delivery whose signature did not check out (a verify event passes whatever its
     // signature) proves nothing about its event id: it never marks the id as seen, or
     // anyone could make 8x8's genuine delivery of that id look like a retry.
     let vouched = matches!(d.signature, "valid" | "skipped");
     let duplicate_of: Option<i64> = match (&d.event_id, d.disposition) {
-        (Some(eid), Disposition::Queue | Disposition::Ignore | Disposition::Settled) if vouched => c
-            .prepare_cached(
+        (Some(eid), Disposition::Queue | Disposition::Ignore | Disposition::Settled) if vouched => {
+            c.prepare_cached(
                 "SELECT id FROM deliveries WHERE event_id = ?1
                  AND status NOT IN ('duplicate', 'rejected', 'unverified')",
             )?
             .query_row([eid], |r| r.get(0))
-            .optional()?,
+            .optional()?
+        }
         _ => None,
     };
     let (status, outcome) = match (duplicate_of, d.disposition) {
@@ -403,6 +440,17 @@ fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
         (None, Disposition::Settled) => ("processed", d.outcome.clone()),
         (None, Disposition::Reject) => ("rejected", d.outcome.clone()),
     };
+    let (body, outcome) = match d.disposition {
+        Disposition::Reject if d.body.len() > REJECTED_BODY_KEPT => (
+            &d.body[..REJECTED_BODY_KEPT],
+            Some(format!(
+                "{}(body cut: the first {REJECTED_BODY_KEPT} of {} bytes kept)",
+                outcome.map(|o| format!("{o} ")).unwrap_or_default(),
+                d.body.len()
+            )),
+        ),
+        _ => (&d.body[..], outcome),
+    };
     c.prepare_cached(
         "INSERT INTO deliveries (received_at_ms, headers_json, body, event_id, event_type,
             conversation_id, signature, signature_reason, http_status, duplicate_of, status, outcome,
@@ -412,7 +460,7 @@ fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
     .execute(params![
         d.received_at_ms,
         d.headers_json,
-        &d.body[..],
+        body,
         d.event_id,
         d.event_type,
         d.conversation_id,
@@ -451,11 +499,74 @@ mod tests {
     }
 
     async fn store() -> (tempfile::TempDir, DeliveryStore) {
+        let (dir, store, _) = store_and_db().await;
+        (dir, store)
+    }
+
+    async fn store_and_db() -> (tempfile::TempDir, DeliveryStore, Db) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let handoff = Arc::new(crate::inbox_queue::Handoff::new());
         let store = DeliveryStore::open(&db, handoff).unwrap();
-        (dir, store)
+        (dir, store, db)
+    }
+
+    #[tokio::test]
+    async fn a_rejected_body_is_kept_only_in_part() {
+        let (_dir, store) = store().await;
+        let mut big = delivery("e-big", "unsigned", Disposition::Reject);
+        big.body = Bytes::from(vec![b'x'; 1024 * 1024]);
+        big.outcome = Some("no signature".into());
+        let recorded = store.record(big).await.unwrap();
+        let row = store.get(recorded.id).await.unwrap().unwrap();
+        assert_eq!(row.body.len(), REJECTED_BODY_KEPT);
+        assert_eq!(
+            row.outcome.as_deref(),
+            Some("no signature (body cut: the first 4096 of 1048576 bytes kept)")
+        );
+        let mut small = delivery("e-small", "valid", Disposition::Queue);
+        small.body = Bytes::from(vec![b'y'; 10_000]);
+        let recorded = store.record(small).await.unwrap();
+        let row = store.get(recorded.id).await.unwrap().unwrap();
+        assert_eq!(row.body.len(), 10_000, "an accepted body is kept whole");
+    }
+
+    #[tokio::test]
+    async fn rejected_deliveries_are_capped_oldest_first_and_counted() {
+        let (_dir, store, db) = store_and_db().await;
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            let r = store
+                .record(delivery(&format!("r{i}"), "invalid", Disposition::Reject))
+                .await
+                .unwrap();
+            ids.push(r.id);
+        }
+        let kept_genuine = store
+            .record(delivery("g1", "valid", Disposition::Queue))
+            .await
+            .unwrap();
+        let pruned = db.call(|c| prune_rejected(c, 3)).await.unwrap();
+        assert_eq!(pruned, 7);
+        let left: Vec<i64> = store
+            .list(100, None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(left, [kept_genuine.id, ids[9], ids[8], ids[7]]);
+        let counted: String = db
+            .call(|c| {
+                c.query_row(
+                    "SELECT value FROM app_meta WHERE key = 'rejected_pruned'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(counted, "7");
     }
 
     #[tokio::test]
