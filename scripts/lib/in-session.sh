@@ -13,6 +13,6 @@ printf '%s' "switchboard-tests" | gnome-keyring-daemon --unlock --components=sec
 cargo test --quiet
 echo "== The OS keychain (Secret Service)"
 # The same members as the run above, so nothing is rebuilt.
-cargo test --test keychain --quiet -- --ignored
+cargo test --test e2e --quiet -- --ignored keychain::
 echo "== Browser and desktop-window tests"
 xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/node/*.test.mjs

@@ -2,15 +2,22 @@
 //! webhooks, agents, web-chat customers), the relay runs with its built-in bot, a temp
 //! SQLite database, and the tester API plays the end user of handover mode.
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
+use chat_gateway_sim::control_client::{
+    ConversationView, FaultsPatch, LogFilter, MessageView, SayBody, SimControl, WebchatBody,
+};
 use reqwest::header;
 use serde_json::{json, Value};
-use switchboard_e2e::{client, TestRelay};
+use switchboard_e2e::{client, eventually, Seen, TestRelay};
+
+/// Hang guard for each wait (never a speed bound).
+const GUARD: Duration = Duration::from_secs(20);
 
 struct Env {
     relay: TestRelay,
-    sim: String,
+    /// The relay's embedded emulator, playing 8x8.
+    sim: SimControl,
 }
 
 impl Env {
@@ -31,22 +38,9 @@ impl Env {
                 base: Duration::from_millis(50),
                 max: Duration::from_millis(200),
             });
-        let sim = relay
-            .handle
-            .state
-            .sandbox
-            .as_ref()
-            .unwrap()
-            .base_url
-            .clone();
+        let sim = relay.sim();
         // Tests drive the agent by hand; the seeded mock agent would race them.
-        let res = client()
-            .put(format!("{sim}/sim/queues/101/agent"))
-            .json(&Value::Null)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{}", res.status());
+        sim.set_queue_agent("101", None).await.unwrap();
         Self { relay, sim }
     }
 
@@ -58,19 +52,6 @@ impl Env {
             req = req.json(&b);
         }
         let res = req.send().await.unwrap();
-        let status = res.status();
-        let v: Value = res.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{method} {path}: {status} {v}");
-        v
-    }
-
-    async fn sim(&self, method: &str, path: &str, body: Value) -> Value {
-        let res = client()
-            .request(method.parse().unwrap(), format!("{}{path}", self.sim))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
         let status = res.status();
         let v: Value = res.json().await.unwrap_or(Value::Null);
         assert!(status.is_success(), "{method} {path}: {status} {v}");
@@ -112,7 +93,7 @@ impl Env {
     async fn webchat(&self) -> String {
         let view = self.api("GET", "/api/settings", None).await;
         let hooks = client()
-            .get(format!("{}/chat-gateway/v1/webhooks", self.sim))
+            .get(format!("{}/chat-gateway/v1/webhooks", self.sim.base_url()))
             .header("x-api-key", "sandbox-key")
             .send()
             .await
@@ -126,15 +107,21 @@ impl Env {
             .iter()
             .find(|h| h["uri"] == view["endpointUrl"])
             .expect("the relay's webhook")["id"]
-            .clone();
-        let started = self
-            .sim(
-                "POST",
-                "/sim/webchat/conversations",
-                json!({ "webhookId": hook, "user": { "name": "Wendy Web", "email": "wendy@example.com" } }),
-            )
-            .await;
-        started["conversationId"].as_str().unwrap().to_string()
+            .as_str()
+            .expect("a webhook id")
+            .to_string();
+        let user = json!({ "name": "Wendy Web", "email": "wendy@example.com" });
+        let webchat = WebchatBody::webhook(hook).with_user(user.as_object().unwrap().clone());
+        self.sim
+            .start_webchat(&webchat)
+            .await
+            .unwrap()
+            .conversation_id
+    }
+
+    /// The agent's view of a conversation in 8x8 (the emulator).
+    async fn in_8x8(&self, id: &str) -> ConversationView {
+        self.sim.conversation(id).await.unwrap()
     }
 }
 
@@ -148,54 +135,19 @@ fn lane(view: &Value, lane: &str) -> Vec<String> {
         .collect()
 }
 
-/// Polls until `check` holds; fails with what was last seen after a generous bound.
-async fn eventually<F, Fut>(what: &str, mut check: F) -> Value
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = (bool, Value)>,
-{
-    let mut last = Value::Null;
-    for _ in 0..200 {
-        let (ok, seen) = check().await;
-        if ok {
-            return seen;
-        }
-        last = seen;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} did not happen; last seen: {last:#}");
-}
-
 /// Waits until 8x8 (the emulator) shows the user as removed: the relay ended its side.
 async fn user_removed_in_8x8(env: &Env, gid: &str) {
-    eventually("the user removed in 8x8", || async {
-        let v = client()
-            .get(format!("{}/sim/conversations/{gid}", env.sim))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap();
-        let removed = v["participants"].as_array().is_some_and(|p| {
-            p.iter()
-                .any(|p| p["type"] == "user" && p["removed"] == true)
-        });
-        (removed, v)
+    let seen = Seen::new("the user removed in 8x8");
+    eventually(&seen, GUARD, async || {
+        let v = env.in_8x8(gid).await;
+        let removed = v.participants.iter().any(|p| p.kind == "user" && p.removed);
+        seen.check(removed, json!(v))
     })
     .await;
 }
 
-async fn sim_messages(env: &Env, id: &str) -> Vec<Value> {
-    let v = client()
-        .get(format!("{}/sim/conversations/{id}", env.sim))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    v["messages"].as_array().cloned().unwrap_or_default()
+async fn sim_messages(env: &Env, id: &str) -> Vec<MessageView> {
+    env.in_8x8(id).await.messages
 }
 
 #[tokio::test]
@@ -203,32 +155,33 @@ async fn endpoint_mode_greets_on_active_answers_and_never_relays_echoes() {
     let env = Env::start().await;
     let id = env.webchat().await;
     // Accept Conversation Active Event is on by default: the bot greets first.
-    let view = eventually("the greeting", || async {
+    let seen = Seen::new("the greeting");
+    let view = eventually(&seen, GUARD, async || {
         let v = env.maybe_transcript(&id).await;
-        (!lane(&v, "bot").is_empty(), v)
+        seen.check(!lane(&v, "bot").is_empty(), v)
     })
     .await;
     assert_eq!(view["conversation"]["mode"], "endpoint");
     assert_eq!(view["conversation"]["user"]["name"], "Wendy Web");
     let greeting = lane(&view, "bot")[0].clone();
-    eventually("the greeting in 8x8", || async {
+    let seen = Seen::new("the greeting in 8x8");
+    eventually(&seen, GUARD, async || {
         let m = sim_messages(&env, &id).await;
         let ok = m
             .iter()
-            .any(|m| m["author"]["type"] == "bot" && m["text"] == greeting.as_str());
-        (ok, json!(m))
+            .any(|m| m.author.kind == "bot" && m.text == greeting);
+        seen.check(ok, json!(m))
     })
     .await;
 
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{id}/customer/say"),
-        json!({ "text": "what are your opening hours?" }),
-    )
-    .await;
-    let view = eventually("the answer", || async {
+    env.sim
+        .customer_say(&id, "what are your opening hours?")
+        .await
+        .unwrap();
+    let seen = Seen::new("the answer");
+    let view = eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (lane(&v, "bot").len() >= 2, v)
+        seen.check(lane(&v, "bot").len() >= 2, v)
     })
     .await;
     assert_eq!(lane(&view, "user"), ["what are your opening hours?"]);
@@ -238,7 +191,7 @@ async fn endpoint_mode_greets_on_active_answers_and_never_relays_echoes() {
     let bot_in_8x8 = sim_messages(&env, &id)
         .await
         .iter()
-        .filter(|m| m["author"]["type"] == "bot")
+        .filter(|m| m.author.kind == "bot")
         .count();
     assert_eq!(lane(&view, "bot").len(), bot_in_8x8, "{view:#}");
     assert_eq!(
@@ -255,14 +208,15 @@ async fn with_the_active_event_off_the_bot_waits_for_the_customer() {
     env.settings(|s| s["endpoint"]["acceptConversationActiveEvent"] = json!(false))
         .await;
     let id = env.webchat().await;
-    eventually("the conversation known to the relay", || async {
+    let seen = Seen::new("the conversation known to the relay");
+    eventually(&seen, GUARD, async || {
         let res = client()
             .get(env.relay.admin(&format!("/api/conversations/{id}")))
             .header(header::AUTHORIZATION, env.relay.bearer())
             .send()
             .await
             .unwrap();
-        (res.status().is_success(), Value::Null)
+        seen.check(res.status().is_success(), Value::Null)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -270,15 +224,11 @@ async fn with_the_active_event_off_the_bot_waits_for_the_customer() {
         lane(&env.transcript(&id).await, "bot").is_empty(),
         "no greeting"
     );
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{id}/customer/say"),
-        json!({ "text": "hello" }),
-    )
-    .await;
-    eventually("the bot's first answer", || async {
+    env.sim.customer_say(&id, "hello").await.unwrap();
+    let seen = Seen::new("the bot's first answer");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (!lane(&v, "bot").is_empty(), v)
+        seen.check(!lane(&v, "bot").is_empty(), v)
     })
     .await;
     env.relay.handle.shutdown().await;
@@ -288,51 +238,41 @@ async fn with_the_active_event_off_the_bot_waits_for_the_customer() {
 async fn endpoint_escalation_reassigns_to_the_queue_and_the_bot_steps_back() {
     let env = Env::start().await;
     let id = env.webchat().await;
-    eventually("greeting", || async {
+    let seen = Seen::new("greeting");
+    eventually(&seen, GUARD, async || {
         let v = env.maybe_transcript(&id).await;
-        (!lane(&v, "bot").is_empty(), v)
+        seen.check(!lane(&v, "bot").is_empty(), v)
     })
     .await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{id}/customer/say"),
-        json!({ "text": "I want a human agent" }),
-    )
-    .await;
-    eventually("queued in 8x8", || async {
+    env.sim
+        .customer_say(&id, "I want a human agent")
+        .await
+        .unwrap();
+    let seen = Seen::new("queued in 8x8");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (v["conversation"]["phase"] == "queued", v)
+        seen.check(v["conversation"]["phase"] == "queued", v)
     })
     .await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{id}/agent/accept"),
-        json!({ "agentId": "agent-ann" }),
-    )
-    .await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{id}/agent/say"),
-        json!({ "text": "Hi, Ann here." }),
-    )
-    .await;
-    let view = eventually("the agent's message", || async {
+    env.sim.agent_accept(&id, Some("agent-ann")).await.unwrap();
+    env.sim
+        .agent_say(&id, &SayBody::text("Hi, Ann here."))
+        .await
+        .unwrap();
+    let seen = Seen::new("the agent's message");
+    let view = eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (lane(&v, "agent") == ["Hi, Ann here."], v)
+        seen.check(lane(&v, "agent") == ["Hi, Ann here."], v)
     })
     .await;
     assert_eq!(view["conversation"]["phase"], "agent");
     assert_eq!(view["conversation"]["agentId"], "agent-ann");
     let bots = lane(&view, "bot").len();
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{id}/customer/say"),
-        json!({ "text": "thanks Ann" }),
-    )
-    .await;
-    eventually("the customer's message recorded", || async {
+    env.sim.customer_say(&id, "thanks Ann").await.unwrap();
+    let seen = Seen::new("the customer's message recorded");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (lane(&v, "user").contains(&"thanks Ann".to_string()), v)
+        seen.check(lane(&v, "user").contains(&"thanks Ann".to_string()), v)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -361,9 +301,10 @@ async fn handed_over(env: &Env) -> (String, String) {
         Some(json!({ "text": "agent please" })),
     )
     .await;
-    let view = eventually("the 8x8 conversation", || async {
+    let seen = Seen::new("the 8x8 conversation");
+    let view = eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (
+        seen.check(
             v["conversation"]["gatewayId"].is_string() && v["conversation"]["phase"] == "queued",
             v,
         )
@@ -402,31 +343,18 @@ async fn handover_mode_creates_the_8x8_conversation_and_relays_both_ways() {
     assert!(history
         .iter()
         .any(|m| m["authorType"] == "user" && m["text"] == "agent please"));
-    let in_8x8 = client()
-        .get(format!("{}/sim/conversations/{gid}", env.sim))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
+    let in_8x8 = env.in_8x8(&gid).await;
+    assert_eq!(in_8x8.user["name"], "Tess Tester", "{in_8x8:#?}");
+
+    env.sim.agent_accept(&gid, Some("agent-bo")).await.unwrap();
+    env.sim
+        .agent_say(&gid, &SayBody::text("Bo here, how can I help?"))
         .await
         .unwrap();
-    assert_eq!(in_8x8["user"]["name"], "Tess Tester", "{in_8x8:#}");
-
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/accept"),
-        json!({ "agentId": "agent-bo" }),
-    )
-    .await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/say"),
-        json!({ "text": "Bo here, how can I help?" }),
-    )
-    .await;
-    eventually("the agent's message reaches the tester", || async {
+    let seen = Seen::new("the agent's message reaches the tester");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (
+        seen.check(
             lane(&v, "agent") == ["Bo here, how can I help?"]
                 && v["conversation"]["phase"] == "agent",
             v,
@@ -439,12 +367,13 @@ async fn handover_mode_creates_the_8x8_conversation_and_relays_both_ways() {
         Some(json!({ "text": "my bill is wrong" })),
     )
     .await;
-    eventually("the user's message reaches the agent", || async {
+    let seen = Seen::new("the user's message reaches the agent");
+    eventually(&seen, GUARD, async || {
         let m = sim_messages(&env, &gid).await;
         let ok = m
             .iter()
-            .any(|m| m["author"]["type"] == "user" && m["text"] == "my bill is wrong");
-        (ok, json!(m))
+            .any(|m| m.author.kind == "user" && m.text == "my bill is wrong");
+        seen.check(ok, json!(m))
     })
     .await;
     let view = env.transcript(&id).await;
@@ -456,15 +385,11 @@ async fn handover_mode_creates_the_8x8_conversation_and_relays_both_ways() {
     );
 
     // The agent ends: the user is told and the bot takes over again (default).
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/end"),
-        json!({}),
-    )
-    .await;
-    let view = eventually("back with the bot", || async {
+    env.sim.agent_end(&gid).await.unwrap();
+    let seen = Seen::new("back with the bot");
+    let view = eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (v["conversation"]["phase"] == "bot", v)
+        seen.check(v["conversation"]["phase"] == "bot", v)
     })
     .await;
     assert!(lane(&view, "bot")
@@ -478,42 +403,30 @@ async fn handover_mode_creates_the_8x8_conversation_and_relays_both_ways() {
 async fn transfer_is_not_the_end_and_leaving_ends_the_8x8_side() {
     let env = Env::start().await;
     let (id, gid) = handed_over(&env).await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/accept"),
-        json!({ "agentId": "agent-a" }),
-    )
-    .await;
-    eventually("agent a", || async {
+    env.sim.agent_accept(&gid, Some("agent-a")).await.unwrap();
+    let seen = Seen::new("agent a");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (v["conversation"]["agentId"] == "agent-a", v)
+        seen.check(v["conversation"]["agentId"] == "agent-a", v)
     })
     .await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/transfer"),
-        json!({ "queueId": "102" }),
-    )
-    .await;
-    let view = eventually("transferred", || async {
+    env.sim.agent_transfer(&gid, "102").await.unwrap();
+    let seen = Seen::new("transferred");
+    let view = eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
         let queued_again = v["conversation"]["queueId"] == "102";
-        (queued_again && v["conversation"]["phase"] != "ended", v)
+        seen.check(queued_again && v["conversation"]["phase"] != "ended", v)
     })
     .await;
     assert_ne!(
         view["conversation"]["phase"], "bot",
         "an agent left for a transfer is not the end"
     );
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/accept"),
-        json!({ "agentId": "agent-b" }),
-    )
-    .await;
-    eventually("agent b", || async {
+    env.sim.agent_accept(&gid, Some("agent-b")).await.unwrap();
+    let seen = Seen::new("agent b");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (
+        seen.check(
             v["conversation"]["agentId"] == "agent-b" && v["conversation"]["phase"] == "agent",
             v,
         )
@@ -538,9 +451,10 @@ async fn an_idle_user_is_timed_out_and_the_8x8_side_ended() {
     // Only now: a short timeout set earlier could end the chat before it is seen queued.
     env.settings(|s| s["handover"]["inactivityTimeoutMinutes"] = json!(1))
         .await;
-    let view = eventually("the inactivity timeout", || async {
+    let seen = Seen::new("the inactivity timeout");
+    let view = eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (v["conversation"]["phase"] == "ended", v)
+        seen.check(v["conversation"]["phase"] == "ended", v)
     })
     .await;
     assert!(lane(&view, "system")
@@ -556,21 +470,12 @@ async fn after_the_agent_closes_a_new_message_reopens_the_8x8_conversation() {
     env.settings(|s| s["handover"]["whenAgentLeaves"] = json!("close"))
         .await;
     let (id, gid) = handed_over(&env).await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/accept"),
-        json!({}),
-    )
-    .await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/end"),
-        json!({}),
-    )
-    .await;
-    eventually("closed", || async {
+    env.sim.agent_accept(&gid, None).await.unwrap();
+    env.sim.agent_end(&gid).await.unwrap();
+    let seen = Seen::new("closed");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (v["conversation"]["phase"] == "ended", v)
+        seen.check(v["conversation"]["phase"] == "ended", v)
     })
     .await;
     env.api(
@@ -579,15 +484,16 @@ async fn after_the_agent_closes_a_new_message_reopens_the_8x8_conversation() {
         Some(json!({ "text": "one more thing" })),
     )
     .await;
-    eventually("queued again in 8x8", || async {
+    let seen = Seen::new("queued again in 8x8");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (v["conversation"]["phase"] == "queued", v)
+        seen.check(v["conversation"]["phase"] == "queued", v)
     })
     .await;
     let interactions: Value = client()
         .get(format!(
             "{}/chat-gateway/v1/conversations/{gid}/interactions",
-            env.sim
+            env.sim.base_url()
         ))
         .header("x-api-key", "sandbox-key")
         .send()
@@ -610,24 +516,19 @@ async fn after_the_agent_closes_a_new_message_reopens_the_8x8_conversation() {
 /// Every call the relay made to 8x8 (the emulator's log of inbound API calls) must be an
 /// operation of 8x8's OpenAPI document with a body its schema accepts.
 async fn assert_calls_follow_the_contract(env: &Env) {
-    let log: Value = client()
-        .get(format!("{}/sim/log?direction=inbound", env.sim))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let records = env
+        .sim
+        .log(&LogFilter::default().direction("inbound"))
         .await
         .unwrap();
-    let records = log["records"].as_array().expect("log records");
     assert!(!records.is_empty(), "the relay called 8x8");
     let contract = openapi_contract::Contract::get();
     let mut violations = Vec::new();
-    for r in records {
-        let call = r["recordType"].as_str().unwrap_or_default();
+    for r in &records {
+        let call = r.record_type.as_str();
         let (method, path) = call.split_once(' ').unwrap_or((call, ""));
         let path = path.split('?').next().unwrap_or_default();
-        let body = r["requestBody"]
-            .as_str()
+        let body = Some(r.request_body.as_str())
             .filter(|b| !b.is_empty())
             .map(|b| serde_json::from_str::<Value>(b).unwrap_or(Value::Null));
         if let Err(e) = contract.validate_request(method, path, body.as_ref()) {
@@ -645,20 +546,17 @@ async fn every_call_the_engine_makes_speaks_the_contract() {
     let env = Env::start().await;
     // Endpoint mode with quick replies, typing and an escalation.
     let id = env.webchat().await;
-    eventually("greeting", || async {
+    let seen = Seen::new("greeting");
+    eventually(&seen, GUARD, async || {
         let v = env.maybe_transcript(&id).await;
-        (!lane(&v, "bot").is_empty(), v)
+        seen.check(!lane(&v, "bot").is_empty(), v)
     })
     .await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{id}/customer/say"),
-        json!({ "text": "agent" }),
-    )
-    .await;
-    eventually("queued", || async {
+    env.sim.customer_say(&id, "agent").await.unwrap();
+    let seen = Seen::new("queued");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (v["conversation"]["phase"] == "queued", v)
+        seen.check(v["conversation"]["phase"] == "queued", v)
     })
     .await;
     // Handover mode with history, properties, relay both ways, typing and the end.
@@ -668,12 +566,7 @@ async fn every_call_the_engine_makes_speaks_the_contract() {
     })
     .await;
     let (hid, gid) = handed_over(&env).await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/accept"),
-        json!({}),
-    )
-    .await;
+    env.sim.agent_accept(&gid, None).await.unwrap();
     env.api(
         "POST",
         &format!("/api/tester/conversations/{hid}/typing"),
@@ -702,29 +595,22 @@ async fn duplicated_and_reordered_deliveries_change_nothing() {
     let env = Env::start().await;
     let (id, gid) = handed_over(&env).await;
     // From now on 8x8 delivers some events twice and swaps others.
-    env.sim(
-        "PATCH",
-        "/sim/faults",
-        json!({ "duplicateRate": 1.0, "reorderNext": 2 }),
-    )
-    .await;
-    env.sim(
-        "POST",
-        &format!("/sim/conversations/{gid}/agent/accept"),
-        json!({ "agentId": "agent-d" }),
-    )
-    .await;
+    env.sim
+        .patch_faults(&FaultsPatch {
+            duplicate_rate: Some(1.0),
+            reorder_next: Some(2),
+            ..FaultsPatch::default()
+        })
+        .await
+        .unwrap();
+    env.sim.agent_accept(&gid, Some("agent-d")).await.unwrap();
     for text in ["one", "two", "three"] {
-        env.sim(
-            "POST",
-            &format!("/sim/conversations/{gid}/agent/say"),
-            json!({ "text": text }),
-        )
-        .await;
+        env.sim.agent_say(&gid, &SayBody::text(text)).await.unwrap();
     }
-    eventually("three agent messages", || async {
+    let seen = Seen::new("three agent messages");
+    eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (
+        seen.check(
             lane(&v, "agent").len() >= 3 && v["conversation"]["phase"] == "agent",
             v,
         )
@@ -839,9 +725,10 @@ async fn an_external_bot_answers_hands_over_and_its_failures_show() {
         Some(json!({ "text": "agent" })),
     )
     .await;
-    let view = eventually("handed over", || async {
+    let seen = Seen::new("handed over");
+    let view = eventually(&seen, GUARD, async || {
         let v = env.transcript(&id).await;
-        (v["conversation"]["phase"] == "queued", v)
+        seen.check(v["conversation"]["phase"] == "queued", v)
     })
     .await;
     let handover_message = env.api("GET", "/api/settings", None).await["settings"]["handover"]

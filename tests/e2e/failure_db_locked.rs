@@ -7,11 +7,12 @@ use std::{sync::mpsc, time::Instant};
 
 use switchboard_e2e::{
     agent_chat::{AgentChat, GUARD},
-    emulator,
+    emulator, one_failure_test_at_a_time,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_database_answers_503_and_8x8s_retry_is_processed_once_it_is_free() {
+    let _turn = one_failure_test_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
     // 8x8 waits for answers far longer than the relay waits for the lock, so what it
     // records is the relay's answer, not its own timeout.

@@ -14,10 +14,11 @@ use chat_gateway_sim::{Faults, WebchatTarget};
 use switchboard_e2e::{
     agent_chat::{AgentChat, GUARD},
     emulator::{self, seed_for},
+    eventually, one_failure_test_at_a_time,
     process::{ServerConfig, ServerProcess},
     relay_db::RelayDb,
     small_disk::SmallDisk,
-    wait_until,
+    Seen,
 };
 
 /// A tmpfs for the relay's data, or why there cannot be one here.
@@ -46,6 +47,7 @@ fn checkpoint(db: &RelayDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_answers_503_and_8x8s_retry_is_processed_once_there_is_room() {
+    let _turn = one_failure_test_at_a_time().await;
     let Some(disk) = small_disk() else { return };
     let chat = AgentChat::start(
         disk.path(),
@@ -101,6 +103,7 @@ async fn a_full_disk_answers_503_and_8x8s_retry_is_processed_once_there_is_room(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_8x8_accepted_as_the_disk_filled_up_is_not_sent_again() {
+    let _turn = one_failure_test_at_a_time().await;
     let Some(disk) = small_disk() else { return };
     let mut config = ServerConfig::new(disk.path(), "http://127.0.0.1:9");
     // The bot greets as soon as 8x8 says the conversation is active.
@@ -137,9 +140,10 @@ async fn a_message_8x8_accepted_as_the_disk_filled_up_is_not_sent_again() {
             })
             .unwrap()
     };
-    wait_until("the greeting delivered", GUARD, || {
+    let seen = Seen::new("the greeting delivered");
+    eventually(&seen, GUARD, async || {
         let n = db.count("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'");
-        (n == 1).then_some(()).ok_or(format!("{n}"))
+        seen.check(n == 1, n)
     })
     .await;
 
@@ -150,7 +154,7 @@ async fn a_message_8x8_accepted_as_the_disk_filled_up_is_not_sent_again() {
         ..Faults::default()
     });
     sim.customer_say(&conversation, "hello").unwrap();
-    let reply: i64 = wait_until("the bot's answer being sent", GUARD, || {
+    let reply: i64 = eventually("the bot's answer being sent", GUARD, async || {
         let id: Option<i64> = db
             .conn()
             .query_row(
@@ -163,7 +167,7 @@ async fn a_message_8x8_accepted_as_the_disk_filled_up_is_not_sent_again() {
             "SELECT COUNT(*) FROM deliveries WHERE status = 'processed'
              AND json_extract(body, '$.data.text') = 'hello'",
         );
-        id.filter(|_| processed == 1).ok_or("not yet".to_string())
+        id.filter(|_| processed == 1)
     })
     .await;
     let text: String = db
@@ -178,8 +182,8 @@ async fn a_message_8x8_accepted_as_the_disk_filled_up_is_not_sent_again() {
     let filler = disk.fill();
     assert_eq!(disk.available(), 0);
 
-    wait_until("8x8 accepted the answer", GUARD, || {
-        (accepted(&text) == 1).then_some(()).ok_or("not yet".into())
+    eventually("8x8 accepted the answer", GUARD, async || {
+        (accepted(&text) == 1).then_some(())
     })
     .await;
     let logged = relay
@@ -188,9 +192,10 @@ async fn a_message_8x8_accepted_as_the_disk_filled_up_is_not_sent_again() {
     assert_eq!(outbox_status(reply), "sending", "nothing could be written");
     sim.set_faults(Faults::default());
     filler.release();
-    wait_until("the answer recorded as delivered", GUARD, || {
+    let seen = Seen::new("the answer recorded as delivered");
+    eventually(&seen, GUARD, async || {
         let status = outbox_status(reply);
-        (status == "delivered").then_some(()).ok_or(status)
+        seen.check(status == "delivered", status)
     })
     .await;
     // Sent again, the entry would be `delivered` only after the second send.

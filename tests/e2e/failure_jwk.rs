@@ -13,12 +13,13 @@ use std::{sync::Arc, time::Instant};
 use chat_gateway_sim::{Faults, Keyring, Seed};
 use switchboard_e2e::{
     agent_chat::{AgentChat, GUARD},
-    emulator,
+    emulator, one_failure_test_at_a_time,
     process::free_port,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_jwk_endpoint_answers_503_until_it_is_back() {
+    let _turn = one_failure_test_at_a_time().await;
     let keyring = Arc::new(
         tokio::task::spawn_blocking(Keyring::generate)
             .await

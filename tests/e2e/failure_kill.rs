@@ -13,9 +13,10 @@ use std::{
 
 use switchboard_e2e::{
     emulator::{self, open_agent_conversations, seed_for},
+    eventually, one_failure_test_at_a_time,
     process::{ServerConfig, ServerProcess},
     relay_db::RelayDb,
-    wait_until,
+    Seen,
 };
 
 const CONVERSATIONS: usize = 50;
@@ -31,6 +32,7 @@ const GUARD: Duration = Duration::from_secs(240);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_killed_mid_burst_loses_nothing_and_processes_nothing_twice() {
+    let _turn = one_failure_test_at_a_time().await;
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     // Ports and token first: 8x8's webhook points at the relay before either runs.
@@ -48,16 +50,11 @@ async fn a_relay_killed_mid_burst_loses_nothing_and_processes_nothing_twice() {
     let db = RelayDb::open(&relay.db_path());
 
     let conversations = open_agent_conversations(&sim, CONVERSATIONS, "agent-kim").await;
-    wait_until(
-        "every conversation with its agent in the relay",
-        GUARD,
-        || {
-            let n = db.count("SELECT COUNT(*) FROM conversations WHERE phase = 'agent'");
-            (n == CONVERSATIONS as i64)
-                .then_some(())
-                .ok_or(format!("{n}"))
-        },
-    )
+    let seen = Seen::new("every conversation with its agent in the relay");
+    eventually(&seen, GUARD, async || {
+        let n = db.count("SELECT COUNT(*) FROM conversations WHERE phase = 'agent'");
+        seen.check(n == CONVERSATIONS as i64, n)
+    })
     .await;
     let before_burst = db.count("SELECT COUNT(*) FROM deliveries WHERE event_type = 'MESSAGE'");
     let setup_seq = sim.log().last().map(|r| r.seq).unwrap_or(0);
@@ -70,10 +67,11 @@ async fn a_relay_killed_mid_burst_loses_nothing_and_processes_nothing_twice() {
             sim.agent_say(c, &format!("{c} #{i}")).unwrap();
         }
     }
-    wait_until("a third of the burst stored", GUARD, || {
+    let seen = Seen::new("a third of the burst stored");
+    eventually(&seen, GUARD, async || {
         let n =
             db.count("SELECT COUNT(*) FROM deliveries WHERE event_type = 'MESSAGE'") - before_burst;
-        (n >= KILL_AFTER).then_some(()).ok_or(format!("{n}"))
+        seen.check(n >= KILL_AFTER, n)
     })
     .await;
     relay.kill9();
@@ -86,17 +84,18 @@ async fn a_relay_killed_mid_burst_loses_nothing_and_processes_nothing_twice() {
     // First the relay's count (a cheap query), then 8x8's log (a copy of thousands of
     // records, so read once the end is near): until 8x8 has a final outcome for every
     // event, delivered or out of retries, and the relay has nothing pending.
-    wait_until("the burst processed by the relay", GUARD, || {
+    let seen = Seen::new("the burst processed by the relay");
+    eventually(&seen, GUARD, async || {
         let n = db.count(
             "SELECT COUNT(*) FROM deliveries WHERE event_type = 'MESSAGE'
              AND status = 'processed' AND duplicate_of IS NULL",
         ) - before_burst;
-        (n >= EVENTS as i64)
-            .then_some(())
-            .ok_or(format!("{n} processed"))
+        seen.note(format_args!("{n} processed"));
+        (n >= EVENTS as i64).then_some(())
     })
     .await;
-    let log = wait_until("8x8 done with every event", GUARD, || {
+    let seen = Seen::new("8x8 done with every event");
+    let log = eventually(&seen, GUARD, async || {
         let log = sim.log();
         let mut outcome: HashMap<&str, bool> = HashMap::new();
         for r in burst_records(&log, setup_seq) {
@@ -104,19 +103,18 @@ async fn a_relay_killed_mid_burst_loses_nothing_and_processes_nothing_twice() {
             *done |= r.status == "delivered" || r.retry as usize >= RETRIES;
         }
         let finished = outcome.values().filter(|d| **d).count();
-        if outcome.len() == EVENTS && finished == EVENTS {
-            Ok(log)
-        } else {
-            Err(format!(
-                "{} events seen, {finished} finished",
-                outcome.len()
-            ))
-        }
+        seen.note(format_args!(
+            "{} events seen, {finished} finished",
+            outcome.len()
+        ));
+        (outcome.len() == EVENTS && finished == EVENTS).then_some(log)
     })
     .await;
-    wait_until("nothing pending in the relay", GUARD, || {
+    let seen = Seen::new("nothing pending in the relay");
+    eventually(&seen, GUARD, async || {
         let n = db.count("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'");
-        (n == 0).then_some(()).ok_or(format!("{n} pending"))
+        seen.note(format_args!("{n} pending"));
+        (n == 0).then_some(())
     })
     .await;
     let burst_took = burst_started.elapsed();

@@ -18,9 +18,10 @@ use reqwest::header;
 use serde_json::{json, Value};
 use switchboard_e2e::{
     emulator::{self, open_agent_conversations, seed_for, TENANT},
+    eventually, one_failure_test_at_a_time,
     process::{ServerConfig, ServerProcess},
     relay_db::RelayDb,
-    wait_until,
+    Seen,
 };
 
 const CONVERSATIONS: usize = 20;
@@ -91,6 +92,7 @@ fn signed_delivery(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_api_endpoint_and_live_stream_under_load_together() {
+    let _turn = one_failure_test_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::new(dir.path(), "http://127.0.0.1:9");
     let sim = emulator::start(
@@ -104,16 +106,11 @@ async fn admin_api_endpoint_and_live_stream_under_load_together() {
     let relay = Arc::new(ServerProcess::start(&config));
     let conversations = open_agent_conversations(&sim, CONVERSATIONS, "agent-lou").await;
     let db = RelayDb::open(&relay.db_path());
-    wait_until(
-        "every conversation with its agent in the relay",
-        GUARD,
-        || {
-            let n = db.count("SELECT COUNT(*) FROM conversations WHERE phase = 'agent'");
-            (n == CONVERSATIONS as i64)
-                .then_some(())
-                .ok_or(format!("{n}"))
-        },
-    )
+    let seen = Seen::new("every conversation with its agent in the relay");
+    eventually(&seen, GUARD, async || {
+        let n = db.count("SELECT COUNT(*) FROM conversations WHERE phase = 'agent'");
+        seen.check(n == CONVERSATIONS as i64, n)
+    })
     .await;
 
     // Signing is 8x8's work, done before the clock starts.
@@ -268,14 +265,14 @@ async fn admin_api_endpoint_and_live_stream_under_load_together() {
     let webhooks_took = load_started.elapsed();
     // The engine's work continues after the answers; the admin clients keep going
     // until it is done.
-    wait_until("every load webhook processed", GUARD, || {
+    let seen = Seen::new("every load webhook processed");
+    eventually(&seen, GUARD, async || {
         let n = db.count(
             "SELECT COUNT(*) FROM deliveries WHERE event_type = 'MESSAGE' AND status = 'processed'
              AND json_extract(body, '$.data.text') LIKE 'load %'",
         );
-        (n == WEBHOOKS as i64)
-            .then_some(())
-            .ok_or(format!("{n} processed"))
+        seen.note(format_args!("{n} processed"));
+        (n == WEBHOOKS as i64).then_some(())
     })
     .await;
     let load_took = load_started.elapsed();
@@ -299,16 +296,16 @@ async fn admin_api_endpoint_and_live_stream_under_load_together() {
         req = req.header(k, v);
     }
     assert_eq!(req.send().await.unwrap().status(), 204);
-    wait_until(
+    eventually(
         "the message after the load on the live stream",
         GUARD,
-        || {
+        async || {
             let seen = sse_events
                 .lock()
                 .unwrap()
                 .iter()
                 .any(|(_, e)| e.contains("transcriptEntry") && e.contains("after the load"));
-            seen.then_some(()).ok_or_else(|| "not yet".into())
+            seen.then_some(())
         },
     )
     .await;

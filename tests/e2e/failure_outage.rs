@@ -9,9 +9,10 @@
 
 use std::time::{Duration, Instant};
 
+use chat_gateway_sim::control_client::{Faults, LogFilter, LogRecord, SimControl, WebchatBody};
 use reqwest::header;
 use serde_json::{json, Value};
-use switchboard_e2e::{client, TestRelay};
+use switchboard_e2e::{client, eventually, one_failure_test_at_a_time, Seen, TestRelay};
 use switchboard_store::outbox::Backoff;
 
 const CUSTOMERS: usize = 5;
@@ -34,7 +35,8 @@ fn flow() -> String {
 
 struct Env {
     relay: TestRelay,
-    sim: String,
+    /// The relay's embedded emulator, playing 8x8.
+    sim: SimControl,
 }
 
 impl Env {
@@ -52,31 +54,15 @@ impl Env {
         v
     }
 
-    async fn sim(&self, method: &str, path: &str, body: Value) -> Value {
-        let res = client()
-            .request(method.parse().unwrap(), format!("{}{path}", self.sim))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        let v: Value = res.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{method} {path}: {status} {v}");
-        v
+    /// 8x8's Event Log of the API calls it was sent.
+    async fn sim_log(&self) -> Vec<LogRecord> {
+        let inbound = LogFilter::default().direction("inbound");
+        self.sim.log(&inbound).await.unwrap()
     }
 
-    async fn sim_log(&self) -> Vec<Value> {
-        client()
-            .get(format!("{}/sim/log?direction=inbound", self.sim))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()["records"]
-            .as_array()
-            .cloned()
-            .expect("the Event Log's records")
+    /// Sets every fault of 8x8's API.
+    async fn faults(&self, faults: Faults) {
+        self.sim.set_faults(&faults).await.unwrap();
     }
 
     async fn bot_lines(&self, conversation: &str) -> Vec<String> {
@@ -105,55 +91,31 @@ impl Env {
 
 /// 8x8's answers to the relay's `POST …/messages` for `conversation`, in arrival order:
 /// (status, text, time).
-fn posts(log: &[Value], conversation: &str) -> Vec<(u64, String, u64)> {
+fn posts(log: &[LogRecord], conversation: &str) -> Vec<(u64, String, u64)> {
     let path = format!("POST /chat-gateway/v1/conversations/{conversation}/messages");
     log.iter()
-        .filter(|r| r["recordType"] == path.as_str())
+        .filter(|r| r.record_type == path)
         .map(|r| {
-            let body: Value = serde_json::from_str(r["requestBody"].as_str().unwrap_or(""))
-                .unwrap_or(Value::Null);
+            let body: Value = serde_json::from_str(&r.request_body).unwrap_or(Value::Null);
             (
-                r["statusCode"].as_u64().unwrap_or(0),
+                r.status_code.map_or(0, u64::from),
                 body["text"].as_str().unwrap_or_default().to_string(),
-                r["timestamp"].as_u64().unwrap_or(0),
+                r.timestamp,
             )
         })
         .collect()
 }
 
-async fn poll<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + GUARD;
-    loop {
-        match check().await {
-            Ok(v) => return v,
-            Err(last) if Instant::now() >= deadline => {
-                panic!("{what}: not within {GUARD:?}; last seen: {last}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_messages_reach_8x8_after_503s_and_429s_in_order_per_conversation() {
+    let _turn = one_failure_test_at_a_time().await;
     let relay = TestRelay::start().await;
     // Short waits between attempts, so the outage is crossed in seconds.
     relay.handle.state.outbox.set_backoff(Backoff {
         base: Duration::from_millis(50),
         max: Duration::from_millis(400),
     });
-    let sim = relay
-        .handle
-        .state
-        .sandbox
-        .as_ref()
-        .unwrap()
-        .base_url
-        .clone();
+    let sim = relay.sim();
     let env = Env { relay, sim };
     let view = env.admin("GET", "/api/settings", None).await;
     let mut settings = view["settings"].clone();
@@ -168,7 +130,7 @@ async fn bot_messages_reach_8x8_after_503s_and_429s_in_order_per_conversation() 
     // the JWK endpoint is part of the API the outage takes down.
     assert!(!env.relay.handle.state.inbox.jwks.is_empty());
     let hooks = client()
-        .get(format!("{}/chat-gateway/v1/webhooks", env.sim))
+        .get(format!("{}/chat-gateway/v1/webhooks", env.sim.base_url()))
         .header("x-api-key", "sandbox-key")
         .send()
         .await
@@ -176,33 +138,32 @@ async fn bot_messages_reach_8x8_after_503s_and_429s_in_order_per_conversation() 
         .json::<Value>()
         .await
         .unwrap();
-    let webhook = hooks["_embedded"]["webhooks"][0]["id"].clone();
+    let webhook = hooks["_embedded"]["webhooks"][0]["id"]
+        .as_str()
+        .expect("a webhook id")
+        .to_string();
 
     // 8x8 is down: every API call answers 503.
-    env.sim(
-        "PUT",
-        "/sim/faults",
-        json!({ "apiFailRate": 1.0, "apiFailStatus": 503 }),
-    )
+    env.faults(Faults {
+        api_fail_rate: 1.0,
+        api_fail_status: 503,
+        ..Faults::default()
+    })
     .await;
     let mut conversations = Vec::new();
     for i in 0..CUSTOMERS {
-        let started = env
-            .sim(
-                "POST",
-                "/sim/webchat/conversations",
-                json!({ "webhookId": webhook, "user": { "name": format!("Customer {i}") } }),
-            )
-            .await;
-        conversations.push(started["conversationId"].as_str().unwrap().to_string());
+        let user = json!({ "name": format!("Customer {i}") });
+        let webchat = WebchatBody::webhook(&webhook).with_user(user.as_object().unwrap().clone());
+        let started = env.sim.start_webchat(&webchat).await.unwrap();
+        conversations.push(started.conversation_id);
     }
     // The bot greets when 8x8 says the conversation is active; the customers speak after.
     for c in &conversations {
-        poll("the bot greeted", || async {
+        let seen = Seen::new("the bot greeted");
+        eventually(&seen, GUARD, async || {
             let lines = env.bot_lines(c).await;
-            (lines == [GREETING])
-                .then_some(())
-                .ok_or(format!("{lines:?}"))
+            seen.note(format_args!("{lines:?}"));
+            (lines == [GREETING]).then_some(())
         })
         .await;
     }
@@ -210,67 +171,61 @@ async fn bot_messages_reach_8x8_after_503s_and_429s_in_order_per_conversation() 
     expected.extend(WORDS.iter().map(|w| format!("Answer to {w}.")));
     for w in WORDS {
         for c in &conversations {
-            env.sim(
-                "POST",
-                &format!("/sim/conversations/{c}/customer/say"),
-                json!({ "text": w }),
-            )
-            .await;
+            env.sim.customer_say(c, w).await.unwrap();
         }
     }
     // The bot has answered everything (in the relay), and 8x8 has refused each
     // conversation's first message more than once.
     for c in &conversations {
-        poll("the bot answered every message", || async {
+        let seen = Seen::new("the bot answered every message");
+        eventually(&seen, GUARD, async || {
             let lines = env.bot_lines(c).await;
-            (lines == expected)
-                .then_some(())
-                .ok_or(format!("{lines:?}"))
+            seen.note(format_args!("{lines:?}"));
+            (lines == expected).then_some(())
         })
         .await;
     }
-    poll("8x8 refused each conversation at least twice", || async {
+    let seen = Seen::new("8x8 refused each conversation at least twice");
+    eventually(&seen, GUARD, async || {
         let log = env.sim_log().await;
         let refused: Vec<usize> = conversations
             .iter()
             .map(|c| posts(&log, c).iter().filter(|p| p.0 == 503).count())
             .collect();
-        refused
-            .iter()
-            .all(|n| *n >= 2)
-            .then_some(())
-            .ok_or(format!("{refused:?}"))
+        seen.note(format_args!("{refused:?}"));
+        refused.iter().all(|n| *n >= 2).then_some(())
     })
     .await;
 
     // Then 8x8 says "too many requests, come back in 1 s".
-    env.sim(
-        "PUT",
-        "/sim/faults",
-        json!({ "apiFailRate": 1.0, "apiFailStatus": 429, "retryAfterSecs": 1 }),
-    )
+    env.faults(Faults {
+        api_fail_rate: 1.0,
+        api_fail_status: 429,
+        retry_after_secs: 1,
+        ..Faults::default()
+    })
     .await;
-    poll("8x8 answered 429 twice for each conversation", || async {
+    let seen = Seen::new("8x8 answered 429 twice for each conversation");
+    eventually(&seen, GUARD, async || {
         let log = env.sim_log().await;
         let limited: Vec<usize> = conversations
             .iter()
             .map(|c| posts(&log, c).iter().filter(|p| p.0 == 429).count())
             .collect();
-        limited
-            .iter()
-            .all(|n| *n >= 2)
-            .then_some(())
-            .ok_or(format!("{limited:?}"))
+        seen.note(format_args!("{limited:?}"));
+        limited.iter().all(|n| *n >= 2).then_some(())
     })
     .await;
 
     // 8x8 is back.
-    env.sim("PUT", "/sim/faults", json!({})).await;
+    env.faults(Faults::default()).await;
     let recovered = Instant::now();
     let outbox = env.relay.handle.state.outbox.clone();
-    poll("every outbox entry final", || async {
+    let seen = Seen::new("every outbox entry final");
+    eventually(&seen, GUARD, async || {
         let open = outbox.open_count().await.unwrap();
-        (open == 0).then_some(()).ok_or(format!("{open} open"))
+        seen.note(format_args!("{open} open"));
+        (open == 0).then_some(())
     })
     .await;
     let drained = recovered.elapsed();

@@ -1,6 +1,7 @@
 //! The real OS keychain (Secret Service through gnome-keyring). Needs a session bus and
 //! an unlocked keyring, which scripts/test.sh provides with dbus-run-session; run alone
-//! with `cargo test -p switchboard-e2e --test keychain -- --ignored` inside such a session.
+//! with `cargo test -p switchboard-e2e --test e2e -- --ignored keychain::` inside such a
+//! session.
 
 use switchboard_settings::secrets::{Backend, Secret, SecretName, Secrets};
 

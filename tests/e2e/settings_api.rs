@@ -7,6 +7,7 @@ use std::sync::{
     Arc,
 };
 
+use chat_gateway_sim::control_client::{LogFilter, SimControl};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use switchboard_e2e::{client, TestRelay};
@@ -519,22 +520,10 @@ async fn webhook_registration_creates_updates_and_detects_drift() {
     assert!(res.status().is_success());
     let (_, reg) = call(&relay, "POST", "/api/webhook/register", None).await;
     assert_eq!(reg["action"], "created", "{reg}");
-    let log: Value = client()
-        .get(format!("{sandbox}/sim/log?recordType=WEB_HOOK_VERIFY"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let to_relay = log
-        .as_array()
-        .or_else(|| log["records"].as_array())
-        .expect("a list of log records")
-        .iter()
-        .filter(|r| r.to_string().contains(&url))
-        .count();
-    assert!(to_relay >= 2, "verify events reached the relay: {log}");
+    let verifies = LogFilter::default().record_type("WEB_HOOK_VERIFY");
+    let log = SimControl::new(&sandbox).log(&verifies).await.unwrap();
+    let to_relay = log.iter().filter(|r| r.url == url).count();
+    assert!(to_relay >= 2, "verify events reached the relay: {log:#?}");
     elsewhere.handle.shutdown().await;
     relay.handle.shutdown().await;
 }

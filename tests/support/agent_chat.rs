@@ -9,9 +9,10 @@ use chat_gateway_sim::{LogRecord, SimHandle};
 
 use crate::{
     emulator::{self, open_agent_conversations, seed_for},
+    eventually,
     process::{ServerConfig, ServerProcess},
     relay_db::RelayDb,
-    wait_until,
+    Seen,
 };
 
 /// Hang guard for each wait (never a speed bound).
@@ -63,19 +64,22 @@ impl AgentChat {
     pub async fn say(&self, text: &str) -> String {
         self.sim.agent_say(&self.conversation, text).unwrap();
         let needle = serde_json::to_string(text).expect("text as JSON");
-        wait_until(&format!("8x8's first attempt of {text:?}"), GUARD, || {
-            self.sim
-                .log()
-                .into_iter()
-                .find(|r| {
-                    r.direction == "outbound"
-                        && r.record_type == "MESSAGE"
-                        && r.conversation_id.as_deref() == Some(self.conversation.as_str())
-                        && r.request_body.contains(&needle)
-                })
-                .and_then(|r| r.event_id)
-                .ok_or_else(|| "not attempted yet".to_string())
-        })
+        eventually(
+            format!("8x8's first attempt of {text:?}"),
+            GUARD,
+            async || {
+                self.sim
+                    .log()
+                    .into_iter()
+                    .find(|r| {
+                        r.direction == "outbound"
+                            && r.record_type == "MESSAGE"
+                            && r.conversation_id.as_deref() == Some(self.conversation.as_str())
+                            && r.request_body.contains(&needle)
+                    })
+                    .and_then(|r| r.event_id)
+            },
+        )
         .await
     }
 
@@ -89,56 +93,52 @@ impl AgentChat {
     /// answer so far was a 5xx: 8x8 must retry, so never a 2xx for something not stored
     /// and never a 4xx for a failure on the relay's side.
     pub async fn wait_refused(&self, event_id: &str, n: usize) -> Vec<LogRecord> {
-        wait_until(
-            &format!("{n} refused attempts of {event_id}"),
-            GUARD,
-            || {
-                let attempts = self.attempts(event_id);
-                for a in &attempts {
-                    let code = a.status_code.unwrap_or(0);
-                    assert!(
-                        (500..600).contains(&code),
-                        "8x8's attempt {} of {event_id} got {:?} ({}), not a 5xx: {:?}",
-                        a.retry,
-                        a.status_code,
-                        a.status,
-                        a.response_body.as_deref().or(a.error.as_deref())
-                    );
-                }
-                (attempts.len() >= n)
-                    .then_some(attempts.clone())
-                    .ok_or(format!("{} attempts", attempts.len()))
-            },
-        )
+        let seen = Seen::new(format!("{n} refused attempts of {event_id}"));
+        eventually(&seen, GUARD, async || {
+            let attempts = self.attempts(event_id);
+            for a in &attempts {
+                let code = a.status_code.unwrap_or(0);
+                assert!(
+                    (500..600).contains(&code),
+                    "8x8's attempt {} of {event_id} got {:?} ({}), not a 5xx: {:?}",
+                    a.retry,
+                    a.status_code,
+                    a.status,
+                    a.response_body.as_deref().or(a.error.as_deref())
+                );
+            }
+            seen.note(format_args!("{} attempts", attempts.len()));
+            (attempts.len() >= n).then_some(attempts)
+        })
         .await
     }
 
     /// Waits until 8x8 got a 2xx for `event_id` and the relay processed it, and checks
     /// the text is in the transcript once. Returns the attempts.
     pub async fn wait_processed(&self, event_id: &str, text: &str) -> Vec<LogRecord> {
-        let attempts = wait_until(&format!("{event_id} delivered"), GUARD, || {
+        let seen = Seen::new(format!("{event_id} delivered"));
+        let attempts = eventually(&seen, GUARD, async || {
             let attempts = self.attempts(event_id);
+            seen.note(format_args!("{attempts:?}"));
             attempts
                 .iter()
                 .any(|a| a.status == "delivered")
-                .then_some(attempts.clone())
-                .ok_or(format!("{attempts:?}"))
+                .then_some(attempts)
         })
         .await;
         let db = self.db();
-        wait_until(&format!("{event_id} processed"), GUARD, || {
+        let seen = Seen::new(format!("{event_id} processed"));
+        eventually(&seen, GUARD, async || {
             let rows = db
                 .deliveries_by_event()
                 .remove(event_id)
                 .unwrap_or_default();
+            seen.note(format_args!("{rows:?}"));
             let originals: Vec<_> = rows
                 .iter()
                 .filter(|r| r.duplicate_of.is_none() && r.status != "rejected")
                 .collect();
-            match originals.as_slice() {
-                [one] if one.status == "processed" => Ok(()),
-                _ => Err(format!("{rows:?}")),
-            }
+            matches!(originals.as_slice(), [one] if one.status == "processed").then_some(())
         })
         .await;
         assert_eq!(

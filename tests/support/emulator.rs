@@ -3,13 +3,12 @@
 //! starts), a queue without a mock agent so agents act only when the test says, and
 //! conversations opened through the Chat Gateway API and accepted by an agent.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use chat_gateway_sim::{Keyring, QueueSeed, Seed, SimConfig, SimHandle, WebhookSeed};
 use serde_json::{json, Value};
+
+use crate::eventually;
 
 pub const KEY: &str = "sandbox-key";
 pub const TENANT: &str = "sandbox-tenant";
@@ -99,12 +98,13 @@ pub async fn open_agent_conversations(sim: &SimHandle, n: usize, agent: &str) ->
         );
     }
     // The offer appears once the emulator has activated the conversation.
-    let deadline = Instant::now() + Duration::from_secs(30);
     for id in &ids {
-        while sim.agent_accept(id, Some(agent)).is_err() {
-            assert!(Instant::now() < deadline, "no offer for {id}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(
+            format!("an offer of {id} for {agent}"),
+            Duration::from_secs(30),
+            async || sim.agent_accept(id, Some(agent)).ok(),
+        )
+        .await;
     }
     ids
 }

@@ -1,8 +1,16 @@
 //! Shared helpers for the end-to-end tests: a relay on free loopback ports with a temp
-//! data directory, and an HTTP client that never follows redirects (tests assert them).
+//! data directory, the typed control client of its embedded emulator, an HTTP client
+//! that never follows redirects (tests assert them), and [`eventually`], the one way
+//! these tests wait.
 
-use std::path::PathBuf;
+use std::{
+    fmt,
+    path::PathBuf,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
+use chat_gateway_sim::control_client::SimControl;
 use switchboard_relay::RelayConfig;
 use switchboard_relay::RelayHandle;
 
@@ -41,6 +49,12 @@ impl TestRelay {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
+
+    /// The typed control API (`/sim/...`) of the relay's embedded emulator, the sandbox.
+    pub fn sim(&self) -> SimControl {
+        let sandbox = self.handle.state.sandbox.as_ref();
+        SimControl::new(&sandbox.expect("the relay runs its sandbox").base_url)
+    }
 }
 
 pub fn client() -> reqwest::Client {
@@ -56,21 +70,70 @@ pub mod process;
 pub mod relay_db;
 pub mod small_disk;
 
-/// Polls `check` every 100 ms until it gives a value; panics with `what` and the last
-/// state it described after `guard` — a hang guard for slow machines, never a speed bound.
-pub async fn wait_until<T>(
-    what: &str,
-    guard: std::time::Duration,
-    mut check: impl FnMut() -> Result<T, String>,
+/// How often [`eventually`] asks again.
+const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// Asks `f` until it answers `Some`, and returns that; panics with `what` once `timeout`
+/// has passed without one — a hang guard for slow machines, never a speed bound. Every
+/// wait in these tests goes through here. `what` is formatted only on timeout, so it
+/// may describe the state at that moment (a [`Seen`] does).
+pub async fn eventually<T>(
+    what: impl fmt::Display,
+    timeout: Duration,
+    mut f: impl AsyncFnMut() -> Option<T>,
 ) -> T {
-    let deadline = std::time::Instant::now() + guard;
+    let deadline = Instant::now() + timeout;
     loop {
-        match check() {
-            Ok(v) => return v,
-            Err(last) if std::time::Instant::now() >= deadline => {
-                panic!("{what}: not within {guard:?}; last seen: {last}")
-            }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        if let Some(v) = f().await {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// What a wait is for and the state it last saw, for [`eventually`]'s timeout message:
+/// pass `&seen` as its `what` and [`Seen::note`] the state on every look.
+pub struct Seen {
+    what: String,
+    last: Mutex<String>,
+}
+
+impl Seen {
+    pub fn new(what: impl Into<String>) -> Self {
+        Self {
+            what: what.into(),
+            last: Mutex::new("nothing yet".into()),
         }
     }
+
+    /// Remembers `state` as the last thing seen (with `{:#}`: JSON comes out pretty).
+    pub fn note(&self, state: impl fmt::Display) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = format!("{state:#}");
+    }
+
+    /// Notes `state`, and gives it back if `done`: `seen.check(cond, state)` ends an
+    /// [`eventually`] closure.
+    pub fn check<T: fmt::Display>(&self, done: bool, state: T) -> Option<T> {
+        self.note(&state);
+        done.then_some(state)
+    }
+}
+
+impl fmt::Display for Seen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        write!(f, "{}; last seen: {last}", self.what)
+    }
+}
+
+/// Makes the failure tests take turns. Each of them loads this 2-core machine fully (a
+/// relay process, thousands of deliveries, 8x8's retries timed against a restart), and
+/// their guards assume nothing else as heavy runs beside them, as when each was a test
+/// binary of its own. Hold the guard for the whole test.
+pub async fn one_failure_test_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
 }

@@ -4,6 +4,7 @@
 //! environment), like a server deployment talks to 8x8.
 
 use std::{
+    fmt,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -12,6 +13,8 @@ use std::{
 };
 
 use switchboard_settings::settings::{JsonFileSettings, SandboxChoice, Settings, SettingsStore};
+
+use crate::eventually;
 
 /// How long a start may take before the test gives up (a hang guard, not a speed bound).
 const START_GUARD: Duration = Duration::from_secs(90);
@@ -260,22 +263,33 @@ impl ServerProcess {
 
     /// The first log line containing every one of `needles`, waiting up to `guard`.
     pub async fn wait_for_log(&self, needles: &[&str], guard: Duration) -> String {
-        let deadline = Instant::now() + guard;
-        loop {
-            if let Some(line) = self
-                .log_lines()
+        let what = LogLine {
+            needles,
+            server: self,
+        };
+        eventually(what, guard, async || {
+            self.log_lines()
                 .into_iter()
                 .find(|l| needles.iter().all(|n| l.contains(n)))
-            {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the relay never logged a line with {needles:?}; its log:\n{}",
-                self.log_lines().join("\n")
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
+    }
+}
+
+/// What [`ServerProcess::wait_for_log`] waits for, and on a timeout the whole log.
+struct LogLine<'a> {
+    needles: &'a [&'a str],
+    server: &'a ServerProcess,
+}
+
+impl fmt::Display for LogLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a relay log line with {:?}; its log:\n{}",
+            self.needles,
+            self.server.log_lines().join("\n")
+        )
     }
 }
 

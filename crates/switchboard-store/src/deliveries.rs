@@ -417,7 +417,9 @@ fn insert(c: &Connection, d: &NewDelivery) -> rusqlite::Result<Recorded> {
     // A delivery whose signature did not check out (a verify event passes whatever its
     // signature) proves nothing about its event id: it never marks the id as seen, or
     // anyone could make 8x8's genuine delivery of that id look like a retry.
-    let vouched = matches!(d.signature, "valid" | "skipped");
+    // Queued and settled deliveries passed the checks (or were injected by the admin).
+    let vouched =
+        d.disposition != Disposition::Ignore || matches!(d.signature, "valid" | "skipped");
     let duplicate_of: Option<i64> = match (&d.event_id, d.disposition) {
         (Some(eid), Disposition::Queue | Disposition::Ignore | Disposition::Settled) if vouched => {
             c.prepare_cached(

@@ -1,15 +1,14 @@
 //! Test support for the inbox, client and outbox tests: the 8x8 emulator on port 0, a
 //! relay on port 0 with a temp database pointed at it (sandbox off, so the relay uses
 //! the configured Base URL like it would with real 8x8), deliveries signed with the
-//! emulator's own keyring, and an 8x8 client whose every request is checked against
-//! 8x8's OpenAPI document.
-
-#![allow(dead_code)]
+//! emulator's own keyring, an 8x8 client whose every request is checked against 8x8's
+//! OpenAPI document, and [`eventually`], the one way these tests wait.
 
 use std::{
+    fmt,
     path::Path,
     sync::{Arc, Mutex, OnceLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use chat_gateway_client::{ChatGatewayClient, Connection, RetryPolicy, SentRequest};
@@ -80,7 +79,8 @@ pub async fn start_relay(dir: &Path, base_url: &str) -> RelayHandle {
 pub struct Env {
     pub sim: SimHandle,
     pub relay: RelayHandle,
-    pub dir: tempfile::TempDir,
+    /// The relay's data directory, removed when the test ends.
+    _dir: tempfile::TempDir,
     pub http: reqwest::Client,
     pub endpoint: String,
 }
@@ -94,7 +94,7 @@ impl Env {
         Env {
             sim,
             relay,
-            dir,
+            _dir: dir,
             http: reqwest::Client::new(),
             endpoint,
         }
@@ -247,21 +247,28 @@ pub fn fast_policy() -> RetryPolicy {
     }
 }
 
-/// Polls `f` until it returns `Some`, for at most `secs` seconds.
-pub async fn eventually<T, F, Fut>(secs: u64, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+/// The usual hang guard of a wait (never a speed bound).
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// How often [`eventually`] asks again.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// Asks `f` until it answers `Some`, and returns that; panics with `what` once `timeout`
+/// has passed without one. Every wait in these tests goes through here. `what` is
+/// formatted only on timeout, so it may describe the state at that moment.
+pub async fn eventually<T>(
+    what: impl fmt::Display,
+    timeout: Duration,
+    mut f: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = f().await {
             return v;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not reached in {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(POLL_EVERY).await;
     }
 }

@@ -2,10 +2,8 @@
 //! real HTTP: genuine deliveries are stored and queued; every kind of forged, tampered,
 //! stale or unsigned delivery is refused, recorded with its reason and never processed.
 
-mod inbox_support;
-
+use crate::support::*;
 use chat_gateway_sim::Keyring;
-use inbox_support::*;
 
 async fn status_and_reason(env: &Env, body: &[u8], headers: &[(String, String)]) -> (u16, String) {
     let response = env.post(body, headers).await;
@@ -218,7 +216,8 @@ async fn the_verify_event_is_answered_even_unsigned_and_unknown_types_are_kept()
     let r = env.inbox().store.list(1, None).await.unwrap().remove(0);
     assert_eq!(
         (r.signature.as_str(), r.status.as_str()),
-        ("unsigned", "ignored")
+        ("unsigned", "unverified"),
+        "an unsigned verify never marks its event id as seen"
     );
 
     // A MESSAGE without signature is not a verify event: refused.

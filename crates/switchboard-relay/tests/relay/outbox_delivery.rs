@@ -2,14 +2,12 @@
 //! gets every call afterwards, in order per conversation; a call 8x8 refuses for good is
 //! marked failed without blocking the next; a relay restarted mid-way loses nothing.
 
-mod inbox_support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use chat_gateway_client::OutboundCall;
 use chat_gateway_client::{types::*, ChatGatewayClient};
 use chat_gateway_sim::{Faults, SimHandle};
-use inbox_support::*;
 use switchboard_store::outbox::{Backoff, Outbox};
 use switchboard_types::OutboxStatus;
 
@@ -132,7 +130,7 @@ async fn after_503s_and_429s_every_call_is_delivered_in_order_per_conversation()
     }
     // Once the 503s are spent, 8x8 says 429 with Retry-After for a while.
     let fault_log = env.sim.log().len();
-    eventually(10, || async {
+    eventually("the 12 injected 503s spent", WAIT, async || {
         (env.sim.log().len() >= fault_log + 12).then_some(())
     })
     .await;
@@ -257,7 +255,7 @@ async fn a_relay_restarted_mid_way_loses_nothing() {
         }
     }
     let outbox = relay.state.outbox.clone();
-    eventually(10, || async {
+    eventually("an entry retried", WAIT, async || {
         let entries = outbox.list(100, None).await.unwrap();
         entries.iter().any(|e| e.attempts >= 2).then_some(())
     })
@@ -270,7 +268,7 @@ async fn a_relay_restarted_mid_way_loses_nothing() {
     let relay = start_relay(dir.path(), &sim.base_url()).await;
     fast(&relay.state.outbox, &contract);
     let outbox = relay.state.outbox.clone();
-    let entries = eventually(20, || async {
+    let entries = eventually("every entry final", Duration::from_secs(20), async || {
         let entries = outbox.list(100, None).await.unwrap();
         entries.iter().all(|e| e.is_final()).then_some(entries)
     })
@@ -394,7 +392,7 @@ async fn after_a_429_no_conversation_is_called_before_retry_after() {
         .await
         .unwrap();
     // Once the 429 is recorded, a call for another conversation.
-    eventually(10, || async {
+    eventually("the 429 recorded", WAIT, async || {
         let e = outbox.get(first).await.unwrap()?;
         (e.last_status == Some(429)).then_some(())
     })

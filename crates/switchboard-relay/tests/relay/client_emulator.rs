@@ -2,14 +2,12 @@
 //! checked against 8x8's OpenAPI document, and the emulator's own signed deliveries
 //! arriving at the relay's receiver (including deliveries it mis-signs on purpose).
 
-mod inbox_support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use bytes::Bytes;
 use chat_gateway_client::{types::*, ClientError, RetryPolicy};
 use chat_gateway_sim::Faults;
-use inbox_support::*;
 
 #[tokio::test]
 async fn setup_handover_and_teardown_calls_speak_the_contract() {
@@ -88,18 +86,22 @@ async fn setup_handover_and_teardown_calls_speak_the_contract() {
 
     // 8x8's events for the new conversation reach the relay, verified and queued.
     let inbox = env.inbox();
-    eventually(10, || async {
-        let rows = inbox.store.list(100, None).await.unwrap();
-        rows.iter()
-            .any(|r| {
-                r.conversation_id.as_deref() == Some(id.as_str())
+    eventually(
+        "the conversation's events verified and queued",
+        WAIT,
+        async || {
+            let rows = inbox.store.list(100, None).await.unwrap();
+            rows.iter()
+                .any(|r| {
+                    r.conversation_id.as_deref() == Some(id.as_str())
                     && r.event_type.as_deref() == Some("CONVERSATION_UPDATE")
                     && r.signature == "valid"
                     // The engine may already have processed it.
                     && queued(&r.status)
-            })
-            .then_some(())
-    })
+                })
+                .then_some(())
+        },
+    )
     .await;
 
     let conversation = client.get_conversation(&id).await.unwrap();
@@ -111,7 +113,7 @@ async fn setup_handover_and_teardown_calls_speak_the_contract() {
         .await
         .unwrap();
     // The echo of our own message arrives as a MESSAGE with isEcho (P5).
-    eventually(10, || async {
+    eventually("the echo of our own message", WAIT, async || {
         let rows = inbox.store.list(100, None).await.unwrap();
         rows.iter()
             .any(|r| r.event_type.as_deref() == Some("MESSAGE") && r.body.contains("Hello agent"))
@@ -165,7 +167,7 @@ async fn setup_handover_and_teardown_calls_speak_the_contract() {
         .unwrap();
 
     // The interaction is created asynchronously, after `created` (chat-gateway.md §3.4).
-    eventually(10, || async {
+    eventually("the conversation's interaction", WAIT, async || {
         let page = client
             .list_interactions(&id, &PageQuery::default())
             .await
@@ -368,7 +370,7 @@ async fn mis_signed_and_unsigned_deliveries_from_8x8_are_refused_on_every_attemp
     let inbox = env.inbox();
     // The emulator's fault spoils one event for all of its attempts: each attempt is
     // refused (8x8 sees 401 and retries), none reaches the engine, the other events pass.
-    let rows = eventually(10, || async {
+    let rows = eventually("4 refused attempts and 2 queued events", WAIT, async || {
         let rows: Vec<_> = inbox
             .store
             .list(200, None)

@@ -6,12 +6,10 @@
 //! `child_relay_killed_after_commit` test, inert unless the environment says otherwise)
 //! whose relay aborts the process right after the commit.
 
-mod inbox_support;
-
 use std::{path::PathBuf, process::Command, time::Duration};
 
+use crate::support::*;
 use chat_gateway_client::webhook::EventKind;
-use inbox_support::*;
 use switchboard_relay::endpoint::inbox::{Checks, Inbox};
 use switchboard_store::db::Db;
 use switchboard_types::events::EventBus;
@@ -153,7 +151,8 @@ async fn a_delivery_committed_before_a_kill_is_deduplicated_on_retry() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_relay_killed_after_commit",
+            // Its name in this test binary: module, then function.
+            "inbox_restart::child_relay_killed_after_commit",
             "--include-ignored",
             "--nocapture",
             "--test-threads=1",
@@ -164,14 +163,15 @@ async fn a_delivery_committed_before_a_kill_is_deduplicated_on_retry() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let url = eventually(30, || {
-        let f = url_file.clone();
-        async move {
-            std::fs::read_to_string(&f)
+    let url = eventually(
+        "the child relay's Endpoint URL",
+        Duration::from_secs(30),
+        async || {
+            std::fs::read_to_string(&url_file)
                 .ok()
                 .filter(|s| s.ends_with('\n'))
-        }
-    })
+        },
+    )
     .await;
     let url = url.trim().to_string();
 

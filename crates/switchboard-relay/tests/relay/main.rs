@@ -1,0 +1,11 @@
+//! The relay's integration tests that need no bot, as one test binary (one link, one
+//! process, one shared signing key) rather than one per file: each file is a module and
+//! `support` holds the emulator/relay fixtures, the contract-checked 8x8 client and the
+//! `eventually` polling helper.
+
+mod client_emulator;
+mod inbox_restart;
+mod inbox_signatures;
+mod outbox_delivery;
+mod server_cli;
+mod support;
