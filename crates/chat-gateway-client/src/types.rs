@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 /// The webhook format this relay understands (chat-gateway.md §3.1).
 pub const CHAT_GATEWAY_V1: &str = "Chat Gateway v1.0";
@@ -38,7 +39,7 @@ pub struct WebhookVerifyRequest {
     pub uri: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Webhook {
     pub id: String,
@@ -96,7 +97,7 @@ pub struct RoutingOptions {
 }
 
 /// `{type: queue|script, id}`; responses may also say `agent` (and more, extensible).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct Assignment {
     #[serde(rename = "type")]
@@ -113,15 +114,16 @@ impl Assignment {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
 }
 
 /// `ConversationUserData` (chat-gateway.md §4.1): what the agent sees about the customer.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
+#[ts(optional_fields)]
 pub struct ConversationUser {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -139,20 +141,24 @@ pub struct ConversationUser {
     pub language: Option<String>,
     /// At most 30 (P18); the only custom data agents surely see.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<KeyValue>>")]
     pub additional_properties: Vec<KeyValue>,
 }
 
 /// A message as `POST …/messages` and `history.messages[]` take it (chat-gateway.md §4.3).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
+#[ts(optional_fields)]
 pub struct SendMessage {
     /// `user` or `bot`.
     pub author_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<AttachmentRef>>")]
     pub attachments: Vec<AttachmentRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<Value>>")]
     pub cards: Vec<Value>,
 }
 
@@ -166,26 +172,28 @@ impl SendMessage {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct AttachmentRef {
     pub id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 pub struct History {
     pub messages: Vec<SendMessage>,
 }
 
 /// `CreateTransactionRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateConversation {
     pub channel_id: String,
     pub user: ConversationUser,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub assignment: Option<Assignment>,
     /// At most 200 messages (P18).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub history: Option<History>,
 }
 

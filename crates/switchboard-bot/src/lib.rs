@@ -31,7 +31,7 @@ pub const EXTERNAL_TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u32> = 100..=60_00
 /// intent that Rasa's starter project and most bots built from it answer with a greeting.
 pub const EXTERNAL_START_MESSAGE: &str = "/greet";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct BotSettings {
     pub kind: BotKind,
@@ -43,7 +43,7 @@ pub struct BotSettings {
     pub external_timeout_ms: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum BotKind {
     #[default]

@@ -101,7 +101,7 @@ pub(crate) enum Job {
 }
 
 /// A conversation and its transcript, as the UI opens it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationView {
     pub conversation: Conversation,

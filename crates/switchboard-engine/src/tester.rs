@@ -10,15 +10,15 @@ use serde_json::{json, Value};
 use chat_gateway_client::{types::SendMessage, OutboundCall};
 use switchboard_bot::BotInput;
 use switchboard_settings::Role;
-use switchboard_types::{now_ms, RelayEvent};
+use switchboard_types::{now_ms, Direction, Lane, RelayEvent};
 
 use crate::{
     bot_turn, handover, note, on_event::end, save, Conversation, Engine, EngineError, Mode, Phase,
 };
-use switchboard_types::{Direction, Lane};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
+#[ts(optional_fields = nullable)]
 pub struct NewUser {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -26,7 +26,7 @@ pub struct NewUser {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", untagged)]
 pub enum UserInput {
     QuickReply {
@@ -38,7 +38,7 @@ pub enum UserInput {
     },
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
 pub struct QuickReplyChoice {
     pub title: String,
     pub payload: String,

@@ -8,7 +8,7 @@ use crate::{
     settings::{ConnectionSettings, Settings},
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Role {
     Endpoint,

@@ -50,7 +50,7 @@ pub enum SecretsError {
     FromEnvironment(&'static str),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Backend {
     SecretService,

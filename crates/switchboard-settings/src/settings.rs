@@ -16,7 +16,7 @@ pub use switchboard_types::FieldError;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.8x8.com";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
     /// Bumped when the shape changes, so that an old file can be migrated, not misread.
@@ -30,7 +30,7 @@ pub struct Settings {
     pub bot: switchboard_bot::BotSettings,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum SandboxChoice {
     /// The sandbox while no 8x8 API key is set: a newcomer sees the whole loop at once.
@@ -53,7 +53,7 @@ impl std::str::FromStr for SandboxChoice {
 }
 
 /// What the handover does when the agent leaves without a transfer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum AgentLeaves {
     /// The bot takes the conversation back.
@@ -63,7 +63,7 @@ pub enum AgentLeaves {
     Close,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ConnectionSettings {
     /// The 8x8 API's base URL; the Chat Gateway lives under `/chat-gateway/v1`.
@@ -72,7 +72,7 @@ pub struct ConnectionSettings {
     pub tenant: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct EndpointSettings {
     pub enabled: bool,
@@ -84,7 +84,7 @@ pub struct EndpointSettings {
     pub verify_signatures: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct HandoverSettings {
     /// Use the endpoint's Base URL, tenant and API key (one 8x8 connection for both roles).

@@ -5,6 +5,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 pub use switchboard_types::{Direction, Lane, Mode, Phase};
 
@@ -12,7 +13,7 @@ use chat_gateway_client::types::CreateConversation;
 
 use crate::db::{Db, DbError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Conversation {
     pub id: String,
@@ -23,6 +24,11 @@ pub struct Conversation {
     /// 8x8's own state (`created`, `active`, `idle`), as last reported.
     pub state: Option<String>,
     pub channel_id: Option<String>,
+    /// The user as the conversation knows them: the tester's form, or 8x8's user data
+    /// with what later events add. Free-form JSON; these are the fields the UI reads.
+    #[ts(
+        type = "{ name?: string | null, email?: string | null, language?: string | null, phone?: string | null, channel?: string | null, [key: string]: unknown }"
+    )]
     pub user: Value,
     #[serde(skip)]
     pub bot_session: Value,
@@ -119,7 +125,7 @@ impl Conversation {
 /// what 8x8 was sent (the agent's view: user, JSON properties, history); the rest is the
 /// relay's own bookkeeping and never goes to 8x8. Stored as one JSON object with these
 /// fields side by side (`request`, `outboxId`, `handback`, `earlierGatewayIds`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct HandoverRecord {
     pub request: CreateConversation,
@@ -127,7 +133,7 @@ pub struct HandoverRecord {
     pub local: HandoverBookkeeping,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct HandoverBookkeeping {
     /// The outbox entry of the create; its answer carries 8x8's conversation id.
@@ -166,7 +172,7 @@ impl HandoverRecord {
 }
 
 /// One line of the transcript.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
     pub id: i64,
@@ -182,8 +188,9 @@ pub struct Entry {
 /// A conversation as the list shows it: everything but the bot's memory and the handover
 /// record (which holds up to 200 history messages, and is read when one conversation is
 /// opened); `handed_over` says whether there is one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "ConversationSummary")]
 pub struct Summary {
     pub id: String,
     pub mode: Mode,
@@ -191,6 +198,11 @@ pub struct Summary {
     pub gateway_id: Option<String>,
     pub state: Option<String>,
     pub channel_id: Option<String>,
+    /// The user as the conversation knows them: the tester's form, or 8x8's user data
+    /// with what later events add. Free-form JSON; these are the fields the UI reads.
+    #[ts(
+        type = "{ name?: string | null, email?: string | null, language?: string | null, phone?: string | null, channel?: string | null, [key: string]: unknown }"
+    )]
     pub user: Value,
     pub greeted: bool,
     pub queue_id: Option<String>,

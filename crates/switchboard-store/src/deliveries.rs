@@ -245,12 +245,13 @@ const COLUMNS: &str =
      signature, signature_reason, http_status, duplicate_of, status, outcome, processed_at_ms";
 
 /// One delivery as the inspector shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryRecord {
     pub id: i64,
     pub received_at_ms: i64,
     /// The request headers as received, by lower-case name.
+    #[ts(type = "Record<string, string>")]
     pub headers: serde_json::Value,
     /// The raw body as text (lossy only if it was not UTF-8).
     pub body: String,

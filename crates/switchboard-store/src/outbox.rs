@@ -49,7 +49,7 @@ impl Default for Backoff {
 }
 
 /// One entry as the inspector shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxEntry {
     pub id: i64,

@@ -3,9 +3,10 @@
 //! Stored as their lower-case names (the `as_str` forms), sent to the UI the same way.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// How the conversation reached the relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Mode {
     /// 8x8 routed a customer to the bot (the relay is the 8x8 Endpoint).
@@ -40,7 +41,7 @@ impl Mode {
 }
 
 /// Where the conversation is, as agents and testers see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Phase {
     Bot,
@@ -83,7 +84,7 @@ impl Phase {
 }
 
 /// Who a transcript line is from (or, for `system`, what happened).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Lane {
     User,
@@ -121,7 +122,7 @@ impl Lane {
 }
 
 /// Which way a transcript line travelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Direction {
     /// Came from 8x8 (a webhook event).

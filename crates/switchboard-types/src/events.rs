@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Serialize)]
+/// A live event as the admin UI receives it (inside an [`Envelope`]).
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum RelayEvent {
     /// The relay's status changed (settings saved, sandbox switched, key set …).
@@ -17,14 +19,20 @@ pub enum RelayEvent {
     #[serde(rename_all = "camelCase")]
     ConversationChanged {
         conversation_id: String,
+        #[ts(as = "crate::Phase")]
         phase: &'static str,
     },
     /// A line was added to a transcript (user, bot, agent or system lane).
-    TranscriptEntry { entry: serde_json::Value },
+    TranscriptEntry {
+        /// A transcript `Entry` (switchboard-store), as JSON.
+        #[ts(type = "Entry")]
+        entry: serde_json::Value,
+    },
     /// Someone is typing (`agent` from 8x8, `user` from the tester).
     #[serde(rename_all = "camelCase")]
     Typing {
         conversation_id: String,
+        #[ts(type = "\"agent\" | \"user\"")]
         who: &'static str,
         typing: bool,
     },
@@ -58,7 +66,8 @@ pub enum RelayEvent {
     },
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// What the admin API's live stream (`GET /api/events`, SSE event `relay`) carries.
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Envelope {
     pub seq: u64,
     #[serde(rename = "atMs")]

@@ -3,9 +3,10 @@
 //! just to report one.
 
 use serde::Serialize;
+use ts_rs::TS;
 
 /// One invalid field: where it is (a dotted path, as the forms name fields) and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

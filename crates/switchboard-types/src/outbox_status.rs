@@ -1,8 +1,9 @@
 //! Where an outbox entry (a call bound for 8x8, stored before it is sent) stands.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum OutboxStatus {
     /// Waiting to be sent, or to be sent again after a failed attempt.

@@ -3,45 +3,69 @@
 
 import type {
   Channel,
+  ChannelList,
   Conversation,
-  ConversationQuery,
+  ConversationPage,
   ConversationSummary,
   ConversationView,
-  ListCursor,
   DeliveryDetail,
-  DeliveryGroup,
-  DeliverySummary,
+  Envelope,
+  ErrorBody,
+  ErrorCode,
   EventTemplate,
-  NewTestUser,
-  OutboxEntry,
-  QuickReply,
-  ReplayMode,
-  SandboxConversation,
-  SandboxOffer,
-  SandboxQueue,
-  ConnectionTestResult,
-  FieldProblem,
+  FieldError,
+  GroupPage,
   HandoverPreview,
-  KeyAction,
-  KeyRole,
-  LiveState,
-  RelayEvent,
+  Injected,
+  KeyChange,
+  OutboxPage,
+  PreviewRequest,
+  ReplayMode,
+  ReplayRequest,
+  Role,
+  SaveRequest,
   Settings,
   SettingsView,
   Status,
+  SyntheticRequest,
+  TemplateList,
+  TestOutcome,
+  TestRequest,
+  UserInput,
+  NewUser,
   WebhookRegistration,
   WebhookState,
+} from "./api.generated";
+import type {
+  ConversationQuery,
+  ListCursor,
+  LiveState,
+  SandboxConversation,
+  SandboxOffer,
+  SandboxQueue,
 } from "./types";
+
+/**
+ * What a failed call says: the relay's own code, or one of the codes this module gives
+ * when there is no answer to read (`unreachable`: no answer at all; `http_NNN`: an answer
+ * that is not the relay's JSON; `unknown`: not an API failure).
+ */
+export type ApiErrorCode = ErrorCode | "unreachable" | "unknown" | `http_${number}`;
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ApiErrorCode,
     message: string,
     /** Per-field problems of a 422 `invalid_settings`, named as the forms name fields. */
-    readonly fields: FieldProblem[] = [],
+    readonly fields: FieldError[] = [],
   ) {
     super(message);
+  }
+
+  /** Whether the relay refused for this reason. */
+  is(code: ErrorCode): boolean {
+    return this.code === code;
   }
 }
 
@@ -57,11 +81,11 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     throw new ApiError(0, "unreachable", "The relay is not answering. Is Switchboard still running?");
   }
   if (!response.ok) {
-    let code = "http_" + response.status;
+    let code: ApiErrorCode = `http_${response.status}`;
     let message = `The relay answered ${response.status}.`;
-    let fields: FieldProblem[] = [];
+    let fields: FieldError[] = [];
     try {
-      const body = (await response.json()) as { code?: string; message?: string; fields?: FieldProblem[] };
+      const body = (await response.json()) as Partial<ErrorBody>;
       code = body.code ?? code;
       message = body.message ?? message;
       fields = Array.isArray(body.fields) ? body.fields : [];
@@ -92,8 +116,9 @@ export function getSettings(): Promise<SettingsView> {
 }
 
 /** One request saves settings and key changes together, so nothing is half-saved. */
-export function saveSettings(settings: Settings, keys: Partial<Record<KeyRole, KeyAction>>): Promise<SettingsView> {
-  return send<SettingsView>("PUT", "/settings", { settings, keys });
+export function saveSettings(settings: Settings, keys: Partial<Record<Role, KeyChange>>): Promise<SettingsView> {
+  const body: SaveRequest = { settings, keys };
+  return send<SettingsView>("PUT", "/settings", body);
 }
 
 export function regenerateToken(): Promise<SettingsView> {
@@ -113,16 +138,12 @@ export function importSettings(text: string): Promise<SettingsView> {
 }
 
 export function previewHandover(jsonProperties: string): Promise<HandoverPreview> {
-  return send<HandoverPreview>("POST", "/handover/preview", { jsonProperties });
+  const body: PreviewRequest = { jsonProperties };
+  return send<HandoverPreview>("POST", "/handover/preview", body);
 }
 
-export function testConnection(req: {
-  role: KeyRole;
-  baseUrl: string;
-  tenant: string | null;
-  apiKey: string | null;
-}): Promise<ConnectionTestResult> {
-  return send<ConnectionTestResult>("POST", "/connection/test", req);
+export function testConnection(req: TestRequest): Promise<TestOutcome> {
+  return send<TestOutcome>("POST", "/connection/test", req);
 }
 
 export function getWebhook(): Promise<WebhookState> {
@@ -133,8 +154,8 @@ export function registerWebhook(): Promise<WebhookRegistration> {
   return send<WebhookRegistration>("POST", "/webhook/register");
 }
 
-export async function getChannels(role: KeyRole): Promise<Channel[]> {
-  return (await request<{ channels: Channel[] }>(`/channels?role=${role}`)).channels;
+export async function getChannels(role: Role): Promise<Channel[]> {
+  return (await request<ChannelList>(`/channels?role=${role}`)).channels;
 }
 
 /**
@@ -142,7 +163,7 @@ export async function getChannels(role: KeyRole): Promise<Channel[]> {
  * callback for the state lets the page say whether what it shows is live.
  */
 export function subscribe(
-  onEvent: (event: RelayEvent) => void,
+  onEvent: (event: Envelope) => void,
   onState: (state: LiveState) => void,
   /** The relay dropped events for this client (it fell behind): refetch what is shown. */
   onLagged?: () => void,
@@ -151,7 +172,7 @@ export function subscribe(
   onState("connecting");
   source.addEventListener("hello", () => onState("live"));
   source.addEventListener("relay", (e) => {
-    onEvent(JSON.parse((e as MessageEvent<string>).data) as RelayEvent);
+    onEvent(JSON.parse((e as MessageEvent<string>).data) as Envelope);
   });
   if (onLagged) source.addEventListener("lagged", () => onLagged());
   source.onerror = () => onState(source.readyState === EventSource.CLOSED ? "offline" : "connecting");
@@ -178,7 +199,7 @@ export async function listConversations(
   if (query.phase) params.set("phase", query.phase);
   if (query.mode) params.set("mode", query.mode);
   if (query.q) params.set("q", query.q);
-  return (await request<{ conversations: ConversationSummary[] }>(`/conversations?${params}`)).conversations;
+  return (await request<ConversationPage>(`/conversations?${params}`)).conversations;
 }
 
 /**
@@ -193,11 +214,11 @@ export function getConversation(id: string, opts: { after?: number; limit?: numb
   return request<ConversationView>(`/conversations/${encodeURIComponent(id)}${query}`);
 }
 
-export function startTestConversation(user: NewTestUser): Promise<Conversation> {
+export function startTestConversation(user: NewUser): Promise<Conversation> {
   return send<Conversation>("POST", "/tester/conversations", user);
 }
 
-export function sayAsTestUser(id: string, input: { text: string } | { quickReply: QuickReply }): Promise<Conversation> {
+export function sayAsTestUser(id: string, input: UserInput): Promise<Conversation> {
   return send<Conversation>("POST", `/tester/conversations/${encodeURIComponent(id)}/messages`, input);
 }
 
@@ -258,10 +279,7 @@ export function startWebchatCustomer(user: Record<string, unknown>): Promise<{ c
 
 // ---- The event inspector (admin/inspector_api.rs)
 
-export function listDeliveryGroups(
-  limit: number,
-  before?: number,
-): Promise<{ groups: DeliveryGroup[]; nextBefore: number | null }> {
+export function listDeliveryGroups(limit: number, before?: number): Promise<GroupPage> {
   const query = new URLSearchParams({ limit: String(limit) });
   if (before !== undefined) query.set("before", String(before));
   return request(`/inspector/deliveries?${query}`);
@@ -271,15 +289,12 @@ export function getDelivery(id: number): Promise<DeliveryDetail> {
   return request<DeliveryDetail>(`/inspector/deliveries/${id}`);
 }
 
-export function replayDelivery(
-  id: number,
-  mode: ReplayMode,
-  body?: unknown,
-): Promise<{ delivery: DeliverySummary }> {
-  return send("POST", `/inspector/deliveries/${id}/replay`, body === undefined ? { mode } : { mode, body });
+export function replayDelivery(id: number, mode: ReplayMode, body?: ReplayRequest["body"]): Promise<Injected> {
+  const request: ReplayRequest = body === undefined ? { mode } : { mode, body };
+  return send("POST", `/inspector/deliveries/${id}/replay`, request);
 }
 
-export function listOutbox(limit: number, before?: number): Promise<{ entries: OutboxEntry[]; nextBefore: number | null }> {
+export function listOutbox(limit: number, before?: number): Promise<OutboxPage> {
   const query = new URLSearchParams({ limit: String(limit) });
   if (before !== undefined) query.set("before", String(before));
   return request(`/inspector/outbox?${query}`);
@@ -287,13 +302,10 @@ export function listOutbox(limit: number, before?: number): Promise<{ entries: O
 
 export async function eventTemplates(conversationId: string): Promise<EventTemplate[]> {
   const query = new URLSearchParams({ conversationId });
-  return (await request<{ templates: EventTemplate[] }>(`/inspector/templates?${query}`)).templates;
+  return (await request<TemplateList>(`/inspector/templates?${query}`)).templates;
 }
 
-export function injectSynthetic(
-  template: string,
-  conversationId: string,
-  body?: unknown,
-): Promise<{ delivery: DeliverySummary }> {
-  return send("POST", "/inspector/synthetic", { template, conversationId, body });
+export function injectSynthetic(template: string, conversationId: string, body?: SyntheticRequest["body"]): Promise<Injected> {
+  const request: SyntheticRequest = { template, conversationId, body };
+  return send("POST", "/inspector/synthetic", request);
 }

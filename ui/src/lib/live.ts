@@ -6,9 +6,9 @@
 // to a host, and each open feed holds one for good.
 
 import { subscribe } from "./api";
-import type { LiveState, RelayEvent } from "./types";
+import type { LiveState, Envelope } from "./types";
 
-type Listener = (event: RelayEvent) => void;
+type Listener = (event: Envelope) => void;
 type Reconnect = () => void;
 type StateListener = (state: LiveState) => void;
 

@@ -5,7 +5,7 @@
 
 import { tick } from "svelte";
 import { ApiError, getSettings, importSettings, regenerateToken, saveSettings } from "./api";
-import type { KeyAction, KeyRole, Settings, SettingsView } from "./types";
+import type { KeyChange, Role, Settings, SettingsView } from "./types";
 import { fieldId } from "./form/ids";
 import { validateSettings, type FieldErrors } from "./validate";
 
@@ -19,7 +19,7 @@ function valueAt(root: unknown, path: string): unknown {
 export class SettingsForm {
   view = $state<SettingsView | null>(null);
   draft = $state<Settings | null>(null);
-  keys = $state<Partial<Record<KeyRole, KeyAction>>>({});
+  keys = $state<Partial<Record<Role, KeyChange>>>({});
   loadError = $state<ApiError | null>(null);
   /** Why the last save, import or regeneration failed, beyond per-field messages. */
   problem = $state<string | null>(null);
@@ -42,7 +42,7 @@ export class SettingsForm {
   #clientErrors = $derived(this.draft ? { ...validateSettings(this.draft, this.keys), ...this.extraErrors } : {});
 
   #current(field: string): unknown {
-    return field.startsWith("keys.") ? JSON.stringify(this.keys[field.slice(5) as KeyRole] ?? null) : valueAt(this.draft, field);
+    return field.startsWith("keys.") ? JSON.stringify(this.keys[field.slice(5) as Role] ?? null) : valueAt(this.draft, field);
   }
 
   /** The message to show beside a field, or undefined. */
@@ -90,7 +90,7 @@ export class SettingsForm {
     if (this.view) this.#accept(this.view);
   }
 
-  setKey(role: KeyRole, action: KeyAction | undefined) {
+  setKey(role: Role, action: KeyChange | undefined) {
     if (action) this.keys[role] = action;
     else delete this.keys[role];
   }
@@ -119,7 +119,7 @@ export class SettingsForm {
       const server: Record<string, { message: string; sent: unknown }> = {};
       for (const f of err.fields) {
         const sentValue = f.field.startsWith("keys.")
-          ? JSON.stringify(sentKeys[f.field.slice(5) as KeyRole] ?? null)
+          ? JSON.stringify(sentKeys[f.field.slice(5) as Role] ?? null)
           : valueAt(sent, f.field);
         server[f.field] = { message: f.message, sent: sentValue };
       }

@@ -2,7 +2,7 @@
 // before Save. They mirror the core's rules (settings.rs); the server still decides, and
 // its 422 field messages replace these when the two disagree.
 
-import type { KeyAction, KeyRole, Settings } from "./types";
+import type { KeyChange, Role, Settings } from "./types";
 
 export type FieldErrors = Record<string, string>;
 
@@ -48,7 +48,7 @@ function checkId(id: string | null): string | null {
   return id && hasSpace(id.trim()) ? "An 8x8 id has no spaces; pick one from the list or leave it empty." : null;
 }
 
-export function validateSettings(s: Settings, keys: Partial<Record<KeyRole, KeyAction>>): FieldErrors {
+export function validateSettings(s: Settings, keys: Partial<Record<Role, KeyChange>>): FieldErrors {
   const errors: FieldErrors = {};
   const put = (field: string, message: string | null) => {
     if (message) errors[field] = message;

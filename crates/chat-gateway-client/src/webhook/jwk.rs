@@ -385,7 +385,10 @@ mod tests {
             matches!(other, Err(SignatureError::UnknownKid { .. })),
             "{other:?}"
         );
-        assert!(took < Duration::from_secs(1), "the other kid waited {took:?}");
+        assert!(
+            took < Duration::from_secs(1),
+            "the other kid waited {took:?}"
+        );
         for task in bogus {
             assert!(task.await.unwrap().unwrap_err().is_transient());
         }

@@ -6,19 +6,18 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
-    response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-use super::{ApiError, JsonBody};
+use super::error::{ApiError, ErrorCode, JsonBody, PathParams, QueryParams};
 use crate::relay::RelayState;
-use switchboard_engine::{ConversationView, EngineError, Mode, NewUser, UserInput};
-use switchboard_store::conversations::{Cursor, ListQuery, PhaseFilter};
+use switchboard_engine::{Conversation, ConversationView, EngineError, Mode, NewUser, UserInput};
+use switchboard_store::conversations::{Cursor, ListQuery, PhaseFilter, Summary};
 
 pub fn router() -> Router<Arc<RelayState>> {
     Router::new()
@@ -28,31 +27,6 @@ pub fn router() -> Router<Arc<RelayState>> {
         .route("/tester/conversations/{id}/messages", post(say))
         .route("/tester/conversations/{id}/typing", post(typing))
         .route("/tester/conversations/{id}/leave", post(leave))
-}
-
-fn engine_error(e: EngineError) -> Response {
-    match e {
-        EngineError::NotFound(id) => ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("There is no conversation {id}."),
-        ),
-        EngineError::Refused(m) => ApiError::new(StatusCode::CONFLICT, "refused", m),
-        EngineError::Stopping => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "stopping",
-            "The relay is stopping.",
-        ),
-        other => {
-            tracing::error!(error = %other, "conversation request failed");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "The relay could not complete this; the log has the details.",
-            )
-        }
-    }
-    .into_response()
 }
 
 /// `GET /conversations`: `limit` (1–500, 50), the keyset cursor `before` (the last
@@ -69,24 +43,28 @@ struct ListParams {
     q: Option<String>,
 }
 
-fn bad_query(message: String) -> Response {
-    ApiError::new(StatusCode::BAD_REQUEST, "bad_query", message).into_response()
+/// A page of the conversation list, newest first.
+#[derive(Serialize, TS)]
+pub struct ConversationPage {
+    conversations: Vec<Summary>,
 }
 
-async fn list(State(state): State<Arc<RelayState>>, Query(p): Query<ListParams>) -> Response {
+async fn list(
+    State(state): State<Arc<RelayState>>,
+    QueryParams(p): QueryParams<ListParams>,
+) -> Result<Json<ConversationPage>, ApiError> {
     let phase = match p.phase.as_deref().filter(|s| !s.is_empty() && *s != "all") {
         None => None,
-        Some(s) => match PhaseFilter::parse(s) {
-            Some(f) => Some(f),
-            None => return bad_query(format!("Unknown phase \"{s}\": use bot, handover, queued, agent, transferred, ended or handedOver.")),
-        },
+        Some(s) => Some(PhaseFilter::parse(s).ok_or_else(|| ApiError::new(ErrorCode::BadQuery, format!("Unknown phase \"{s}\": use bot, handover, queued, agent, transferred, ended or handedOver.")))?),
     };
     let mode = match p.mode.as_deref().filter(|s| !s.is_empty() && *s != "all") {
         None => None,
-        Some(s) => match Mode::from_name(s) {
-            Some(m) => Some(m),
-            None => return bad_query(format!("Unknown mode \"{s}\": use endpoint or handover.")),
-        },
+        Some(s) => Some(Mode::from_name(s).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadQuery,
+                format!("Unknown mode \"{s}\": use endpoint or handover."),
+            )
+        })?),
     };
     let query = ListQuery {
         limit: p.limit.unwrap_or(50).clamp(1, 500),
@@ -98,10 +76,8 @@ async fn list(State(state): State<Arc<RelayState>>, Query(p): Query<ListParams>)
         mode,
         search: p.q.map(|q| q.trim().to_string()).filter(|q| !q.is_empty()),
     };
-    match state.engine.store.page(query).await {
-        Ok(conversations) => Json(json!({ "conversations": conversations })).into_response(),
-        Err(e) => engine_error(e.into()),
-    }
+    let conversations = state.engine.store.page(query).await?;
+    Ok(Json(ConversationPage { conversations }))
 }
 
 /// The most lines one answer carries.
@@ -117,60 +93,51 @@ struct OneParams {
 
 async fn one(
     State(state): State<Arc<RelayState>>,
-    Path(id): Path<String>,
-    Query(p): Query<OneParams>,
-) -> Response {
+    PathParams(id): PathParams<String>,
+    QueryParams(p): QueryParams<OneParams>,
+) -> Result<Json<ConversationView>, ApiError> {
     let store = &state.engine.store;
-    let conversation = match store.get(&id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return engine_error(EngineError::NotFound(id)),
-        Err(e) => return engine_error(e.into()),
+    let Some(conversation) = store.get(&id).await? else {
+        return Err(EngineError::NotFound(id).into());
     };
     let limit = p.limit.unwrap_or(MAX_LINES).min(MAX_LINES);
     let transcript = if limit == 0 {
         Vec::new()
     } else {
-        match store.transcript(&id, p.after.unwrap_or(0), limit).await {
-            Ok(t) => t,
-            Err(e) => return engine_error(e.into()),
-        }
+        store.transcript(&id, p.after.unwrap_or(0), limit).await?
     };
-    Json(ConversationView {
+    Ok(Json(ConversationView {
         conversation,
         transcript,
-    })
-    .into_response()
+    }))
 }
 
 async fn start(
     State(state): State<Arc<RelayState>>,
     JsonBody(user): JsonBody<NewUser>,
-) -> Response {
-    match state.engine.start(user).await {
-        Ok(conv) => (StatusCode::CREATED, Json(conv)).into_response(),
-        Err(e) => engine_error(e),
-    }
+) -> Result<(StatusCode, Json<Conversation>), ApiError> {
+    Ok((StatusCode::CREATED, Json(state.engine.start(user).await?)))
 }
 
 async fn say(
     State(state): State<Arc<RelayState>>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(input): JsonBody<UserInput>,
-) -> Response {
-    match state.engine.input(&id, input).await {
-        Ok(conv) => Json(conv).into_response(),
-        Err(e) => engine_error(e),
-    }
+) -> Result<Json<Conversation>, ApiError> {
+    Ok(Json(state.engine.input(&id, input).await?))
 }
 
-async fn typing(State(state): State<Arc<RelayState>>, Path(id): Path<String>) -> StatusCode {
+async fn typing(
+    State(state): State<Arc<RelayState>>,
+    PathParams(id): PathParams<String>,
+) -> StatusCode {
     state.engine.typing(&id);
     StatusCode::NO_CONTENT
 }
 
-async fn leave(State(state): State<Arc<RelayState>>, Path(id): Path<String>) -> Response {
-    match state.engine.leave(&id).await {
-        Ok(conv) => Json(conv).into_response(),
-        Err(e) => engine_error(e),
-    }
+async fn leave(
+    State(state): State<Arc<RelayState>>,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<Conversation>, ApiError> {
+    Ok(Json(state.engine.leave(&id).await?))
 }

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderMap, Method, StatusCode},
+    http::{header, HeaderMap, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 
-use super::ApiError;
+use super::error::{ApiError, ErrorCode};
 use crate::relay::RelayState;
 use switchboard_types::token;
 
@@ -38,8 +38,7 @@ pub async fn check_host(
         .unwrap_or("");
     if !allowed_hosts(state.admin_port).iter().any(|h| h == host) {
         return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "foreign_host",
+            ErrorCode::ForeignHost,
             "The admin UI answers only on 127.0.0.1, localhost or [::1] with its own port.",
         )
         .into_response();
@@ -65,8 +64,7 @@ pub async fn check_origin(
                 .any(|h| origin == format!("http://{h}"));
             if !ok {
                 return ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "foreign_origin",
+                    ErrorCode::ForeignOrigin,
                     "Requests from other web pages are not accepted.",
                 )
                 .into_response();
@@ -87,8 +85,7 @@ pub async fn require_token(
         return next.run(req).await;
     }
     ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
+        ErrorCode::Unauthorized,
         "Open the admin link the app printed (it carries the access token); this launch's token is required.",
     )
     .into_response()

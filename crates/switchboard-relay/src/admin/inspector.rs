@@ -11,6 +11,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use ts_rs::TS;
 
 use crate::relay::RelayState;
 use chat_gateway_client;
@@ -35,7 +36,7 @@ pub enum InspectorError {
 }
 
 /// One delivery in a list: everything but the body and headers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliverySummary {
     pub id: i64,
@@ -86,7 +87,7 @@ impl From<&DeliveryRecord> for DeliverySummary {
 }
 
 /// Every delivery of one event: the first and its retries/duplicates, oldest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryGroup {
     /// The event id, or `delivery-{id}` for a delivery without one.
@@ -100,7 +101,7 @@ pub struct DeliveryGroup {
     pub deliveries: Vec<DeliverySummary>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupPage {
     pub groups: Vec<DeliveryGroup>,
@@ -167,7 +168,7 @@ pub async fn delivery_groups(
 
 /// The signature explainer: the parts of `x-8x8-signature` and what was signed, so a
 /// failure can be read rather than guessed at.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SignatureExplainer {
     /// `valid`, `invalid`, `unsigned` or `skipped`, as recorded at receipt.
@@ -191,7 +192,7 @@ pub struct SignatureExplainer {
     pub recheck: Option<Recheck>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Recheck {
     pub ok: bool,
@@ -199,7 +200,7 @@ pub struct Recheck {
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryDetail {
     pub delivery: DeliveryRecord,
@@ -336,7 +337,7 @@ async fn explain(state: &RelayState, d: &DeliveryRecord) -> SignatureExplainer {
 }
 
 /// What a replay does with the event id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum ReplayMode {
     /// Same event id: the relay must recognise it as a repeat (processed only if no
@@ -346,7 +347,7 @@ pub enum ReplayMode {
     Reprocess,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Injected {
     pub delivery: DeliverySummary,
@@ -421,8 +422,9 @@ pub const TEMPLATES: [&str; 14] = [
     "WEB_HOOK_VERIFY",
 ];
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "EventTemplate")]
 pub struct Template {
     pub name: &'static str,
     pub body: Value,

@@ -3,18 +3,19 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
-    response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
 
-use super::{ApiError, JsonBody};
-use crate::admin::inspector::{self, InspectorError, ReplayMode};
+use super::error::{ApiError, JsonBody, PathParams, QueryParams};
+use crate::admin::inspector::{self, DeliveryDetail, GroupPage, Injected, ReplayMode, Template};
 use crate::relay::RelayState;
+use switchboard_store::outbox::OutboxEntry;
 
 pub fn router() -> Router<Arc<RelayState>> {
     Router::new()
@@ -26,79 +27,71 @@ pub fn router() -> Router<Arc<RelayState>> {
         .route("/inspector/synthetic", post(synthetic))
 }
 
-fn failure(e: InspectorError) -> Response {
-    match e {
-        InspectorError::NotFound(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
-        }
-        InspectorError::BadInput(m) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_event", m)
-        }
-        InspectorError::Store(e) => internal(&e),
-    }
-    .into_response()
-}
-
-fn internal(e: &dyn std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "inspector request failed");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "The relay could not read its records; the log has the details.",
-    )
-}
-
 #[derive(Deserialize)]
 struct Page {
     limit: Option<u32>,
     before: Option<i64>,
 }
 
-async fn deliveries(State(state): State<Arc<RelayState>>, Query(page): Query<Page>) -> Response {
+async fn deliveries(
+    State(state): State<Arc<RelayState>>,
+    QueryParams(page): QueryParams<Page>,
+) -> Result<Json<GroupPage>, ApiError> {
     let limit = page.limit.unwrap_or(100).clamp(1, 500);
-    match inspector::delivery_groups(&state, limit, page.before).await {
-        Ok(p) => Json(p).into_response(),
-        Err(e) => failure(e),
-    }
+    Ok(Json(
+        inspector::delivery_groups(&state, limit, page.before).await?,
+    ))
 }
 
-async fn delivery(State(state): State<Arc<RelayState>>, Path(id): Path<i64>) -> Response {
-    match inspector::delivery_detail(&state, id).await {
-        Ok(d) => Json(d).into_response(),
-        Err(e) => failure(e),
-    }
+async fn delivery(
+    State(state): State<Arc<RelayState>>,
+    PathParams(id): PathParams<i64>,
+) -> Result<Json<DeliveryDetail>, ApiError> {
+    Ok(Json(inspector::delivery_detail(&state, id).await?))
 }
 
-async fn outbox(State(state): State<Arc<RelayState>>, Query(page): Query<Page>) -> Response {
-    let limit = page.limit.unwrap_or(100).clamp(1, 500);
-    match state.outbox.list(limit, page.before).await {
-        Ok(entries) => {
-            let next_before = (entries.len() as u32 == limit)
-                .then(|| entries.last().map(|e| e.id))
-                .flatten();
-            Json(json!({ "entries": entries, "nextBefore": next_before })).into_response()
-        }
-        Err(e) => internal(&e).into_response(),
-    }
-}
-
-#[derive(Deserialize)]
+/// `GET /api/inspector/outbox`: newest first.
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-struct ReplayRequest {
+pub struct OutboxPage {
+    entries: Vec<OutboxEntry>,
+    /// Pass as `before` for the next page; null at the end.
+    next_before: Option<i64>,
+}
+
+async fn outbox(
+    State(state): State<Arc<RelayState>>,
+    QueryParams(page): QueryParams<Page>,
+) -> Result<Json<OutboxPage>, ApiError> {
+    let limit = page.limit.unwrap_or(100).clamp(1, 500);
+    let entries = state.outbox.list(limit, page.before).await?;
+    let next_before = (entries.len() as u32 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(Json(OutboxPage {
+        entries,
+        next_before,
+    }))
+}
+
+/// `POST /api/inspector/deliveries/{id}/replay`.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayRequest {
     mode: ReplayMode,
     /// An edited body (JSON); absent = the stored body as received.
+    #[serde(default)]
+    #[ts(optional)]
     body: Option<Value>,
 }
 
 async fn replay(
     State(state): State<Arc<RelayState>>,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     JsonBody(req): JsonBody<ReplayRequest>,
-) -> Response {
-    match inspector::replay(&state, id, req.mode, req.body).await {
-        Ok(d) => (StatusCode::CREATED, Json(d)).into_response(),
-        Err(e) => failure(e),
-    }
+) -> Result<(StatusCode, Json<Injected>), ApiError> {
+    let injected = inspector::replay(&state, id, req.mode, req.body).await?;
+    Ok((StatusCode::CREATED, Json(injected)))
 }
 
 #[derive(Deserialize)]
@@ -107,28 +100,38 @@ struct TemplateQuery {
     conversation_id: Option<String>,
 }
 
-async fn templates(Query(q): Query<TemplateQuery>) -> Response {
+/// `GET /api/inspector/templates`.
+#[derive(Serialize, TS)]
+pub struct TemplateList {
+    templates: Vec<Template>,
+}
+
+async fn templates(QueryParams(q): QueryParams<TemplateQuery>) -> Json<TemplateList> {
     let id = q
         .conversation_id
         .unwrap_or_else(|| "CONVERSATION_ID".into());
-    Json(json!({ "templates": inspector::templates(&id) })).into_response()
+    Json(TemplateList {
+        templates: inspector::templates(&id),
+    })
 }
 
-#[derive(Deserialize)]
+/// `POST /api/inspector/synthetic`.
+#[derive(Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-struct SyntheticRequest {
+pub struct SyntheticRequest {
     template: String,
     conversation_id: String,
     /// The template as edited; absent = the template as it is.
+    #[serde(default)]
+    #[ts(optional)]
     body: Option<Value>,
 }
 
 async fn synthetic(
     State(state): State<Arc<RelayState>>,
     JsonBody(req): JsonBody<SyntheticRequest>,
-) -> Response {
-    match inspector::synthetic(&state, &req.template, &req.conversation_id, req.body).await {
-        Ok(d) => (StatusCode::CREATED, Json(d)).into_response(),
-        Err(e) => failure(e),
-    }
+) -> Result<(StatusCode, Json<Injected>), ApiError> {
+    let injected =
+        inspector::synthetic(&state, &req.template, &req.conversation_id, req.body).await?;
+    Ok((StatusCode::CREATED, Json(injected)))
 }

@@ -4,6 +4,7 @@
 //! admin link), and an Origin check on requests that change state.
 
 mod conversations_api;
+pub mod error;
 mod guard;
 pub mod inspector;
 mod inspector_api;
@@ -13,82 +14,31 @@ mod settings_api;
 pub mod settings_update;
 pub mod setup_helpers;
 mod status;
+#[cfg(test)]
+mod ts_export;
 mod ui;
 
 use std::sync::Arc;
 
 use axum::{
     extract::State,
-    http::StatusCode,
     middleware,
-    response::{
-        sse::{Event, KeepAlive, Sse},
-        IntoResponse, Response,
-    },
+    response::sse::{Event, KeepAlive, Sse},
     routing::get,
-    Json, Router,
+    Router,
 };
 use futures_util::{Stream, StreamExt};
-use serde::Serialize;
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
 use crate::relay::RelayState;
 
+pub use error::{ApiError, ErrorCode};
 pub use guard::cookie_name;
 pub use status::Status;
 
 /// The status as the admin API reports it, for shells that print it.
 pub async fn status_of(state: &RelayState) -> Status {
     status::build(state).await
-}
-
-/// Errors reach the UI as `{code, message}`: a stable code for the program, words for people.
-#[derive(Debug, Serialize)]
-pub struct ApiError {
-    #[serde(skip)]
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-/// A JSON request body whose rejection speaks the API's `{code, message}` like every
-/// other error, instead of axum's plain-text one.
-pub struct JsonBody<T>(pub T);
-
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        Json::<T>::from_request(req, state)
-            .await
-            .map(|Json(v)| JsonBody(v))
-            .map_err(|r| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    format!(
-                        "The request body is not what this route takes: {}",
-                        r.body_text()
-                    ),
-                )
-            })
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(&self)).into_response()
-    }
 }
 
 pub fn router(state: Arc<RelayState>) -> Router {
@@ -99,13 +49,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .merge(sandbox_api::router())
         .merge(inspector_api::router())
         .merge(conversations_api::router())
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "No such admin API route.",
-            )
-        })
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "No such admin API route.") })
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_token,

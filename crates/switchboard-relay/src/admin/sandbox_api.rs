@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     body::Bytes,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::{header, Method, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, put},
@@ -15,7 +15,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::ApiError;
+use super::error::{ApiError, ErrorCode, PathParams};
 use crate::relay::RelayState;
 
 pub fn router() -> Router<Arc<RelayState>> {
@@ -68,8 +68,7 @@ fn segment(s: &str) -> Result<&str, ApiError> {
         || s.starts_with('.')
     {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            ErrorCode::BadRequest,
             format!("{s:?} is not an id the sandbox uses."),
         ));
     }
@@ -82,14 +81,12 @@ async fn forward(
     path: &str,
     query: Option<String>,
     body: Option<Bytes>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let Some(sandbox) = &state.sandbox else {
-        return ApiError::new(
-            StatusCode::CONFLICT,
-            "no_sandbox",
+        return Err(ApiError::new(
+            ErrorCode::NoSandbox,
             "The sandbox (8x8 emulator) is not running in this relay; start it with --sandbox auto or on.",
-        )
-        .into_response();
+        ));
     };
     let mut url = format!("{}/sim/{path}", sandbox.base_url.trim_end_matches('/'));
     if let Some(q) = query.filter(|q| !q.is_empty()) {
@@ -102,25 +99,16 @@ async fn forward(
             .header(header::CONTENT_TYPE, "application/json")
             .body(body);
     }
-    let response = match request.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "the sandbox did not answer");
-            return ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "sandbox_unreachable",
-                "The sandbox did not answer.",
-            )
-            .into_response();
-        }
-    };
+    let response = request.send().await.map_err(|e| {
+        ApiError::new(ErrorCode::SandboxUnreachable, "The sandbox did not answer.").with_detail(e)
+    })?;
     let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::OK);
     let bytes = response.bytes().await.unwrap_or_default();
     if status.is_success() {
         if bytes.is_empty() {
-            return status.into_response();
+            return Ok(status.into_response());
         }
-        return (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response();
+        return Ok((status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response());
     }
     // The emulator answers `{"error": "..."}`; the UI reads `{code, message}`.
     let message = serde_json::from_slice::<Value>(&bytes)
@@ -128,43 +116,36 @@ async fn forward(
         .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
     let code = match status {
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::CONFLICT => "conflict",
-        _ => "sandbox_refused",
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::CONFLICT => ErrorCode::Conflict,
+        _ => ErrorCode::SandboxRefused,
     };
-    ApiError::new(status, code, message).into_response()
+    Err(ApiError::new(code, message).with_status(status))
 }
 
 async fn plain(
     State(state): State<Arc<RelayState>>,
     RawQuery(query): RawQuery,
     path: &'static str,
-) -> Response {
+) -> Result<Response, ApiError> {
     forward(&state, Method::GET, path, query, None).await
 }
 
 async fn queue_agent(
     State(state): State<Arc<RelayState>>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     body: Bytes,
-) -> Response {
-    match segment(&id) {
-        Ok(id) => {
-            let path = format!("queues/{id}/agent");
-            forward(&state, Method::PUT, &path, None, Some(body)).await
-        }
-        Err(e) => e.into_response(),
-    }
+) -> Result<Response, ApiError> {
+    let path = format!("queues/{}/agent", segment(&id)?);
+    forward(&state, Method::PUT, &path, None, Some(body)).await
 }
 
-async fn conversation(State(state): State<Arc<RelayState>>, Path(id): Path<String>) -> Response {
-    match segment(&id) {
-        Ok(id) => {
-            let path = format!("conversations/{id}");
-            forward(&state, Method::GET, &path, None, None).await
-        }
-        Err(e) => e.into_response(),
-    }
+async fn conversation(
+    State(state): State<Arc<RelayState>>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let path = format!("conversations/{}", segment(&id)?);
+    forward(&state, Method::GET, &path, None, None).await
 }
 
 async fn act(
@@ -174,19 +155,14 @@ async fn act(
     action: &str,
     allowed: &[&str],
     body: Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     if !allowed.contains(&action) {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
             format!("The sandbox {who} cannot {action:?}."),
-        )
-        .into_response();
+        ));
     }
-    let id = match segment(id) {
-        Ok(id) => id,
-        Err(e) => return e.into_response(),
-    };
+    let id = segment(id)?;
     let body = if body.is_empty() {
         Bytes::from_static(b"{}")
     } else {
@@ -198,48 +174,47 @@ async fn act(
 
 async fn agent(
     State(state): State<Arc<RelayState>>,
-    Path((id, action)): Path<(String, String)>,
+    PathParams((id, action)): PathParams<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     act(&state, &id, "agent", &action, &AGENT_ACTIONS, body).await
 }
 
 async fn customer(
     State(state): State<Arc<RelayState>>,
-    Path((id, action)): Path<(String, String)>,
+    PathParams((id, action)): PathParams<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     act(&state, &id, "customer", &action, &CUSTOMER_ACTIONS, body).await
 }
 
 /// Starts an 8x8 web-chat customer routed to this relay: without a `webhookId` or
 /// `channelId`, the webhook the relay registered in the sandbox is used.
-async fn webchat_start(State(state): State<Arc<RelayState>>, body: Bytes) -> Response {
+async fn webchat_start(
+    State(state): State<Arc<RelayState>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut request: Value = if body.is_empty() {
         Value::Object(Default::default())
     } else {
         match serde_json::from_slice(&body) {
             Ok(v @ Value::Object(_)) => v,
             _ => {
-                return ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
                     "The body must be a JSON object.",
-                )
-                .into_response()
+                ))
             }
         }
     };
     if request.get("webhookId").is_none() && request.get("channelId").is_none() {
-        match state.sandbox_setup().webhook_id {
-            Some(id) => request["webhookId"] = Value::String(id),
-            None => return ApiError::new(
-                StatusCode::CONFLICT,
-                "no_webhook",
+        let id = state.sandbox_setup().webhook_id.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NoWebhook,
                 "The relay's webhook is not registered in the sandbox (see the Endpoint settings).",
             )
-            .into_response(),
-        }
+        })?;
+        request["webhookId"] = Value::String(id);
     }
     forward(
         &state,

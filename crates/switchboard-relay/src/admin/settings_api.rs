@@ -5,22 +5,24 @@ use std::sync::Arc;
 
 use axum::{
     body::Bytes,
-    extract::{Query, State},
-    http::{header, StatusCode},
+    extract::State,
+    http::header,
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use ts_rs::TS;
 
-use super::{ApiError, JsonBody};
-use crate::admin::settings_update::{self, ImportError, KeyState, SaveRequest, UpdateError};
-use crate::admin::setup_helpers::{self, TestRequest, Warning};
+use super::error::{ApiError, ErrorCode, JsonBody, QueryParams};
+use crate::admin::settings_update::{self, KeyState, SaveRequest};
+use crate::admin::setup_helpers::{
+    self, ChannelChoice, Preview, Registration, TestOutcome, TestRequest, Warning, WarningCode,
+    WebhookState,
+};
 use crate::relay::RelayState;
-use chat_gateway_client::ClientError;
 use switchboard_settings::secrets::SecretName;
-use switchboard_settings::settings::{FieldError, Settings};
+use switchboard_settings::settings::Settings;
 use switchboard_settings::Role;
 
 pub fn router() -> Router<Arc<RelayState>> {
@@ -36,9 +38,10 @@ pub fn router() -> Router<Arc<RelayState>> {
         .route("/channels", get(channels))
 }
 
-#[derive(Serialize)]
+/// `GET /api/settings`, and the answer of every change to them.
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-struct SettingsView {
+pub struct SettingsView {
     settings: Settings,
     keys: Keys,
     keychain: super::status::KeychainStatus,
@@ -48,15 +51,16 @@ struct SettingsView {
     warnings: Vec<Warning>,
 }
 
-#[derive(Serialize)]
-struct Keys {
+/// Whether each API key is set; the keys themselves never leave the keychain.
+#[derive(Serialize, TS)]
+pub struct Keys {
     endpoint: KeyState,
     handover: KeyState,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-struct SandboxView {
+pub struct SandboxView {
     available: bool,
     forced: bool,
     endpoint_active: bool,
@@ -74,7 +78,7 @@ async fn view(state: &RelayState) -> SettingsView {
     let mut warnings = Vec::new();
     if !settings.endpoint.verify_signatures {
         warnings.push(Warning {
-            code: "signatures_off",
+            code: WarningCode::SignaturesOff,
             message:
                 "Signature verification is off: anyone who knows the Endpoint URL can post events."
                     .into(),
@@ -82,13 +86,13 @@ async fn view(state: &RelayState) -> SettingsView {
     }
     if local_only && settings.endpoint.enabled && !endpoint_active {
         warnings.push(Warning {
-            code: "endpoint_local_only",
+            code: WarningCode::EndpointLocalOnly,
             message: "The Endpoint URL is a local address, which 8x8's cloud cannot reach: set the public base URL of your tunnel or reverse proxy.".into(),
         });
     }
     if let Some(problem) = setup.problem.clone() {
         warnings.push(Warning {
-            code: "sandbox_setup_failed",
+            code: WarningCode::SandboxSetupFailed,
             message: problem,
         });
     }
@@ -115,61 +119,6 @@ async fn view(state: &RelayState) -> SettingsView {
     }
 }
 
-fn invalid(fields: Vec<FieldError>) -> Response {
-    let message = match fields.as_slice() {
-        [one] => one.message.clone(),
-        many => format!("{} fields need attention.", many.len()),
-    };
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Json(json!({ "code": "invalid_settings", "message": message, "fields": fields })),
-    )
-        .into_response()
-}
-
-fn update_error(e: UpdateError) -> Response {
-    match e {
-        UpdateError::Invalid(fields) => invalid(fields),
-        UpdateError::Keychain(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "keychain_failed",
-            e.to_string(),
-        )
-        .into_response(),
-        UpdateError::FromEnvironment(_) => {
-            ApiError::new(StatusCode::CONFLICT, "key_from_environment", e.to_string())
-                .into_response()
-        }
-        UpdateError::Store(_) => {
-            tracing::error!(error = %e, "settings not saved");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "settings_not_saved",
-                e.to_string(),
-            )
-            .into_response()
-        }
-    }
-}
-
-fn client_error(e: ClientError, state: &RelayState) -> Response {
-    if let ClientError::NotConfigured(_) = e {
-        return ApiError::new(
-            StatusCode::CONFLICT,
-            "8x8_not_configured",
-            "No 8x8 API key is set for this connection: save one in the settings, or use the sandbox.",
-        )
-        .into_response();
-    }
-    let host = state
-        .sandbox
-        .as_ref()
-        .map(|s| s.base_url.clone())
-        .unwrap_or_default();
-    let outcome = setup_helpers::explain(&e, &host);
-    ApiError::new(StatusCode::BAD_GATEWAY, e.code(), outcome.message).into_response()
-}
-
 async fn get_settings(State(state): State<Arc<RelayState>>) -> Json<SettingsView> {
     Json(view(&state).await)
 }
@@ -177,18 +126,16 @@ async fn get_settings(State(state): State<Arc<RelayState>>) -> Json<SettingsView
 async fn put_settings(
     State(state): State<Arc<RelayState>>,
     JsonBody(request): JsonBody<SaveRequest>,
-) -> Response {
-    match settings_update::save(&state, request).await {
-        Ok(_) => Json(view(&state).await).into_response(),
-        Err(e) => update_error(e),
-    }
+) -> Result<Json<SettingsView>, ApiError> {
+    settings_update::save(&state, request).await?;
+    Ok(Json(view(&state).await))
 }
 
-async fn regenerate_token(State(state): State<Arc<RelayState>>) -> Response {
-    match settings_update::regenerate_token(&state).await {
-        Ok(_) => Json(view(&state).await).into_response(),
-        Err(e) => update_error(e),
-    }
+async fn regenerate_token(
+    State(state): State<Arc<RelayState>>,
+) -> Result<Json<SettingsView>, ApiError> {
+    settings_update::regenerate_token(&state).await?;
+    Ok(Json(view(&state).await))
 }
 
 async fn export(State(state): State<Arc<RelayState>>) -> Response {
@@ -203,67 +150,57 @@ async fn export(State(state): State<Arc<RelayState>>) -> Response {
         .into_response()
 }
 
-async fn import(State(state): State<Arc<RelayState>>, body: Bytes) -> Response {
-    match settings_update::import(&state, &body).await {
-        Ok(_) => Json(view(&state).await).into_response(),
-        Err(ImportError::NotAnExport(m)) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_import",
-            format!("This is not a Switchboard settings export ({m})."),
-        )
-        .into_response(),
-        Err(ImportError::Update(e)) => update_error(e),
-    }
+async fn import(
+    State(state): State<Arc<RelayState>>,
+    body: Bytes,
+) -> Result<Json<SettingsView>, ApiError> {
+    settings_update::import(&state, &body).await?;
+    Ok(Json(view(&state).await))
 }
 
-#[derive(Deserialize)]
+/// `POST /api/handover/preview`.
+#[derive(Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-struct PreviewRequest {
+pub struct PreviewRequest {
     json_properties: String,
+    #[serde(default)]
+    #[ts(optional = nullable)]
     handover_message: Option<String>,
 }
 
 async fn preview(
     State(state): State<Arc<RelayState>>,
     JsonBody(req): JsonBody<PreviewRequest>,
-) -> Response {
+) -> Result<Json<Preview>, ApiError> {
     let message = match req.handover_message {
         Some(m) => m,
         None => state.settings().handover.handover_message.clone(),
     };
-    match setup_helpers::handover_preview(&req.json_properties, &message) {
-        Ok(p) => Json(p).into_response(),
-        Err(m) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_json_properties",
-            m,
-        )
-        .into_response(),
-    }
+    setup_helpers::handover_preview(&req.json_properties, &message)
+        .map(Json)
+        .map_err(|m| ApiError::new(ErrorCode::InvalidJsonProperties, m))
 }
 
 async fn test_connection(
     State(state): State<Arc<RelayState>>,
     JsonBody(req): JsonBody<TestRequest>,
-) -> Response {
-    match setup_helpers::test_connection(&state, req).await {
-        Ok(outcome) => Json(outcome).into_response(),
-        Err(fields) => invalid(fields),
-    }
+) -> Result<Json<TestOutcome>, ApiError> {
+    setup_helpers::test_connection(&state, req)
+        .await
+        .map(Json)
+        .map_err(ApiError::invalid)
 }
 
-async fn register_webhook(State(state): State<Arc<RelayState>>) -> Response {
-    match setup_helpers::register_webhook(&state).await {
-        Ok(r) => Json(r).into_response(),
-        Err(e) => client_error(e, &state),
-    }
+async fn register_webhook(
+    State(state): State<Arc<RelayState>>,
+) -> Result<Json<Registration>, ApiError> {
+    Ok(Json(setup_helpers::register_webhook(&state).await?))
 }
 
-async fn webhook_state(State(state): State<Arc<RelayState>>) -> Response {
-    match setup_helpers::webhook_state(&state).await {
-        Ok(w) => Json(w).into_response(),
-        Err(e) => client_error(e, &state),
-    }
+async fn webhook_state(
+    State(state): State<Arc<RelayState>>,
+) -> Result<Json<WebhookState>, ApiError> {
+    Ok(Json(setup_helpers::webhook_state(&state).await?))
 }
 
 #[derive(Deserialize)]
@@ -271,9 +208,16 @@ struct RoleQuery {
     role: Option<Role>,
 }
 
-async fn channels(State(state): State<Arc<RelayState>>, Query(q): Query<RoleQuery>) -> Response {
-    match setup_helpers::channels(&state, q.role.unwrap_or(Role::Handover)).await {
-        Ok(channels) => Json(json!({ "channels": channels })).into_response(),
-        Err(e) => client_error(e, &state),
-    }
+/// `GET /api/channels`.
+#[derive(Serialize, TS)]
+pub struct ChannelList {
+    channels: Vec<ChannelChoice>,
+}
+
+async fn channels(
+    State(state): State<Arc<RelayState>>,
+    QueryParams(q): QueryParams<RoleQuery>,
+) -> Result<Json<ChannelList>, ApiError> {
+    let channels = setup_helpers::channels(&state, q.role.unwrap_or(Role::Handover)).await?;
+    Ok(Json(ChannelList { channels }))
 }

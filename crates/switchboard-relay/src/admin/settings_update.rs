@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::relay::RelayState;
 use switchboard_settings::secrets::{Secret, SecretName, SecretsError};
@@ -12,26 +13,29 @@ use switchboard_settings::settings::{FieldError, Settings};
 use switchboard_types::events::RelayEvent;
 use switchboard_types::token;
 
-/// What the admin asks for one API key.
-#[derive(Debug, Clone, Deserialize)]
+/// What the admin asks for one API key; absent means "leave it as it is".
+#[derive(Debug, Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase", tag = "action", deny_unknown_fields)]
 pub enum KeyChange {
     Replace { value: String },
     Remove,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[ts(optional_fields)]
 pub struct KeyChanges {
     pub endpoint: Option<KeyChange>,
     pub handover: Option<KeyChange>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `PUT /api/settings`: the settings and any key change, saved together or not at all.
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SaveRequest {
     pub settings: Settings,
     #[serde(default)]
+    #[ts(as = "Option<KeyChanges>", optional)]
     pub keys: KeyChanges,
 }
 
@@ -50,7 +54,7 @@ pub enum UpdateError {
 }
 
 /// Everything a key field may be told, for the admin API.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyState {
     pub set: bool,

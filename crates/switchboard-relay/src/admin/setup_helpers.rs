@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
+use crate::admin::error::ErrorCode;
 use crate::admin::sandbox_setup::{self, WEBHOOK_NAME};
 use crate::relay::RelayState;
 use chat_gateway_client::json_properties;
@@ -21,29 +23,34 @@ use switchboard_settings::Role;
 /// A setup call is a person waiting on a spinner: fail in seconds, not minutes.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(15);
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/connection/test`.
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestRequest {
     pub role: Role,
     pub base_url: String,
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub tenant: Option<String>,
     /// The key as typed in the form; `None` tests the stored one.
     #[serde(default)]
+    #[ts(optional = nullable)]
     pub api_key: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A connection test's verdict: `ok`, or the failure's code and plain words.
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct TestOutcome {
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
+    #[ts(optional)]
+    pub code: Option<ErrorCode>,
     pub message: String,
 }
 
 impl TestOutcome {
-    fn failed(code: &'static str, message: String) -> Self {
+    fn failed(code: ErrorCode, message: String) -> Self {
         Self {
             ok: false,
             code: Some(code),
@@ -83,11 +90,11 @@ pub async fn test_connection(
                 Ok(Some(k)) => k,
                 Ok(None) => {
                     return Ok(TestOutcome::failed(
-                        "no_key",
+                        ErrorCode::NoKey,
                         "Enter the API key first: none is saved for this connection yet.".into(),
                     ))
                 }
-                Err(e) => return Ok(TestOutcome::failed("no_key", e.to_string())),
+                Err(e) => return Ok(TestOutcome::failed(ErrorCode::NoKey, e.to_string())),
             }
         }
     };
@@ -127,7 +134,7 @@ pub async fn test_connection(
 
 /// 8x8's failures in the words an admin can act on.
 pub fn explain(e: &ClientError, host: &str) -> TestOutcome {
-    let code = e.code();
+    let code = ErrorCode::from(e);
     match e {
         ClientError::Api(api) if api.status == 401 => TestOutcome::failed(
             code,
@@ -143,7 +150,7 @@ pub fn explain(e: &ClientError, host: &str) -> TestOutcome {
         ),
         ClientError::Api(api) => TestOutcome::failed(code, format!("{api}.")),
         ClientError::Connect(m) | ClientError::Transport(m) if is_tls(m) => TestOutcome::failed(
-            "8x8_tls",
+            ErrorCode::GatewayTls,
             format!("The secure connection (TLS) to {host} failed: {m}. Check the Base URL, and any proxy that intercepts HTTPS."),
         ),
         ClientError::Connect(m) => TestOutcome::failed(
@@ -193,11 +200,44 @@ fn host_of(base_url: &str) -> String {
         .unwrap_or_else(|| base_url.to_string())
 }
 
-#[derive(Debug, Serialize)]
+/// An 8x8 call of a setup helper that failed, and the host it went to (for the words).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct SetupError {
+    pub host: String,
+    #[source]
+    pub error: ClientError,
+}
+
+/// The client of the role's connection, and the host it talks to.
+async fn client_for(
+    state: &RelayState,
+    role: Role,
+) -> Result<(ChatGatewayClient, String), SetupError> {
+    let conn = crate::connections::resolve_for(state, role)
+        .await
+        .map_err(|error| SetupError {
+            host: String::new(),
+            error,
+        })?;
+    let host = host_of(&conn.base_url);
+    Ok((ChatGatewayClient::new(conn), host))
+}
+
+/// What [`register_webhook`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+pub enum RegistrationAction {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "WebhookRegistration")]
 pub struct Registration {
-    /// `created`, `updated` or `unchanged`.
-    pub action: &'static str,
+    pub action: RegistrationAction,
     pub webhook: Webhook,
     pub verified: bool,
     pub message: String,
@@ -205,16 +245,15 @@ pub struct Registration {
 
 /// Creates or re-points the relay's webhook at the current Endpoint URL. 8x8 verifies
 /// the URL (WEB_HOOK_VERIFY) before it answers, so success means 8x8 reached the relay.
-pub async fn register_webhook(state: &RelayState) -> Result<Registration, ClientError> {
-    let client =
-        ChatGatewayClient::new(crate::connections::resolve_for(state, Role::Endpoint).await?);
+pub async fn register_webhook(state: &RelayState) -> Result<Registration, SetupError> {
+    let (client, host) = client_for(state, Role::Endpoint).await?;
     let url = state.endpoint_url(&state.settings()).0;
     let work = async {
         let hooks = sandbox_setup::all_webhooks(&client).await?;
         if let Some(hook) = hooks.iter().find(|h| h.uri == url) {
             client.verify_webhook(&url).await?;
             return Ok(Registration {
-                action: "unchanged",
+                action: RegistrationAction::Unchanged,
                 webhook: hook.clone(),
                 verified: true,
                 message: format!(
@@ -227,7 +266,7 @@ pub async fn register_webhook(state: &RelayState) -> Result<Registration, Client
         if let Some(hook) = hooks.iter().find(|h| h.name == WEBHOOK_NAME) {
             let updated = client.update_webhook(&hook.id, &request).await?;
             return Ok(Registration {
-                action: "updated",
+                action: RegistrationAction::Updated,
                 message: format!(
                     "Webhook {} now points at the current Endpoint URL; 8x8 verified it.",
                     updated.id
@@ -238,7 +277,7 @@ pub async fn register_webhook(state: &RelayState) -> Result<Registration, Client
         }
         let created = client.create_webhook(&request).await?;
         Ok(Registration {
-            action: "created",
+            action: RegistrationAction::Created,
             message: format!("Created webhook {} for the Endpoint URL; 8x8 verified it. Use it on your 8x8 channel.", created.id),
             webhook: created,
             verified: true,
@@ -247,9 +286,10 @@ pub async fn register_webhook(state: &RelayState) -> Result<Registration, Client
     tokio::time::timeout(SETUP_TIMEOUT, work)
         .await
         .unwrap_or(Err(ClientError::Timeout(SETUP_TIMEOUT)))
+        .map_err(|error| SetupError { host, error })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookState {
     pub registered: bool,
@@ -259,13 +299,13 @@ pub struct WebhookState {
     pub endpoint_url: String,
 }
 
-pub async fn webhook_state(state: &RelayState) -> Result<WebhookState, ClientError> {
-    let client =
-        ChatGatewayClient::new(crate::connections::resolve_for(state, Role::Endpoint).await?);
+pub async fn webhook_state(state: &RelayState) -> Result<WebhookState, SetupError> {
+    let (client, host) = client_for(state, Role::Endpoint).await?;
     let url = state.endpoint_url(&state.settings()).0;
     let hooks = tokio::time::timeout(SETUP_TIMEOUT, sandbox_setup::all_webhooks(&client))
         .await
-        .unwrap_or(Err(ClientError::Timeout(SETUP_TIMEOUT)))?;
+        .unwrap_or(Err(ClientError::Timeout(SETUP_TIMEOUT)))
+        .map_err(|error| SetupError { host, error })?;
     let current = hooks.iter().find(|h| h.uri == url);
     let named = hooks.iter().find(|h| h.name == WEBHOOK_NAME);
     Ok(WebhookState {
@@ -276,8 +316,10 @@ pub async fn webhook_state(state: &RelayState) -> Result<WebhookState, ClientErr
     })
 }
 
-#[derive(Debug, Serialize)]
+/// A channel as the pickers offer it.
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Channel")]
 pub struct ChannelChoice {
     pub id: String,
     pub name: String,
@@ -300,8 +342,8 @@ impl From<Channel> for ChannelChoice {
 }
 
 /// Every channel of the role's connection (a handful of pages at most), for the pickers.
-pub async fn channels(state: &RelayState, role: Role) -> Result<Vec<ChannelChoice>, ClientError> {
-    let client = ChatGatewayClient::new(crate::connections::resolve_for(state, role).await?);
+pub async fn channels(state: &RelayState, role: Role) -> Result<Vec<ChannelChoice>, SetupError> {
+    let (client, host) = client_for(state, role).await?;
     let work = async {
         let mut out = Vec::new();
         for page in 0..20 {
@@ -323,10 +365,13 @@ pub async fn channels(state: &RelayState, role: Role) -> Result<Vec<ChannelChoic
     tokio::time::timeout(SETUP_TIMEOUT, work)
         .await
         .unwrap_or(Err(ClientError::Timeout(SETUP_TIMEOUT)))
+        .map_err(|error| SetupError { host, error })
 }
 
-#[derive(Debug, Serialize)]
+/// What the agent receives on a handover, with sample values.
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "HandoverPreview")]
 pub struct Preview {
     pub user: ConversationUser,
     pub history: History,
@@ -368,10 +413,24 @@ pub fn handover_preview(
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Something about the settings the admin should know, though nothing is invalid.
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Warning {
-    pub code: &'static str,
+    pub code: WarningCode,
     pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    /// Webhook signatures are not verified.
+    SignaturesOff,
+    /// The Endpoint URL is local, so 8x8's cloud cannot reach it.
+    EndpointLocalOnly,
+    /// The sandbox could not be prepared.
+    SandboxSetupFailed,
+    /// The handover channel delivers its events to another receiver.
+    HandoverChannelElsewhere,
 }
 
 /// Checks that need 8x8: the handover channel must deliver its events to this relay,
@@ -397,7 +456,7 @@ pub async fn channel_warnings(state: &RelayState) -> Vec<Warning> {
     let url = state.endpoint_url(&settings).0;
     match tokio::time::timeout(Duration::from_secs(3), work).await {
         Ok(Ok(Some(hook))) if hook.uri != url => vec![Warning {
-            code: "handover_channel_elsewhere",
+            code: WarningCode::HandoverChannelElsewhere,
             message: format!(
                 "The handover channel {channel_id} sends its events to {}, not to this relay's Endpoint URL. Agent messages would be relayed by that receiver as well (doubled) or not reach Switchboard at all: point the channel at the Switchboard webhook.",
                 hook.uri
@@ -428,9 +487,9 @@ mod tests {
     fn tls_failures_are_named() {
         let e = ClientError::Connect("invalid peer certificate: UnknownIssuer".into());
         let o = explain(&e, "api.example.com");
-        assert_eq!(o.code, Some("8x8_tls"));
+        assert_eq!(o.code, Some(ErrorCode::GatewayTls));
         assert!(o.message.contains("TLS"), "{}", o.message);
         let e = ClientError::Connect("connection refused".into());
-        assert_eq!(explain(&e, "h").code, Some("8x8_unreachable"));
+        assert_eq!(explain(&e, "h").code, Some(ErrorCode::GatewayUnreachable));
     }
 }

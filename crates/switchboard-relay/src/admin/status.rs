@@ -4,13 +4,15 @@ use std::sync::{atomic::Ordering, Arc};
 
 use axum::{extract::State, Json};
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::relay::RelayState;
 use crate::ui_assets;
 use switchboard_settings::secrets::{Backend, SecretName};
 use switchboard_store::db::Db;
 
-#[derive(Debug, Serialize)]
+/// `GET /api/status`: the relay as the first screen shows it.
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub version: &'static str,
@@ -26,7 +28,7 @@ pub struct Status {
     pub ui_built: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointStatus {
     pub listen: String,
@@ -39,13 +41,13 @@ pub struct EndpointStatus {
     pub rejected_token_count: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminStatus {
     pub port: u16,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SandboxStatus {
     /// Whether the endpoint role talks to the emulator now.
@@ -56,7 +58,7 @@ pub struct SandboxStatus {
     pub setup_problem: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionStatus {
     /// Where 8x8 calls go now (the sandbox's address while it is active).
@@ -67,14 +69,14 @@ pub struct ConnectionStatus {
     pub api_key_from_environment: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct KeychainStatus {
     pub backend: Backend,
     pub problem: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseStatus {
     pub path: String,

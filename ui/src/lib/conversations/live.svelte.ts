@@ -4,7 +4,7 @@
 
 import { getConversation } from "../api";
 import { listen } from "../live";
-import type { Conversation, Entry, RelayEvent } from "../types";
+import type { Conversation, Entry, Envelope } from "../types";
 
 export class LiveConversation {
   conversation = $state<Conversation | null>(null);
@@ -78,20 +78,19 @@ export class LiveConversation {
     return max;
   }
 
-  #onEvent(e: RelayEvent) {
-    if (e.type === "transcriptEntry" && "entry" in e) {
-      const entry = e.entry as Entry;
+  #onEvent(e: Envelope) {
+    if (e.type === "transcriptEntry") {
+      const entry = e.entry;
       if (entry.conversationId !== this.id) return;
       this.#merge([entry]);
       // A message from someone ends their typing.
       if (entry.lane === "agent") this.typing.agent = false;
       if (entry.lane === "user") this.typing.user = false;
-    } else if (e.type === "conversationChanged" && "conversationId" in e && e.conversationId === this.id) {
+    } else if (e.type === "conversationChanged" && e.conversationId === this.id) {
       void this.#refreshRecord();
-    } else if (e.type === "typing" && "conversationId" in e && e.conversationId === this.id) {
-      const t = e as unknown as { who: "agent" | "user"; typing: boolean };
-      const who = t.who === "agent" ? "agent" : "user";
-      const on = Boolean(t.typing);
+    } else if (e.type === "typing" && e.conversationId === this.id) {
+      const who = e.who;
+      const on = e.typing;
       this.typing[who] = on;
       clearTimeout(this.#typingTimers[who]);
       // 8x8 sends no stop after a pulse (P23): typing fades after 6 s without news.

@@ -10,7 +10,7 @@
 
 import { getConversation, listConversations } from "../api";
 import { listen } from "../live";
-import type { Conversation, ConversationQuery, ConversationSummary, Entry, ListCursor, Phase, RelayEvent } from "../types";
+import type { Conversation, ConversationQuery, ConversationSummary, Entry, ListCursor, Phase, Envelope } from "../types";
 
 /** The first page: enough to fill the screen and a little scrolling, quickly. */
 export const PAGE_SIZE = 200;
@@ -303,11 +303,11 @@ class ConversationStore {
     }
   }
 
-  #onEvent(e: RelayEvent) {
-    if (e.type === "conversationChanged" && "conversationId" in e) {
-      this.#refetch(String(e.conversationId));
-    } else if (e.type === "transcriptEntry" && "entry" in e) {
-      const entry = e.entry as Entry;
+  #onEvent(e: Envelope) {
+    if (e.type === "conversationChanged") {
+      this.#refetch(e.conversationId);
+    } else if (e.type === "transcriptEntry") {
+      const entry = e.entry;
       const c = this.#byId.get(entry.conversationId);
       if (c && entry.lane !== "system") {
         this.put({ ...c, lastText: entry.text, updatedAtMs: entry.atMs });

@@ -1,0 +1,532 @@
+// GENERATED FILE: do not edit. The admin API's types, derived from the Rust types by ts-rs
+// (crates/switchboard-relay/src/admin/ts_export.rs lists them). After changing one of
+// those types, regenerate with
+//     UPDATE_TS=1 cargo test -p switchboard-relay --lib ts_export
+// `cargo test` fails while this file differs from what the Rust types generate.
+// UI-only types live in types.ts.
+
+export type AdminStatus = { port: number, };
+
+/**
+ * What the handover does when the agent leaves without a transfer.
+ */
+export type AgentLeaves = "resumeBot" | "close";
+
+/**
+ * `{type: queue|script, id}`; responses may also say `agent` (and more, extensible).
+ */
+export type Assignment = { type: string, id: string, };
+
+export type AttachmentRef = { id: string, };
+
+export type Backend = "secretService" | "memory" | "unavailable";
+
+export type BotKind = "builtin" | "external";
+
+export type BotSettings = { kind: BotKind, 
+/**
+ * The built-in flow as YAML, kept as the admin typed it (comments and all).
+ */
+flow: string, 
+/**
+ * The Rasa REST channel's webhook, e.g. `http://localhost:5005/webhooks/rest/webhook`.
+ */
+externalUrl: string | null, 
+/**
+ * How long the external bot may take to answer one message.
+ */
+externalTimeoutMs: number, };
+
+/**
+ * A channel as the pickers offer it.
+ */
+export type Channel = { id: string, name: string, type: string | null, webhookId: string | null, queueId: string | null, };
+
+/**
+ * `GET /api/channels`.
+ */
+export type ChannelList = { channels: Array<Channel>, };
+
+export type ConnectionSettings = { 
+/**
+ * The 8x8 API's base URL; the Chat Gateway lives under `/chat-gateway/v1`.
+ */
+baseUrl: string, 
+/**
+ * Sent as `X-8x8-Tenant`; mandatory when the organisation has several tenants.
+ */
+tenant: string | null, };
+
+export type ConnectionStatus = { 
+/**
+ * Where 8x8 calls go now (the sandbox's address while it is active).
+ */
+effectiveBaseUrl: string, configuredBaseUrl: string, tenant: string | null, apiKeySet: boolean, apiKeyFromEnvironment: boolean, };
+
+export type Conversation = { id: string, mode: Mode, phase: Phase, 
+/**
+ * 8x8's conversation id, once there is one.
+ */
+gatewayId: string | null, 
+/**
+ * 8x8's own state (`created`, `active`, `idle`), as last reported.
+ */
+state: string | null, channelId: string | null, 
+/**
+ * The user as the conversation knows them: the tester's form, or 8x8's user data
+ * with what later events add. Free-form JSON; these are the fields the UI reads.
+ */
+user: { name?: string | null, email?: string | null, language?: string | null, phone?: string | null, channel?: string | null, [key: string]: unknown }, greeted: boolean, queueId: string | null, queueName: string | null, agentId: string | null, transferPending: boolean, 
+/**
+ * The handover's record (handover mode): what 8x8 was sent, and the bookkeeping.
+ */
+handover: HandoverRecord | null, createdAtMs: number, updatedAtMs: number, queuedAtMs: number | null, agentJoinedAtMs: number | null, firstAgentReplyAtMs: number | null, endedAtMs: number | null, lastUserAtMs: number | null, lastText: string | null, };
+
+/**
+ * A page of the conversation list, newest first.
+ */
+export type ConversationPage = { conversations: Array<ConversationSummary>, };
+
+/**
+ * A conversation as the list shows it: everything but the bot's memory and the handover
+ * record (which holds up to 200 history messages, and is read when one conversation is
+ * opened); `handed_over` says whether there is one.
+ */
+export type ConversationSummary = { id: string, mode: Mode, phase: Phase, gatewayId: string | null, state: string | null, channelId: string | null, 
+/**
+ * The user as the conversation knows them: the tester's form, or 8x8's user data
+ * with what later events add. Free-form JSON; these are the fields the UI reads.
+ */
+user: { name?: string | null, email?: string | null, language?: string | null, phone?: string | null, channel?: string | null, [key: string]: unknown }, greeted: boolean, queueId: string | null, queueName: string | null, agentId: string | null, transferPending: boolean, handedOver: boolean, createdAtMs: number, updatedAtMs: number, queuedAtMs: number | null, agentJoinedAtMs: number | null, firstAgentReplyAtMs: number | null, endedAtMs: number | null, lastUserAtMs: number | null, lastText: string | null, };
+
+/**
+ * `ConversationUserData` (chat-gateway.md §4.1): what the agent sees about the customer.
+ */
+export type ConversationUser = { name?: string, userId?: string, email?: string, phone?: string, company?: string, caseId?: string, language?: string, 
+/**
+ * At most 30 (P18); the only custom data agents surely see.
+ */
+additionalProperties?: Array<KeyValue>, };
+
+/**
+ * A conversation and its transcript, as the UI opens it.
+ */
+export type ConversationView = { conversation: Conversation, transcript: Array<Entry>, };
+
+/**
+ * `CreateTransactionRequest`.
+ */
+export type CreateConversation = { channelId: string, user: ConversationUser, assignment?: Assignment, 
+/**
+ * At most 200 messages (P18).
+ */
+history?: History, };
+
+export type DatabaseStatus = { path: string, schemaVersion: number, };
+
+export type DeliveryDetail = { delivery: DeliveryRecord, 
+/**
+ * Every delivery of the same event id, oldest first.
+ */
+group: Array<DeliverySummary>, explainer: SignatureExplainer, };
+
+/**
+ * Every delivery of one event: the first and its retries/duplicates, oldest first.
+ */
+export type DeliveryGroup = { 
+/**
+ * The event id, or `delivery-{id}` for a delivery without one.
+ */
+key: string, eventId: string | null, eventType: string | null, conversationId: string | null, 
+/**
+ * Deliveries after the first: what 8x8 (or a replay) sent again.
+ */
+retryCount: number, latestId: number, deliveries: Array<DeliverySummary>, };
+
+/**
+ * One delivery as the inspector shows it.
+ */
+export type DeliveryRecord = { id: number, receivedAtMs: number, 
+/**
+ * The request headers as received, by lower-case name.
+ */
+headers: Record<string, string>, 
+/**
+ * The raw body as text (lossy only if it was not UTF-8).
+ */
+body: string, eventId: string | null, eventType: string | null, conversationId: string | null, signature: string, signatureReason: string | null, httpStatus: number, duplicateOf: number | null, status: string, outcome: string | null, processedAtMs: number | null, };
+
+/**
+ * One delivery in a list: everything but the body and headers.
+ */
+export type DeliverySummary = { id: number, receivedAtMs: number, eventId: string | null, eventType: string | null, 
+/**
+ * `data.name` of an ACTIVITY: typing, quickReply/action …
+ */
+activity: string | null, conversationId: string | null, signature: string, signatureReason: string | null, httpStatus: number, duplicateOf: number | null, status: string, outcome: string | null, 
+/**
+ * `x-8x8-retry` as received (0 on the first attempt).
+ */
+retry: number | null, 
+/**
+ * Set on deliveries made inside the relay.
+ */
+origin: string | null, };
+
+/**
+ * Which way a transcript line travelled.
+ */
+export type Direction = "in" | "out" | "local" | "pending";
+
+export type EndpointSettings = { enabled: boolean, acceptConversationActiveEvent: boolean, 
+/**
+ * The public base URL of a tunnel or reverse proxy in front of the endpoint listener.
+ */
+publicBaseUrl: string | null, 
+/**
+ * The secret path segment of the Endpoint URL.
+ */
+token: string, verifySignatures: boolean, };
+
+export type EndpointStatus = { listen: string, port: number, url: string, 
+/**
+ * True when no public base URL is set: 8x8's cloud cannot reach a local address.
+ */
+localOnly: boolean, enabled: boolean, verifySignatures: boolean, rejectedTokenCount: number, };
+
+/**
+ * One line of the transcript.
+ */
+export type Entry = { id: number, conversationId: string, lane: Lane, direction: Direction, text: string, 
+/**
+ * Quick replies, cards, attachments.
+ */
+payload: JsonValue, atMs: number, };
+
+/**
+ * What the admin API's live stream (`GET /api/events`, SSE event `relay`) carries.
+ */
+export type Envelope = { seq: number, atMs: number, } & ({ "type": "statusChanged" } | { "type": "settingsChanged" } | { "type": "conversationChanged", conversationId: string, phase: Phase, } | { "type": "transcriptEntry", 
+/**
+ * A transcript `Entry` (switchboard-store), as JSON.
+ */
+entry: Entry, } | { "type": "typing", conversationId: string, who: "agent" | "user", typing: boolean, } | { "type": "deliveryReceived", eventType: string, accepted: boolean, } | { "type": "deliveryRecorded", id: number, eventType: string, httpStatus: number, signature: string, signatureReason: string | null, duplicateOf: number | null, } | { "type": "outboxUpdated", id: number, operation: string, status: OutboxStatus, attempts: number, lastError: string | null, });
+
+/**
+ * The body of every error answer of the admin API.
+ */
+export type ErrorBody = { code: ErrorCode, message: string, 
+/**
+ * Per-field problems (`invalid_settings`), named as the forms name fields.
+ */
+fields?: Array<FieldError>, };
+
+/**
+ * What went wrong, for the program: the UI branches on these, never on messages.
+ * The 8x8 codes are also what a connection test reports (`TestOutcome.code`).
+ */
+export type ErrorCode = "unauthorized" | "foreign_host" | "foreign_origin" | "not_found" | "bad_request" | "bad_query" | "invalid_settings" | "invalid_json_properties" | "invalid_event" | "bad_import" | "key_from_environment" | "refused" | "no_sandbox" | "no_webhook" | "conflict" | "sandbox_refused" | "sandbox_unreachable" | "keychain_failed" | "settings_not_saved" | "stopping" | "internal" | "no_key" | "8x8_not_configured" | "8x8_unauthorized" | "8x8_forbidden" | "8x8_not_found" | "8x8_rate_limited" | "8x8_unavailable" | "8x8_rejected" | "8x8_timeout" | "8x8_unreachable" | "8x8_tls" | "8x8_transport" | "8x8_bad_response" | "invalid_request";
+
+export type EventTemplate = { name: string, body: JsonValue, };
+
+/**
+ * One invalid field: where it is (a dotted path, as the forms name fields) and why.
+ */
+export type FieldError = { field: string, message: string, };
+
+export type GroupPage = { groups: Array<DeliveryGroup>, 
+/**
+ * Pass as `before` for the next page; absent at the end.
+ */
+nextBefore: number | null, };
+
+/**
+ * What the agent receives on a handover, with sample values.
+ */
+export type HandoverPreview = { user: ConversationUser, history: History, notes: Array<string>, };
+
+/**
+ * What a handover in handover mode leaves on its conversation. `request` is exactly
+ * what 8x8 was sent (the agent's view: user, JSON properties, history); the rest is the
+ * relay's own bookkeeping and never goes to 8x8. Stored as one JSON object with these
+ * fields side by side (`request`, `outboxId`, `handback`, `earlierGatewayIds`).
+ */
+export type HandoverRecord = { request: CreateConversation, 
+/**
+ * The outbox entry of the create; its answer carries 8x8's conversation id.
+ */
+outboxId: number | null, 
+/**
+ * Whether a handback (post-agent assignment) is to be scheduled once 8x8 answers.
+ */
+handback: boolean, 
+/**
+ * 8x8 conversations of earlier handovers of the same conversation: their late
+ * events are recognised and ignored.
+ */
+earlierGatewayIds: Array<string>, };
+
+export type HandoverSettings = { 
+/**
+ * Use the endpoint's Base URL, tenant and API key (one 8x8 connection for both roles).
+ */
+useEndpointConnection: boolean, 
+/**
+ * The handover's own connection, when it does not share the endpoint's.
+ */
+connection: ConnectionSettings, channelId: string | null, queueId: string | null, 
+/**
+ * Custom JSON shown to the agent, kept as the admin typed it.
+ */
+jsonProperties: string, 
+/**
+ * What the user is told when the bot hands over.
+ */
+handoverMessage: string, 
+/**
+ * A handed-over conversation with no user message for this long is ended.
+ */
+inactivityTimeoutMinutes: number, whenAgentLeaves: AgentLeaves, 
+/**
+ * Ask 8x8 to route the conversation back to the bot after the agent (post-agent assignment).
+ */
+handback: boolean, 
+/**
+ * A native notification when a conversation is handed over or an agent replies.
+ * Only the desktop app shows them (the headless server has no desktop); files saved
+ * before the field existed load with it on, through the section's serde default.
+ */
+desktopNotifications: boolean, };
+
+export type History = { messages: Array<SendMessage>, };
+
+export type Injected = { delivery: DeliverySummary, };
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
+/**
+ * What the admin asks for one API key; absent means "leave it as it is".
+ */
+export type KeyChange = { "action": "replace", value: string, } | { "action": "remove" };
+
+export type KeyChanges = { endpoint?: KeyChange, handover?: KeyChange, };
+
+/**
+ * Everything a key field may be told, for the admin API.
+ */
+export type KeyState = { set: boolean, fromEnvironment: boolean, };
+
+export type KeyValue = { key: string, value: string, };
+
+export type KeychainStatus = { backend: Backend, problem: string | null, };
+
+/**
+ * Whether each API key is set; the keys themselves never leave the keychain.
+ */
+export type Keys = { endpoint: KeyState, handover: KeyState, };
+
+/**
+ * Who a transcript line is from (or, for `system`, what happened).
+ */
+export type Lane = "user" | "bot" | "agent" | "system";
+
+/**
+ * How the conversation reached the relay.
+ */
+export type Mode = "endpoint" | "handover";
+
+export type NewUser = { name?: string | null, email?: string | null, language?: string | null, phone?: string | null, };
+
+/**
+ * One entry as the inspector shows it.
+ */
+export type OutboxEntry = { id: number, orderingKey: string, operation: string, request: JsonValue, status: OutboxStatus, attempts: number, nextAttemptAtMs: number, lastError: string | null, lastStatus: number | null, response: JsonValue | null, createdAtMs: number, updatedAtMs: number, finishedAtMs: number | null, };
+
+/**
+ * `GET /api/inspector/outbox`: newest first.
+ */
+export type OutboxPage = { entries: Array<OutboxEntry>, 
+/**
+ * Pass as `before` for the next page; null at the end.
+ */
+nextBefore: number | null, };
+
+export type OutboxStatus = "pending" | "sending" | "delivered" | "failed";
+
+/**
+ * Where the conversation is, as agents and testers see it.
+ */
+export type Phase = "bot" | "handover" | "queued" | "agent" | "transferred" | "ended";
+
+/**
+ * `POST /api/handover/preview`.
+ */
+export type PreviewRequest = { jsonProperties: string, handoverMessage?: string | null, };
+
+export type QuickReplyChoice = { title: string, payload: string, };
+
+export type Recheck = { ok: boolean, code: string | null, message: string, };
+
+/**
+ * What [`register_webhook`] did.
+ */
+export type RegistrationAction = "created" | "updated" | "unchanged";
+
+/**
+ * A live event as the admin UI receives it (inside an [`Envelope`]).
+ */
+export type RelayEvent = { "type": "statusChanged" } | { "type": "settingsChanged" } | { "type": "conversationChanged", conversationId: string, phase: Phase, } | { "type": "transcriptEntry", 
+/**
+ * A transcript `Entry` (switchboard-store), as JSON.
+ */
+entry: Entry, } | { "type": "typing", conversationId: string, who: "agent" | "user", typing: boolean, } | { "type": "deliveryReceived", eventType: string, accepted: boolean, } | { "type": "deliveryRecorded", id: number, eventType: string, httpStatus: number, signature: string, signatureReason: string | null, duplicateOf: number | null, } | { "type": "outboxUpdated", id: number, operation: string, status: OutboxStatus, attempts: number, lastError: string | null, };
+
+/**
+ * What a replay does with the event id.
+ */
+export type ReplayMode = "dedupe" | "reprocess";
+
+/**
+ * `POST /api/inspector/deliveries/{id}/replay`.
+ */
+export type ReplayRequest = { mode: ReplayMode, 
+/**
+ * An edited body (JSON); absent = the stored body as received.
+ */
+body?: JsonValue, };
+
+export type Role = "endpoint" | "handover";
+
+export type SandboxChoice = "auto" | "on" | "off";
+
+export type SandboxStatus = { 
+/**
+ * Whether the endpoint role talks to the emulator now.
+ */
+active: boolean, reason: string, 
+/**
+ * The emulator's address while it runs (it stays available when not active).
+ */
+baseUrl: string | null, setupProblem: string | null, };
+
+export type SandboxView = { available: boolean, forced: boolean, endpointActive: boolean, handoverActive: boolean, baseUrl: string | null, channelId: string | null, queueId: string | null, };
+
+/**
+ * `PUT /api/settings`: the settings and any key change, saved together or not at all.
+ */
+export type SaveRequest = { settings: Settings, keys?: KeyChanges, };
+
+/**
+ * A message as `POST …/messages` and `history.messages[]` take it (chat-gateway.md §4.3).
+ */
+export type SendMessage = { 
+/**
+ * `user` or `bot`.
+ */
+authorType: string, text?: string, attachments?: Array<AttachmentRef>, cards?: Array<JsonValue>, };
+
+export type Settings = { 
+/**
+ * Bumped when the shape changes, so that an old file can be migrated, not misread.
+ */
+version: number, 
+/**
+ * Whether the relay talks to the built-in 8x8 emulator instead of 8x8.
+ */
+sandbox: SandboxChoice, connection: ConnectionSettings, endpoint: EndpointSettings, handover: HandoverSettings, 
+/**
+ * The bot: the built-in flow or an external bot by URL.
+ */
+bot: BotSettings, };
+
+/**
+ * `GET /api/settings`, and the answer of every change to them.
+ */
+export type SettingsView = { settings: Settings, keys: Keys, keychain: KeychainStatus, endpointUrl: string, localOnly: boolean, sandbox: SandboxView, warnings: Array<Warning>, };
+
+/**
+ * The signature explainer: the parts of `x-8x8-signature` and what was signed, so a
+ * failure can be read rather than guessed at.
+ */
+export type SignatureExplainer = { 
+/**
+ * `valid`, `invalid`, `unsigned` or `skipped`, as recorded at receipt.
+ */
+verdict: string, reason: string | null, 
+/**
+ * The JWS protected header, decoded.
+ */
+protectedHeader: JsonValue | null, kid: string | null, 
+/**
+ * CRC-32 of the raw body: unsigned (what 8x8 signs) and as a signed int (P14).
+ */
+crc32: number, crc32Signed: number, 
+/**
+ * The compact JSON the signature covers, rebuilt from this body and these headers.
+ */
+signedPayload: string | null, 
+/**
+ * Why the payload could not be rebuilt (a header missing or malformed).
+ */
+problem: string | null, 
+/**
+ * `x-8x8-transmission-time` minus the receipt time, and the window allowed.
+ */
+transmissionSkewMs: number | null, freshnessWindowMs: number, 
+/**
+ * The signature checked again now with the current key of the receiving Base URL
+ * (freshness aside: a stored delivery is old by now).
+ */
+recheck: Recheck | null, };
+
+/**
+ * `GET /api/status`: the relay as the first screen shows it.
+ */
+export type Status = { version: string, shell: string, startedAtMs: number, endpoint: EndpointStatus, admin: AdminStatus, sandbox: SandboxStatus, connection: ConnectionStatus, keychain: KeychainStatus, database: DatabaseStatus, settingsLocation: string, uiBuilt: boolean, };
+
+/**
+ * `POST /api/inspector/synthetic`.
+ */
+export type SyntheticRequest = { template: string, conversationId: string, 
+/**
+ * The template as edited; absent = the template as it is.
+ */
+body?: JsonValue, };
+
+/**
+ * `GET /api/inspector/templates`.
+ */
+export type TemplateList = { templates: Array<EventTemplate>, };
+
+/**
+ * A connection test's verdict: `ok`, or the failure's code and plain words.
+ */
+export type TestOutcome = { ok: boolean, code?: ErrorCode, message: string, };
+
+/**
+ * `POST /api/connection/test`.
+ */
+export type TestRequest = { role: Role, baseUrl: string, tenant?: string | null, 
+/**
+ * The key as typed in the form; `None` tests the stored one.
+ */
+apiKey?: string | null, };
+
+export type UserInput = { quickReply: QuickReplyChoice, } | { text: string, };
+
+/**
+ * Something about the settings the admin should know, though nothing is invalid.
+ */
+export type Warning = { code: WarningCode, message: string, };
+
+export type WarningCode = "signatures_off" | "endpoint_local_only" | "sandbox_setup_failed" | "handover_channel_elsewhere";
+
+export type Webhook = { id: string, name: string, uri: string, version: string | null, };
+
+export type WebhookRegistration = { action: RegistrationAction, webhook: Webhook, verified: boolean, message: string, };
+
+export type WebhookState = { registered: boolean, webhook: Webhook | null, 
+/**
+ * False when the registered webhook points somewhere else (the Endpoint URL drifted).
+ */
+upToDate: boolean, endpointUrl: string, };
