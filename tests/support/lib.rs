@@ -3,12 +3,7 @@
 //! that never follows redirects (tests assert them), and [`eventually`], the one way
 //! these tests wait.
 
-use std::{
-    fmt,
-    path::PathBuf,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{fmt, path::PathBuf, sync::Mutex, time::Duration};
 
 use chat_gateway_sim::control_client::SimControl;
 use switchboard_relay::RelayConfig;
@@ -80,18 +75,9 @@ const POLL_EVERY: Duration = Duration::from_millis(50);
 pub async fn eventually<T>(
     what: impl fmt::Display,
     timeout: Duration,
-    mut f: impl AsyncFnMut() -> Option<T>,
+    f: impl AsyncFnMut() -> Option<T>,
 ) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(POLL_EVERY).await;
-    }
+    switchboard_testkit::eventually(what, timeout, POLL_EVERY, f).await
 }
 
 /// What a wait is for and the state it last saw, for [`eventually`]'s timeout message:

@@ -5,7 +5,6 @@
 //! entries itself.
 
 use std::{
-    future::Future,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
@@ -32,21 +31,12 @@ pub const PATIENCE: Duration = Duration::from_secs(5);
 
 /// The one polling helper: runs `probe` until it returns `Some`, and panics naming
 /// `what` when `timeout` passes first.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+pub async fn eventually<T>(
+    what: &str,
+    timeout: Duration,
+    probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    switchboard_testkit::eventually(what, timeout, Duration::from_millis(5), probe).await
 }
 
 /// The channel and queue every handover goes to.

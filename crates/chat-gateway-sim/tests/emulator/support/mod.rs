@@ -31,18 +31,9 @@ const POLL_EVERY: Duration = Duration::from_millis(10);
 pub async fn eventually<T>(
     what: impl fmt::Display,
     timeout: Duration,
-    mut f: impl AsyncFnMut() -> Option<T>,
+    f: impl AsyncFnMut() -> Option<T>,
 ) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(POLL_EVERY).await;
-    }
+    switchboard_testkit::eventually(what, timeout, POLL_EVERY, f).await
 }
 
 /// One RSA key for the whole test binary: key generation is the slow part of start-up.

@@ -8,7 +8,7 @@ use std::{
     fmt,
     path::Path,
     sync::{Arc, Mutex, OnceLock},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use chat_gateway_client::{ChatGatewayClient, Connection, RetryPolicy, SentRequest};
@@ -259,16 +259,7 @@ const POLL_EVERY: Duration = Duration::from_millis(20);
 pub async fn eventually<T>(
     what: impl fmt::Display,
     timeout: Duration,
-    mut f: impl AsyncFnMut() -> Option<T>,
+    f: impl AsyncFnMut() -> Option<T>,
 ) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(POLL_EVERY).await;
-    }
+    switchboard_testkit::eventually(what, timeout, POLL_EVERY, f).await
 }
