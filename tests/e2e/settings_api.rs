@@ -197,6 +197,25 @@ async fn a_saved_key_lives_only_in_the_keychain_and_switches_off_the_sandbox() {
         "the settings themselves were saved"
     );
 
+    // The stored key goes nowhere but the saved Base URL: another one, even on this
+    // machine, needs the key typed, and hears nothing.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let other = format!("http://{}", elsewhere.local_addr().unwrap());
+    let (_, outcome) = call(
+        &relay,
+        "POST",
+        "/api/connection/test",
+        Some(json!({ "role": "endpoint", "baseUrl": other, "tenant": "sandbox-tenant", "apiKey": null })),
+    )
+    .await;
+    assert_eq!(outcome["ok"], false, "{outcome}");
+    assert_eq!(outcome["code"], "key_for_other_url", "{outcome}");
+    assert!(
+        elsewhere.accept().is_err(),
+        "the other Base URL was never contacted"
+    );
+
     // The stored key is what "test connection" uses when none is typed.
     let (_, outcome) = call(
         &relay,

@@ -78,6 +78,9 @@ pub enum ErrorCode {
     Internal,
     /// A connection test without an API key, typed or saved.
     NoKey,
+    /// A connection test of another Base URL than the saved one without the key typed:
+    /// the saved key is sent only to the saved Base URL.
+    KeyForOtherUrl,
     /// 409: no 8x8 API key is set for the connection.
     #[serde(rename = "8x8_not_configured")]
     GatewayNotConfigured,
@@ -132,7 +135,7 @@ impl ErrorCode {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             KeyFromEnvironment | Refused | NoSandbox | NoWebhook | Conflict | NoKey
-            | GatewayNotConfigured => StatusCode::CONFLICT,
+            | KeyForOtherUrl | GatewayNotConfigured => StatusCode::CONFLICT,
             KeychainFailed | Stopping => StatusCode::SERVICE_UNAVAILABLE,
             SettingsNotSaved | Internal => StatusCode::INTERNAL_SERVER_ERROR,
             SandboxRefused | SandboxUnreachable | GatewayUnauthorized | GatewayForbidden

@@ -86,6 +86,20 @@ pub async fn test_connection(
         Some(k) => Secret::new(k),
         None => {
             let settings = state.settings();
+            // The saved key goes only where it was saved for: testing another Base URL
+            // takes the key typed again. Otherwise anyone holding the admin token could
+            // have the key sent to a server of theirs, though the UI never shows it.
+            let saved_url = req.role.connection(&settings).base_url.trim();
+            if saved_url.trim_end_matches('/') != base_url {
+                return Ok(TestOutcome::failed(
+                    ErrorCode::KeyForOtherUrl,
+                    format!(
+                        "The saved API key is only ever sent to the saved Base URL ({}). \
+                         To test {base_url}, type the key.",
+                        saved_url.trim_end_matches('/')
+                    ),
+                ));
+            }
             match state.secrets.get(req.role.key_name(&settings)).await {
                 Ok(Some(k)) => k,
                 Ok(None) => {
