@@ -153,34 +153,67 @@ async fn a_wrong_endpoint_token_is_404_and_only_counted() {
 }
 
 #[tokio::test]
-async fn the_admin_link_becomes_a_cookie_that_opens_the_api() {
+async fn the_admin_link_opens_the_page_without_a_cookie_and_only_the_bearer_token_opens_the_api() {
     let relay = TestRelay::start().await;
     let res = client().get(relay.handle.admin_url()).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()[header::LOCATION], "/");
-    let cookie = res.headers()[header::SET_COOKIE]
+    assert_eq!(res.status(), StatusCode::OK, "the page itself, no redirect");
+    assert!(
+        res.headers().get(header::SET_COOKIE).is_none(),
+        "no cookie: it would reach every other server on 127.0.0.1"
+    );
+    assert_eq!(res.headers()[header::REFERRER_POLICY], "no-referrer");
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+    let csp = res.headers()[header::CONTENT_SECURITY_POLICY]
         .to_str()
         .unwrap()
         .to_string();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
     );
-    let pair = cookie.split(';').next().unwrap();
-    let ok = client()
-        .get(relay.admin("/api/status"))
-        .header(header::COOKIE, pair)
+    assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+    let token = relay.handle.admin_token().to_string();
+    let with = |req: reqwest::RequestBuilder| async move { req.send().await.unwrap().status() };
+    assert_eq!(
+        with(
+            client()
+                .get(relay.admin("/api/status"))
+                .header(header::AUTHORIZATION, relay.bearer())
+        )
+        .await,
+        StatusCode::OK
+    );
+    let cookie = format!(
+        "switchboard_admin_{}={token}",
+        relay.handle.admin_addr.port()
+    );
+    assert_eq!(
+        with(
+            client()
+                .get(relay.admin("/api/status"))
+                .header(header::COOKIE, cookie)
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "a cookie is never a credential"
+    );
+    assert_eq!(
+        with(client().get(relay.admin(&format!("/api/status?access_token={token}")))).await,
+        StatusCode::UNAUTHORIZED,
+        "the query carries the token for the live stream only"
+    );
+    let stream = client()
+        .get(relay.admin(&format!("/api/events?access_token={token}")))
         .send()
         .await
         .unwrap();
-    assert_eq!(ok.status(), StatusCode::OK);
-    // A wrong token in the link sets nothing.
-    let bad = client()
-        .get(relay.admin("/?token=nope"))
-        .send()
-        .await
-        .unwrap();
-    assert!(bad.headers().get(header::SET_COOKIE).is_none());
+    assert_eq!(
+        stream.status(),
+        StatusCode::OK,
+        "the live stream, opened by an EventSource"
+    );
+    drop(stream);
     relay.handle.shutdown().await;
 }
 

@@ -25,7 +25,7 @@ async function session(t) {
     await admin.context.close();
     await server.stop();
   });
-  const saved = async () => (await (await admin.context.request.get(`${server.adminOrigin}/api/settings`)).json()).settings.bot;
+  const saved = async () => (await (await admin.context.request.get(`${server.adminOrigin}/api/settings`, { headers: server.auth })).json()).settings.bot;
   return { server, saved, ...admin };
 }
 

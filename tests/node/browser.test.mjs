@@ -91,3 +91,45 @@ test("without the admin link the page says what is missing", async () => {
   assert.match(text, /admin link/);
   await context.close();
 });
+
+test("the admin credential never reaches another web server on 127.0.0.1", async () => {
+  // Browsers scope cookies by host, not port: a cookie for this admin UI would ride along
+  // to every other local server the user visits, handing any local process admin rights.
+  const { createServer } = await import("node:http");
+  const seen = [];
+  const other = createServer((req, res) => {
+    seen.push({ url: req.url, headers: req.headers });
+    res.end("another local server");
+  });
+  await new Promise((r) => other.listen(0, "127.0.0.1", r));
+  const otherOrigin = `http://127.0.0.1:${other.address().port}`;
+  const token = new URL(server.adminUrl).searchParams.get("token");
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(server.adminUrl);
+    await page.getByText("Live", { exact: true }).waitFor();
+    // The token is out of the address bar and history, and the page still works.
+    assert.equal(page.url(), `${server.adminOrigin}/`);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Conversations", exact: true }).click();
+    await page.getByText("Live", { exact: true }).waitFor();
+    assert.deepEqual(await context.cookies(), [], "no cookie is set");
+
+    // The same browser, then, visits another server on the same host.
+    await page.goto(`${otherOrigin}/elsewhere`);
+    await page.getByText("another local server").waitFor();
+    assert.ok(seen.length > 0, "the other server was visited");
+    for (const { url, headers } of seen) {
+      const carried = JSON.stringify(headers);
+      assert.ok(!carried.includes(token), `the admin token reached ${url}: ${carried}`);
+      assert.equal(headers.cookie, undefined, `a cookie reached ${url}`);
+    }
+    // A new tab of the admin UI (same origin) is still signed in.
+    const tab = await context.newPage();
+    await tab.goto(`${server.adminOrigin}/inspector`);
+    await tab.getByText("Live", { exact: true }).waitFor();
+    await context.close();
+  } finally {
+    await new Promise((r) => other.close(r));
+  }
+});

@@ -59,11 +59,12 @@ function run(script, ...args) {
   return wd("POST", `/session/${session}/execute/sync`, { script, args });
 }
 
-/** The admin API from inside the window: same origin, its cookie, its Origin header. */
+/** The admin API from inside the window: same origin, its token, its Origin header. */
 async function api(method, path, body) {
   const answer = await wd("POST", `/session/${session}/execute/async`, {
     script: `const [method, path, body, done] = arguments;
-      fetch("/api" + path, { method, headers: { "content-type": "application/json" },
+      fetch("/api" + path, { method, headers: { "content-type": "application/json",
+          authorization: "Bearer " + localStorage.getItem("switchboard-admin-token") },
         body: body === null ? undefined : JSON.stringify(body) })
         .then(async (r) => done({ status: r.status, text: await r.text() }))
         .catch((e) => done({ status: 0, text: String(e) }));`,

@@ -41,8 +41,9 @@ function dataDirFiles(dataDir, label) {
 
 /** Removes both keys through the API, so no later test finds them in the shared keyring. */
 async function removeKeys(context, server) {
-  const view = await (await context.request.get(`${server.adminOrigin}/api/settings`)).json();
+  const view = await (await context.request.get(`${server.adminOrigin}/api/settings`, { headers: server.auth })).json();
   await context.request.put(`${server.adminOrigin}/api/settings`, {
+    headers: { ...server.auth, origin: server.adminOrigin },
     data: { settings: view.settings, keys: { endpoint: { action: "remove" }, handover: { action: "remove" } } },
   });
 }
@@ -74,8 +75,8 @@ test("API keys reach the keychain and nowhere else, and survive a restart", asyn
     });
 
   watch(page);
-  const sandboxUrl = (await (await context.request.get(`${server.adminOrigin}/api/settings`)).json()).sandbox.baseUrl;
-  assert.equal((await (await context.request.get(`${server.adminOrigin}/api/settings`)).json()).keychain.backend, "secretService");
+  const sandboxUrl = (await (await context.request.get(`${server.adminOrigin}/api/settings`, { headers: server.auth })).json()).sandbox.baseUrl;
+  assert.equal((await (await context.request.get(`${server.adminOrigin}/api/settings`, { headers: server.auth })).json()).keychain.backend, "secretService");
 
   // Endpoint: a key through the form. The base URL stays on the emulator: nothing here
   // may call the real 8x8.
@@ -113,7 +114,7 @@ test("API keys reach the keychain and nowhere else, and survive a restart", asyn
   places.push(["page HTML (status)", await page.content()]);
 
   for (const path of ["/api/settings", "/api/status", "/api/settings/export", "/api/webhook", "/api/channels?role=endpoint", "/api/channels?role=handover"]) {
-    const response = await context.request.get(`${server.adminOrigin}${path}`);
+    const response = await context.request.get(`${server.adminOrigin}${path}`, { headers: server.auth });
     places.push([`response GET ${path}`, await response.body()]);
   }
 

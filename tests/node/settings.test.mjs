@@ -25,7 +25,7 @@ after(async () => {
 async function session(t, contextOptions, serverArgs = [], serverOptions = {}) {
   const server = await startServer(serverArgs, serverOptions);
   const admin = await openAdmin(browser, server, contextOptions);
-  const view = await (await admin.context.request.get(`${server.adminOrigin}/api/settings`)).json();
+  const view = await (await admin.context.request.get(`${server.adminOrigin}/api/settings`, { headers: server.auth })).json();
   t.after(async () => {
     await admin.context.close();
     await server.stop();
@@ -379,7 +379,7 @@ test("a drifted webhook: the handover channel's doubling warning and the update 
   const doubling = page.locator('[data-testid=settings-warnings] [data-code="handover_channel_elsewhere"]');
   assert.equal(await doubling.count(), 0);
 
-  const registered = await (await context.request.get(`${server.adminOrigin}/api/webhook`)).json();
+  const registered = await (await context.request.get(`${server.adminOrigin}/api/webhook`, { headers: server.auth })).json();
   assert.equal(registered.upToDate, true);
   await moveWebhookInEmulator(sandboxUrl, registered.webhook, "https://elsewhere.example.test/hook");
 

@@ -1,5 +1,6 @@
 // Debian's Chromium through playwright-core, with the flags every browser test uses, and
-// a page already signed in to a server's admin UI (the one-time link sets the cookie).
+// a page already signed in to a server's admin UI (the one-time link hands the page its
+// token, which it keeps in its own storage).
 
 import { chromium } from "playwright-core";
 
@@ -27,11 +28,16 @@ export async function signedIn(browser, server, path = "/") {
   return { context, page };
 }
 
-/** The admin API from Node with the page's cookie (for set-up and checks). */
+/** The admin API from Node with the page's token (for set-up and checks). */
 export async function api(page, method, path, body) {
+  const token = await page.evaluate(() => localStorage.getItem("switchboard-admin-token"));
   const response = await page.request.fetch(`${new URL(page.url()).origin}/api${path}`, {
     method,
-    headers: { "content-type": "application/json", origin: new URL(page.url()).origin },
+    headers: {
+      "content-type": "application/json",
+      origin: new URL(page.url()).origin,
+      authorization: `Bearer ${token}`,
+    },
     data: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();

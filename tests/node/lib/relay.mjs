@@ -57,6 +57,8 @@ export async function startServer(extraArgs = [], options = {}) {
   return {
     ...ready,
     adminOrigin: new URL(ready.adminUrl).origin,
+    /** The admin API's credential, for calls from Node (the page sends its own). */
+    auth: { authorization: `Bearer ${new URL(ready.adminUrl).searchParams.get("token")}` },
     dataDir,
     output: () => output,
     async stop() {

@@ -1,5 +1,5 @@
 // Chromium (Debian's, through playwright-core) for the settings tests, and a page that
-// has followed the server's one-time admin link, so it carries the admin cookie.
+// has followed the server's one-time admin link, so it holds the admin token.
 
 import { chromium } from "playwright-core";
 

@@ -1,5 +1,8 @@
-// The only module that talks to the admin API. The access token travels in an HttpOnly
-// cookie set by the one-time admin link, so nothing here handles it.
+// The only module that talks to the admin API. It holds the access token: the one-time
+// admin link (`/?token=…`) hands it over, it is kept in this origin's storage (so new
+// tabs of the same admin UI have it; no other port or site can read it) and taken out
+// of the address bar, and every call sends it as `Authorization: Bearer`. Never a
+// cookie: browsers send a cookie for 127.0.0.1 to every local server, whatever its port.
 
 import type {
   Channel,
@@ -69,14 +72,46 @@ export class ApiError extends Error {
   }
 }
 
+const TOKEN_KEY = "switchboard-admin-token";
+
+/** Takes the token from the admin link, if the page was opened with one. */
+function adoptLinkToken(): void {
+  const url = new URL(window.location.href);
+  const given = url.searchParams.get("token");
+  if (given === null) return;
+  try {
+    window.localStorage.setItem(TOKEN_KEY, given);
+  } catch {
+    // Storage refused (a locked-down profile): the token lives for this page only.
+    memoryToken = given;
+  }
+  url.searchParams.delete("token");
+  window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+}
+
+let memoryToken: string | null = null;
+adoptLinkToken();
+
+function accessToken(): string {
+  try {
+    return window.localStorage.getItem(TOKEN_KEY) ?? memoryToken ?? "";
+  } catch {
+    return memoryToken ?? "";
+  }
+}
+
+async function authorizedFetch(path: string, init?: RequestInit): Promise<Response> {
+  return fetch(`/api${path}`, {
+    ...init,
+    credentials: "omit",
+    headers: { Accept: "application/json", ...(init?.headers ?? {}), Authorization: `Bearer ${accessToken()}` },
+  });
+}
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`/api${path}`, {
-      ...init,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", ...(init?.headers ?? {}) },
-    });
+    response = await authorizedFetch(path, init);
   } catch {
     throw new ApiError(0, "unreachable", "The relay is not answering. Is Switchboard still running?");
   }
@@ -125,8 +160,29 @@ export function regenerateToken(): Promise<SettingsView> {
   return send<SettingsView>("POST", "/settings/regenerate-token");
 }
 
-/** A plain link downloads it: the cookie rides along and the server names the file. */
-export const settingsExportUrl = "/api/settings/export";
+/**
+ * Downloads the settings export under the name the server gives it. Fetched with the
+ * token, then handed to the browser as a file (a plain link would carry no token).
+ */
+export async function downloadSettingsExport(): Promise<void> {
+  let response: Response;
+  try {
+    response = await authorizedFetch("/settings/export");
+  } catch {
+    throw new ApiError(0, "unreachable", "The relay is not answering. Is Switchboard still running?");
+  }
+  if (!response.ok) throw new ApiError(response.status, `http_${response.status}`, `The relay answered ${response.status}.`);
+  const disposition = response.headers.get("content-disposition") ?? "";
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? "switchboard-settings.json";
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
 
 /** `text` is the exported file as read from disk; the server checks it. */
 export function importSettings(text: string): Promise<SettingsView> {
@@ -168,7 +224,8 @@ export function subscribe(
   /** The relay dropped events for this client (it fell behind): refetch what is shown. */
   onLagged?: () => void,
 ): () => void {
-  const source = new EventSource("/api/events");
+  // An EventSource sends no headers: the live stream alone takes the token in its query.
+  const source = new EventSource(`/api/events?access_token=${encodeURIComponent(accessToken())}`);
   onState("connecting");
   source.addEventListener("hello", () => onState("live"));
   source.addEventListener("relay", (e) => {

@@ -1,10 +1,17 @@
 //! The admin listener's guards: Host allow-list, token, Origin.
+//!
+//! The token travels only as `Authorization: Bearer …`, which the page adds itself from
+//! its own storage (see ui/src/lib/api.ts); never as a cookie. Browsers scope cookies by
+//! host, not port, so a cookie for this listener would also go to every other web server
+//! on 127.0.0.1 the user visits — and with it admin rights to any local process. The one
+//! exception is the live stream, which an `EventSource` opens without headers: it may
+//! carry the token as `?access_token=`.
 
 use std::sync::Arc;
 
 use axum::{
-    extract::{Request, State},
-    http::{header, HeaderMap, Method},
+    extract::{OriginalUri, Request, State},
+    http::{header, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -12,11 +19,6 @@ use axum::{
 use super::error::{ApiError, ErrorCode};
 use crate::relay::RelayState;
 use switchboard_types::token;
-
-/// The cookie carries the port because browsers share cookies across ports of one host.
-pub fn cookie_name(port: u16) -> String {
-    format!("switchboard_admin_{port}")
-}
 
 fn allowed_hosts(port: u16) -> [String; 3] {
     [
@@ -79,9 +81,7 @@ pub async fn require_token(
     req: Request,
     next: Next,
 ) -> Response {
-    if presented_token(req.headers(), state.admin_port)
-        .is_some_and(|t| token::matches(&state.admin_token, &t))
-    {
+    if presented_token(&req).is_some_and(|t| token::matches(&state.admin_token, &t)) {
         return next.run(req).await;
     }
     ApiError::new(
@@ -91,45 +91,98 @@ pub async fn require_token(
     .into_response()
 }
 
-fn presented_token(headers: &HeaderMap, port: u16) -> Option<String> {
-    if let Some(bearer) = headers
+/// What the admin UI may load and do, sent with every answer of the admin listener: its
+/// own scripts and styles only, no framing, no plug-ins, no form posts elsewhere. Images
+/// may come from elsewhere (attachments are served by 8x8); nothing else may.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: http: https:; \
+     connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// Adds the headers that keep the admin UI from being framed, sniffed or leaking its
+/// address (which may still carry the admin link's token) through a Referer.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The path of the live stream, the one route that takes the token in its query.
+pub const EVENTS_PATH: &str = "/api/events";
+
+fn presented_token(req: &Request) -> Option<String> {
+    if let Some(bearer) = req
+        .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
         return Some(bearer.trim().to_string());
     }
-    let name = cookie_name(port);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+    // Inside the nested /api router the URI has lost its prefix; the original has it.
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or(req.uri().path(), |u| u.path());
+    if req.method() == Method::GET && path == EVENTS_PATH {
+        return req
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == "access_token")
+            .map(|(_, v)| v.to_string());
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use axum::body::Body;
+
+    fn request(method: Method, uri: &str, headers: &[(header::HeaderName, &str)]) -> Request {
+        let mut builder = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            builder = builder.header(k, *v);
+        }
+        builder.body(Body::empty()).unwrap()
+    }
 
     #[test]
-    fn token_from_bearer_or_the_ports_cookie() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer abc"),
+    fn the_token_comes_from_the_bearer_header_or_the_live_streams_query_only() {
+        let bearer = request(
+            Method::GET,
+            "/api/status",
+            &[(header::AUTHORIZATION, "Bearer abc")],
         );
-        assert_eq!(presented_token(&h, 1).as_deref(), Some("abc"));
+        assert_eq!(presented_token(&bearer).as_deref(), Some("abc"));
 
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("other=1; switchboard_admin_4000=tok; x=y"),
+        let stream = request(Method::GET, "/api/events?access_token=tok", &[]);
+        assert_eq!(presented_token(&stream).as_deref(), Some("tok"));
+        let elsewhere = request(Method::GET, "/api/settings?access_token=tok", &[]);
+        assert_eq!(presented_token(&elsewhere), None, "only the live stream");
+        let posted = request(Method::POST, "/api/events?access_token=tok", &[]);
+        assert_eq!(presented_token(&posted), None);
+
+        let cookie = request(
+            Method::GET,
+            "/api/status",
+            &[(header::COOKIE, "switchboard_admin_4000=tok")],
         );
-        assert_eq!(presented_token(&h, 4000).as_deref(), Some("tok"));
-        assert_eq!(presented_token(&h, 4001), None);
+        assert_eq!(
+            presented_token(&cookie),
+            None,
+            "a cookie is never a credential"
+        );
     }
 }

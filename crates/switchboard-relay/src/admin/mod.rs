@@ -33,7 +33,6 @@ use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 use crate::relay::RelayState;
 
 pub use error::{ApiError, ErrorCode};
-pub use guard::cookie_name;
 pub use status::Status;
 
 /// The status as the admin API reports it, for shells that print it.
@@ -65,6 +64,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
             state.clone(),
             guard::check_host,
         ))
+        .layer(middleware::from_fn(guard::security_headers))
         .with_state(state)
 }
 

@@ -1,41 +1,25 @@
-//! Serves the embedded web UI, and turns the one-time admin link (`/?token=…`) into a
-//! cookie so the token leaves the address bar and browser history.
+//! Serves the embedded web UI. The one-time admin link (`/?token=…`) opens the page like
+//! any other; the page keeps the token in its own storage and takes it out of the
+//! address bar and history (ui/src/lib/api.ts). No cookie is ever set (guard.rs says
+//! why), and the page is served so that the token cannot leak through a Referer.
 
 use std::sync::Arc;
 
 use axum::{
-    extract::{Query, State},
     http::{header, StatusCode, Uri},
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
     routing::get,
     Router,
 };
 
-use super::guard::cookie_name;
 use crate::relay::RelayState;
 use crate::ui_assets;
-use switchboard_types::token;
-
-#[derive(serde::Deserialize)]
-struct LinkQuery {
-    token: Option<String>,
-}
 
 pub fn router() -> Router<Arc<RelayState>> {
     Router::new().route("/", get(index)).fallback(get(asset))
 }
 
-async fn index(State(state): State<Arc<RelayState>>, Query(q): Query<LinkQuery>) -> Response {
-    if let Some(given) = q.token {
-        if token::matches(&state.admin_token, &given) {
-            let cookie = format!(
-                "{}={}; Path=/; HttpOnly; SameSite=Strict",
-                cookie_name(state.admin_port),
-                state.admin_token
-            );
-            return ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response();
-        }
-    }
+async fn index() -> Response {
     index_page()
 }
 
@@ -44,7 +28,8 @@ fn index_page() -> Response {
         Some(body) => (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-cache"),
+                // The admin link carries the token until the page has taken it in.
+                (header::CACHE_CONTROL, "no-store"),
             ],
             body,
         )
