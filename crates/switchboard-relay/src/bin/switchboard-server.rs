@@ -144,6 +144,10 @@ async fn main() -> ExitCode {
         .init();
 
     let data_dir = resolved.relay.data_dir.clone();
+    // Listening for the stop signals before anything says "ready": a supervisor (or a
+    // test) that sends SIGTERM as soon as it reads the ready lines must get a clean stop,
+    // not the default action of the signal.
+    let stop = stop_signal();
     let handle = match switchboard_relay::start(resolved.relay).await {
         Ok(h) => h,
         Err(e) => {
@@ -168,23 +172,35 @@ async fn main() -> ExitCode {
     println!("  Data:         {}", data_dir.display());
     println!("Press Ctrl+C to stop.");
 
-    wait_for_stop().await;
+    stop.await;
     eprintln!("switchboard-server: stopping");
     handle.shutdown().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_stop() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on Ctrl+C or SIGTERM. The handlers are installed when this is called, not
+/// when it is awaited.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler installs");
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()).expect("SIGTERM handler installs"),
+            signal(SignalKind::interrupt()).expect("SIGINT handler installs"),
+        )
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        #[cfg(unix)]
         tokio::select! {
-            _ = ctrl_c => {}
+            _ = int.recv() => {}
             _ = term.recv() => {}
         }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(());
+    });
+    async move {
+        let _ = rx.await;
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
