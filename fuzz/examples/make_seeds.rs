@@ -17,9 +17,9 @@ use std::{
 use chat_gateway_sim::{Seed, SimConfig, WebchatTarget};
 use serde_json::json;
 use switchboard_bot::{BotKind, DEFAULT_FLOW};
-use switchboard_settings::settings::Settings;
-use switchboard_settings::export::export;
 use switchboard_fuzz::request;
+use switchboard_settings::export::export;
+use switchboard_settings::settings::Settings;
 
 #[tokio::main]
 async fn main() {

@@ -6,8 +6,8 @@
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use chat_gateway_client::json_properties;
+use libfuzzer_sys::fuzz_target;
 use switchboard_settings::export::{export, read_export};
 use switchboard_types::token;
 

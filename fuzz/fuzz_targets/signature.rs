@@ -7,11 +7,11 @@
 #![no_main]
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use libfuzzer_sys::fuzz_target;
 use chat_gateway_client::webhook::signature::{
-    self, key_from_jwk, parse_signature, signed_payload, verify, ChecksumVariant,
-    DeliveryHeaders, ParsedSignature, PublicKey, DEFAULT_FRESHNESS_WINDOW_MS,
+    self, key_from_jwk, parse_signature, signed_payload, verify, ChecksumVariant, DeliveryHeaders,
+    ParsedSignature, PublicKey, DEFAULT_FRESHNESS_WINDOW_MS,
 };
+use libfuzzer_sys::fuzz_target;
 use switchboard_fuzz::{request, test_key, NOW_MS};
 
 /// 8x8's protected header, for inputs whose own header is not one a receiver accepts.
