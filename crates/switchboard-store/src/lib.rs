@@ -5,9 +5,15 @@
 //! looks through ([`search_text`]), and the write units that commit everything one event
 //! causes together with its "processed" mark ([`write_unit`]).
 //!
-//! The engine sees the store through these types only; nothing above this crate writes
-//! SQL. A second backend (PostgreSQL) slots in behind the same types: the SQL lives in
-//! this crate and each write is a closure over one connection inside a unit.
+//! The seam for a second backend (PostgreSQL, for several relays): the engine and the
+//! relay see the store through these types' methods only — no crate above this one
+//! depends on rusqlite or writes SQL (`cargo tree -p switchboard-engine` shows no
+//! database driver of its own). A backend is chosen when [`Db`] is opened, and each
+//! store type keeps its public methods while its SQL gains a PostgreSQL twin behind
+//! them; the one SQLite-shaped part of the interface is [`write_unit::Write`] (a closure
+//! over a SQLite connection), which becomes a backend-neutral write (statement and
+//! parameters) when the second backend arrives. Types rather than traits: the engine
+//! never needs two stores at once, and a test uses the real SQLite store on disk.
 
 pub mod conversations;
 pub mod db;
