@@ -28,6 +28,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 say "Building the app and the server"
 cargo build --bins --quiet
+# The one benchmark-crate binary a test uses: the seeder behind the conversations-scale
+# browser test (the rest of the benchmarks are built only when run).
+cargo build --quiet -p switchboard-bench --bin bench-store
 
 # The rest runs on a private session bus with a fresh, unlocked keyring, so the keychain
 # tests use the real Secret Service and never touch the developer's own keyring.
