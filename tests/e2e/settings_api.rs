@@ -396,7 +396,7 @@ async fn export_leaves_out_secrets_and_import_restores_the_rest() {
     let res = client()
         .post(relay.admin("/api/settings/import"))
         .header(header::AUTHORIZATION, relay.bearer())
-        .body(exported)
+        .body(exported.clone())
         .send()
         .await
         .unwrap();
@@ -417,6 +417,39 @@ async fn export_leaves_out_secrets_and_import_restores_the_rest() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "bad_import");
+
+    // An export with a 1.5 MB handover message is refused by name, and nothing changes.
+    let mut bloated: Value = serde_json::from_str(&exported).unwrap();
+    bloated["settings"]["handover"]["handoverMessage"] = json!("x".repeat(1_500_000));
+    let res = client()
+        .post(relay.admin("/api/settings/import"))
+        .header(header::AUTHORIZATION, relay.bearer())
+        .body(bloated.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["fields"][0]["field"], "handover.handoverMessage",
+        "{body}"
+    );
+    // A body past the admin API's limit answers in the API's own shape.
+    let res = client()
+        .post(relay.admin("/api/settings/import"))
+        .header(header::AUTHORIZATION, relay.bearer())
+        .body(vec![b' '; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "too_large", "{body}");
+    let (_, after) = call(&relay, "GET", "/api/settings", None).await;
+    assert_eq!(
+        after["settings"]["handover"]["queueId"], "102",
+        "nothing changed"
+    );
     relay.handle.shutdown().await;
 }
 

@@ -225,10 +225,80 @@ impl Settings {
                 "The inactivity timeout must be between 1 and 1440 minutes (24 hours).".into(),
             );
         }
+        for (field, value, max) in self.text_fields() {
+            let length = value.chars().count();
+            if length > max {
+                bad(
+                    field,
+                    format!("This field takes at most {max} characters; it has {length}."),
+                );
+            }
+        }
         errors.extend(switchboard_bot::validate(&self.bot));
         errors
     }
+
+    /// Every free-text field with the most it may hold: generous for what an admin types,
+    /// and small enough that an import cannot fill the settings file (or every handover
+    /// message) with megabytes.
+    fn text_fields(&self) -> Vec<(&'static str, &str, usize)> {
+        let mut fields = vec![
+            (
+                "connection.baseUrl",
+                self.connection.base_url.as_str(),
+                MAX_URL,
+            ),
+            (
+                "handover.connection.baseUrl",
+                self.handover.connection.base_url.as_str(),
+                MAX_URL,
+            ),
+            (
+                "handover.jsonProperties",
+                self.handover.json_properties.as_str(),
+                MAX_JSON_PROPERTIES,
+            ),
+            (
+                "handover.handoverMessage",
+                self.handover.handover_message.as_str(),
+                MAX_MESSAGE,
+            ),
+            ("bot.flow", self.bot.flow.as_str(), MAX_FLOW),
+        ];
+        for (field, value, max) in [
+            ("connection.tenant", &self.connection.tenant, MAX_ID),
+            (
+                "handover.connection.tenant",
+                &self.handover.connection.tenant,
+                MAX_ID,
+            ),
+            ("handover.channelId", &self.handover.channel_id, MAX_ID),
+            ("handover.queueId", &self.handover.queue_id, MAX_ID),
+            (
+                "endpoint.publicBaseUrl",
+                &self.endpoint.public_base_url,
+                MAX_URL,
+            ),
+            ("bot.externalUrl", &self.bot.external_url, MAX_URL),
+        ] {
+            if let Some(v) = value {
+                fields.push((field, v.as_str(), max));
+            }
+        }
+        fields
+    }
 }
+
+/// The longest URL a setting takes.
+pub const MAX_URL: usize = 2_048;
+/// The longest 8x8 id or tenant name a setting takes.
+pub const MAX_ID: usize = 256;
+/// The longest message the bot says for the relay (e.g. the handover message).
+pub const MAX_MESSAGE: usize = 2_000;
+/// The JSON properties as typed: 30 entries of 8x8's longest values fit.
+pub const MAX_JSON_PROPERTIES: usize = 64 * 1024;
+/// The built-in flow as typed.
+pub const MAX_FLOW: usize = 256 * 1024;
 
 impl Settings {
     /// Form fields arrive as typed: trim them and turn empty optional fields into "none",
@@ -415,6 +485,23 @@ impl SettingsStore for MemorySettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_text_field_has_a_bound() {
+        let mut s = Settings::default();
+        s.endpoint.token = token::generate();
+        assert!(s.validate().is_empty(), "{:?}", s.validate());
+        s.handover.handover_message = "x".repeat(1_500_000);
+        s.handover.queue_id = Some("q".repeat(MAX_ID + 1));
+        let fields: Vec<_> = s.validate().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["handover.handoverMessage", "handover.queueId"]);
+        s.handover.handover_message = "é".repeat(MAX_MESSAGE);
+        s.handover.queue_id = Some("q".repeat(MAX_ID));
+        assert!(
+            s.validate().is_empty(),
+            "characters, not bytes, at the limit"
+        );
+    }
 
     fn valid() -> Settings {
         let mut s = Settings::default();

@@ -225,7 +225,7 @@ fields?: Array<FieldError>, };
  * What went wrong, for the program: the UI branches on these, never on messages.
  * The 8x8 codes are also what a connection test reports (`TestOutcome.code`).
  */
-export type ErrorCode = "unauthorized" | "foreign_host" | "foreign_origin" | "not_found" | "bad_request" | "bad_query" | "invalid_settings" | "invalid_json_properties" | "invalid_event" | "bad_import" | "key_from_environment" | "refused" | "no_sandbox" | "no_webhook" | "conflict" | "sandbox_refused" | "sandbox_unreachable" | "keychain_failed" | "settings_not_saved" | "stopping" | "internal" | "no_key" | "key_for_other_url" | "8x8_not_configured" | "8x8_unauthorized" | "8x8_forbidden" | "8x8_not_found" | "8x8_rate_limited" | "8x8_unavailable" | "8x8_rejected" | "8x8_timeout" | "8x8_unreachable" | "8x8_tls" | "8x8_transport" | "8x8_bad_response" | "invalid_request";
+export type ErrorCode = "unauthorized" | "foreign_host" | "foreign_origin" | "not_found" | "bad_request" | "bad_query" | "invalid_settings" | "invalid_json_properties" | "invalid_event" | "bad_import" | "key_from_environment" | "refused" | "no_sandbox" | "no_webhook" | "conflict" | "sandbox_refused" | "sandbox_unreachable" | "keychain_failed" | "settings_not_saved" | "stopping" | "internal" | "no_key" | "too_large" | "key_for_other_url" | "8x8_not_configured" | "8x8_unauthorized" | "8x8_forbidden" | "8x8_not_found" | "8x8_rate_limited" | "8x8_unavailable" | "8x8_rejected" | "8x8_timeout" | "8x8_unreachable" | "8x8_tls" | "8x8_transport" | "8x8_bad_response" | "invalid_request";
 
 export type EventTemplate = { name: string, body: JsonValue, };
 

@@ -34,7 +34,7 @@ use switchboard_types::FieldError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
-    /// 401: the request lacks this launch's admin token (header or cookie).
+    /// 401: the request lacks this launch's admin token (as a bearer token).
     Unauthorized,
     /// 403: the Host header is not loopback with the admin port (DNS rebinding).
     ForeignHost,
@@ -78,6 +78,8 @@ pub enum ErrorCode {
     Internal,
     /// A connection test without an API key, typed or saved.
     NoKey,
+    /// 413: the request body is larger than the admin API takes.
+    TooLarge,
     /// A connection test of another Base URL than the saved one without the key typed:
     /// the saved key is sent only to the saved Base URL.
     KeyForOtherUrl,
@@ -138,6 +140,7 @@ impl ErrorCode {
             | KeyForOtherUrl | GatewayNotConfigured => StatusCode::CONFLICT,
             KeychainFailed | Stopping => StatusCode::SERVICE_UNAVAILABLE,
             SettingsNotSaved | Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             SandboxRefused | SandboxUnreachable | GatewayUnauthorized | GatewayForbidden
             | GatewayNotFound | GatewayRateLimited | GatewayUnavailable | GatewayRejected
             | GatewayTimeout | GatewayUnreachable | GatewayTls | GatewayTransport
@@ -353,8 +356,21 @@ impl From<ClientError> for ApiError {
     }
 }
 
+/// The most the admin API reads of a request body (axum's default limit).
+pub const BODY_LIMIT: &str = "2 MiB";
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::TooLarge,
+        format!("The request body is larger than the admin API takes ({BODY_LIMIT})."),
+    )
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return too_large();
+        }
         ApiError::new(
             ErrorCode::BadRequest,
             format!(
@@ -375,6 +391,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let Json(v) = Json::<T>::from_request(req, state).await?;
         Ok(JsonBody(v))
+    }
+}
+
+/// A raw request body whose rejection (too large, cut off) speaks `{code, message}`.
+pub struct BodyBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(BodyBytes(bytes)),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+            Err(r) => Err(ApiError::new(ErrorCode::BadRequest, r.body_text())),
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::error::{ApiError, ErrorCode, PathParams};
+use super::error::{ApiError, BodyBytes, ErrorCode, PathParams};
 use crate::relay::RelayState;
 
 pub fn router() -> Router<Arc<RelayState>> {
@@ -134,7 +134,7 @@ async fn plain(
 async fn queue_agent(
     State(state): State<Arc<RelayState>>,
     PathParams(id): PathParams<String>,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let path = format!("queues/{}/agent", segment(&id)?);
     forward(&state, Method::PUT, &path, None, Some(body)).await
@@ -175,7 +175,7 @@ async fn act(
 async fn agent(
     State(state): State<Arc<RelayState>>,
     PathParams((id, action)): PathParams<(String, String)>,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     act(&state, &id, "agent", &action, &AGENT_ACTIONS, body).await
 }
@@ -183,7 +183,7 @@ async fn agent(
 async fn customer(
     State(state): State<Arc<RelayState>>,
     PathParams((id, action)): PathParams<(String, String)>,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     act(&state, &id, "customer", &action, &CUSTOMER_ACTIONS, body).await
 }
@@ -192,7 +192,7 @@ async fn customer(
 /// `channelId`, the webhook the relay registered in the sandbox is used.
 async fn webchat_start(
     State(state): State<Arc<RelayState>>,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let mut request: Value = if body.is_empty() {
         Value::Object(Default::default())

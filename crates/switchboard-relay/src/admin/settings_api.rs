@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::{
-    body::Bytes,
     extract::State,
     http::header,
     response::{IntoResponse, Response},
@@ -14,7 +13,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::error::{ApiError, ErrorCode, JsonBody, QueryParams};
+use super::error::{ApiError, BodyBytes, ErrorCode, JsonBody, QueryParams};
 use crate::admin::settings_update::{self, KeyState, SaveRequest};
 use crate::admin::setup_helpers::{
     self, ChannelChoice, Preview, Registration, TestOutcome, TestRequest, Warning, WarningCode,
@@ -152,7 +151,7 @@ async fn export(State(state): State<Arc<RelayState>>) -> Response {
 
 async fn import(
     State(state): State<Arc<RelayState>>,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Json<SettingsView>, ApiError> {
     settings_update::import(&state, &body).await?;
     Ok(Json(view(&state).await))
