@@ -28,6 +28,41 @@ pub struct Settings {
     pub handover: HandoverSettings,
     /// The bot: the built-in flow or an external bot by URL.
     pub bot: switchboard_bot::BotSettings,
+    /// How long finished records are kept in the database; files saved before the
+    /// section existed load with the defaults.
+    pub retention: RetentionSettings,
+}
+
+/// How many days finished records are kept before the relay deletes them (in the
+/// background, a few hundred rows at a time; see switchboard-store's `retention`).
+/// Only what is done is ever deleted: deliveries the engine has finished with, outbox
+/// calls 8x8 accepted or refused for good, and conversations that have ended (with their
+/// transcripts), counted from their last change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RetentionSettings {
+    /// Webhook deliveries as received (the inspector's raw record), accepted or not.
+    pub deliveries_days: u32,
+    /// Outbox calls that were delivered to 8x8 or failed for good.
+    pub outbox_days: u32,
+    /// Ended conversations with their transcripts.
+    pub conversations_days: u32,
+}
+
+/// The shortest and longest retention a setting takes, in days.
+pub const RETENTION_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
+
+impl Default for RetentionSettings {
+    /// The raw deliveries are for debugging an integration and are the bulk of the
+    /// database (each holds its whole body): two weeks. The outbox history explains what
+    /// was sent to 8x8 for a month. Transcripts are what people look back at: a quarter.
+    fn default() -> Self {
+        Self {
+            deliveries_days: 14,
+            outbox_days: 30,
+            conversations_days: 90,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
@@ -117,6 +152,7 @@ impl Default for Settings {
             endpoint: EndpointSettings::default(),
             handover: HandoverSettings::default(),
             bot: switchboard_bot::BotSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -224,6 +260,34 @@ impl Settings {
                 "handover.inactivityTimeoutMinutes",
                 "The inactivity timeout must be between 1 and 1440 minutes (24 hours).".into(),
             );
+        }
+        for (field, days, what) in [
+            (
+                "retention.deliveriesDays",
+                self.retention.deliveries_days,
+                "Webhook deliveries",
+            ),
+            (
+                "retention.outboxDays",
+                self.retention.outbox_days,
+                "Finished outbox calls",
+            ),
+            (
+                "retention.conversationsDays",
+                self.retention.conversations_days,
+                "Ended conversations",
+            ),
+        ] {
+            if !RETENTION_DAYS.contains(&days) {
+                bad(
+                    field,
+                    format!(
+                        "{what} are kept between {} and {} days (10 years); {days} is outside that.",
+                        RETENTION_DAYS.start(),
+                        RETENTION_DAYS.end()
+                    ),
+                );
+            }
         }
         for (field, value, max) in self.text_fields() {
             let length = value.chars().count();
@@ -598,6 +662,45 @@ mod tests {
         assert_eq!(s.connection.base_url, DEFAULT_BASE_URL);
         assert_eq!(s.connection.tenant.as_deref(), Some("t1"));
         assert!(s.endpoint.verify_signatures);
+    }
+
+    #[test]
+    fn retention_defaults_load_from_an_old_file_and_bad_days_are_named() {
+        // A file saved before the retention section existed.
+        let old: Settings = serde_json::from_str(r#"{"handover":{"queueId":"q1"}}"#).unwrap();
+        assert_eq!(old.retention, RetentionSettings::default());
+        assert_eq!(
+            (
+                old.retention.deliveries_days,
+                old.retention.outbox_days,
+                old.retention.conversations_days
+            ),
+            (14, 30, 90)
+        );
+        // A section with only some fields takes the defaults for the rest.
+        let partial: Settings =
+            serde_json::from_str(r#"{"retention":{"conversationsDays":365}}"#).unwrap();
+        assert_eq!(partial.retention.conversations_days, 365);
+        assert_eq!(partial.retention.deliveries_days, 14);
+
+        let mut s = valid();
+        s.retention = RetentionSettings {
+            deliveries_days: 0,
+            outbox_days: 3651,
+            conversations_days: 3650,
+        };
+        let errors = s.validate();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["retention.deliveriesDays", "retention.outboxDays"]);
+        assert_eq!(
+            errors[0].message,
+            "Webhook deliveries are kept between 1 and 3650 days (10 years); 0 is outside that."
+        );
+        s.retention.deliveries_days = 1;
+        s.retention.outbox_days = 3650;
+        assert_eq!(s.validate(), vec![], "both ends of the range are allowed");
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["retention"]["outboxDays"], 3650);
     }
 
     #[test]
