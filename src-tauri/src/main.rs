@@ -7,6 +7,8 @@
 mod notifications;
 mod rendering;
 mod settings_store;
+#[cfg(test)]
+mod window_csp;
 
 use std::sync::{Arc, Mutex};
 
