@@ -2,7 +2,7 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 8; 4, 5, 7 and 8 change indexes only, 6 adds the search column, see
+//! Schema (version 9; 4, 5, 7, 8 and 9 change indexes only, 6 adds the search column, see
 //! the migrations):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
@@ -37,6 +37,12 @@
 //!   for case and accents by `crate::search_text`). In `messages`, `author_type` is the
 //!   transcript lane (`user`, `bot`, `agent`, `system`) and `direction` is `in` (from
 //!   8x8), `out` (to 8x8) or `local`.
+//!
+//! Files are created with `auto_vacuum=INCREMENTAL`, so the pages that retention
+//! (`crate::retention`) frees can be handed back to the file system a few at a time
+//! (`PRAGMA incremental_vacuum`) instead of by a full `VACUUM`, which rewrites the whole
+//! file while it holds the write lock. A file from before that setting is converted once,
+//! when it is opened (see [`Db::open`]).
 
 use std::{
     path::{Path, PathBuf},
@@ -161,6 +167,13 @@ const MIGRATIONS: &[&str] = &[
     // Rejected deliveries are capped (deliveries::MAX_REJECTED): finding the oldest to
     // delete reads this index, never the table.
     "CREATE INDEX deliveries_rejected ON deliveries(id) WHERE status = 'rejected';",
+    // Deleting a delivery or an outbox entry (retention, the rejected cap) makes SQLite
+    // look for the rows that still point at it (foreign keys): without these it reads
+    // every transcript line and every delivery for each row deleted. Retention also
+    // clears a transcript line's link to a delivery it deletes through them.
+    "CREATE INDEX messages_delivery ON messages(delivery_id) WHERE delivery_id IS NOT NULL;
+    CREATE INDEX messages_outbox ON messages(outbox_id) WHERE outbox_id IS NOT NULL;
+    CREATE INDEX deliveries_duplicate ON deliveries(duplicate_of) WHERE duplicate_of IS NOT NULL;",
 ];
 
 /// What a migration needs beyond SQL, run in the same transaction.
@@ -235,6 +248,7 @@ impl Db {
         };
         let mut conn = connect(path).map_err(open_err)?;
         migrate(&mut conn, &shown)?;
+        convert_to_incremental_vacuum(&conn, &shown);
         conn.execute(
             "INSERT INTO app_meta (key, value) VALUES ('last_started_at', strftime('%Y-%m-%dT%H:%M:%fZ','now'))
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -287,6 +301,10 @@ impl Db {
 /// FULL would add an fsync per commit.
 fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open(path)?;
+    // Before WAL: switching a new, empty file to WAL writes its header, and from then on
+    // only a VACUUM changes the vacuum mode. On an existing file this only says what the
+    // next VACUUM should do.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -325,6 +343,45 @@ fn spawn_checkpointer(path: &Path, alive: std::sync::Weak<Mutex<Connection>>) {
         .spawn(run)
     {
         tracing::error!(error = %e, "cannot start the WAL checkpointer");
+    }
+}
+
+/// `PRAGMA auto_vacuum` of a file that hands free pages back a few at a time.
+const INCREMENTAL: i64 = 2;
+
+/// A database created before files were made with `auto_vacuum=INCREMENTAL` is rewritten
+/// once by a full `VACUUM`, at open, before the listeners take any traffic: it takes about
+/// as long as copying the file and needs as much free disk space again. If it cannot run
+/// (a full disk), the relay starts all the same: retention still deletes old rows and
+/// SQLite reuses their pages, only the file does not shrink; the next start tries again.
+fn convert_to_incremental_vacuum(conn: &Connection, path: &str) {
+    let mode: i64 = conn
+        .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+        .unwrap_or(INCREMENTAL);
+    if mode == INCREMENTAL {
+        return;
+    }
+    let started = std::time::Instant::now();
+    tracing::info!(
+        path,
+        "converting the database to incremental vacuum (once; the whole file is rewritten)"
+    );
+    let converted = conn
+        .pragma_update(None, "auto_vacuum", "INCREMENTAL")
+        .and_then(|_| conn.execute_batch("VACUUM"))
+        // VACUUM wrote the whole database to the WAL: copy it back and empty the WAL.
+        .and_then(|_| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())));
+    match converted {
+        Ok(()) => tracing::info!(
+            path,
+            took_ms = started.elapsed().as_millis() as u64,
+            "database converted to incremental vacuum"
+        ),
+        Err(e) => tracing::warn!(
+            path,
+            error = %e,
+            "the database could not be converted to incremental vacuum; retention frees space inside the file but the file will not shrink"
+        ),
     }
 }
 
@@ -422,6 +479,67 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(text, "zoe muller\nc1\nbilling");
+    }
+
+    #[tokio::test]
+    async fn a_new_file_is_incremental_and_an_old_one_is_converted_once_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |db: &Db| {
+            db.blocking(|c| {
+                c.pragma_query_value(None, "auto_vacuum", |r| r.get::<_, i64>(0))
+                    .unwrap()
+            })
+        };
+        let fresh = Db::open(&dir.path().join("new.db")).unwrap();
+        assert_eq!(mode(&fresh), INCREMENTAL);
+
+        // A file as an earlier build made it: WAL first, so no incremental vacuum.
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(8).enumerate() {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        conn.execute(
+            "INSERT INTO conversations (id, role, created_at_ms, updated_at_ms) VALUES ('kept', 'endpoint', 1, 1)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            conn.pragma_query_value(None, "auto_vacuum", |r| r.get::<_, i64>(0))
+                .unwrap(),
+            0
+        );
+        drop(conn);
+
+        let db = Db::open(&path).unwrap();
+        assert_eq!(mode(&db), INCREMENTAL);
+        let (ids, version): (String, i64) = db.blocking(|c| {
+            (
+                c.query_row("SELECT group_concat(id) FROM conversations", [], |r| {
+                    r.get(0)
+                })
+                .unwrap(),
+                c.pragma_query_value(None, "user_version", |r| r.get(0))
+                    .unwrap(),
+            )
+        });
+        assert_eq!(ids, "kept");
+        assert_eq!(version as usize, MIGRATIONS.len());
+        let indexes: i64 = db.blocking(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN
+                 ('messages_delivery', 'messages_outbox', 'deliveries_duplicate')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        });
+        assert_eq!(indexes, 3);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! every webhook delivery and the restart-surviving queue to the engine
 //! ([`deliveries`], [`inbox_queue`]), the outbox of calls bound for 8x8 ([`outbox`]), the
 //! conversations and their transcripts ([`conversations`]), the folded text a search
-//! looks through ([`search_text`]), and the write units that commit everything one event
-//! causes together with its "processed" mark ([`write_unit`]).
+//! looks through ([`search_text`]), the write units that commit everything one event
+//! causes together with its "processed" mark ([`write_unit`]), and the retention that
+//! deletes finished records past their age and shrinks the file ([`retention`]).
 //!
 //! The seam for a second backend (PostgreSQL, for several relays): the engine and the
 //! relay see the store through these types' methods only — no crate above this one
@@ -20,6 +21,7 @@ pub mod db;
 pub mod deliveries;
 pub mod inbox_queue;
 pub mod outbox;
+pub mod retention;
 pub mod search_text;
 pub mod write_unit;
 
@@ -30,3 +32,4 @@ pub use db::{Db, DbError};
 pub use deliveries::{DeliveryRecord, DeliveryStore, Recorded};
 pub use inbox_queue::{InboxQueue, QueuedEvent};
 pub use outbox::{Outbox, OutboxEntry, OutboxError};
+pub use retention::{DatabaseSize, Retention, RetentionPass};
