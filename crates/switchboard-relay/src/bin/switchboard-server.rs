@@ -26,10 +26,15 @@ The admin UI listens on 127.0.0.1 only; open the printed link, which carries thi
 launch's access token. The endpoint listener is what 8x8 (through a tunnel or reverse
 proxy) reaches: it serves only the webhook route.
 
-Limits on both listeners: a request's headers within 10 s (also the idle timeout of a
-kept-alive connection), its body within 10 s and at most 1 MiB on the endpoint; at most
-(open-files limit - 256) / 2 connections each (the soft open-files limit is raised to
-the hard one at start). At the cap a new connection replaces the longest-idle one.";
+Limits (README.md, \"Limits and timeouts\", lists them all): on both listeners a
+request's headers must arrive within 10 s, which is also how long a kept-alive
+connection may sit idle (then it is closed), and its body within 10 s (else 400). A
+webhook body takes at most 1 MiB, an admin API body at most 2 MiB (else 413). Each
+listener serves at most (open-files limit - 256) / 2 connections, between 32 and 16,384
+(the soft open-files limit is raised to the hard one at start); at the cap a new
+connection replaces the longest-idle one. A new signing key must be fetched within 5 s,
+else the delivery gets 503 and 8x8 retries. Of rejected deliveries the newest 5,000 are
+kept, with 4 KiB of body each.";
 
 #[derive(Parser, Debug)]
 #[command(
