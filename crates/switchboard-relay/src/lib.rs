@@ -1,6 +1,7 @@
 //! Switchboard's relay: the wiring of the crates below it into a running program.
 //! `start(config)` opens the store, loads the settings, starts the embedded sandbox when
-//! there are no credentials, the conversation engine and the outbox worker, and binds
+//! there are no credentials, the conversation engine, the outbox worker and the retention
+//! task ([`retention_task`]), and binds
 //! the two listeners: the endpoint listener ([`endpoint`], the webhook receiver 8x8
 //! reaches) and the admin listener ([`admin`], the UI and its API on loopback). The
 //! desktop app, the headless server and the tests all run it the same way.
@@ -14,6 +15,7 @@ mod data_dir;
 pub mod endpoint;
 pub mod listener;
 mod relay;
+pub mod retention_task;
 pub mod roles;
 pub mod server_config;
 pub mod ui_assets;

@@ -331,9 +331,10 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
             admin_listener,
             admin::router(state.clone()),
             limits,
-            stopped,
+            stopped.clone(),
         ),
         outbox_worker,
+        crate::retention_task::spawn(&state, stopped.clone()),
     ];
     state.refresh_key_presence().await;
     if state.sandbox.is_some() {

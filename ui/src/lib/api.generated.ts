@@ -122,7 +122,33 @@ export type CreateConversation = { channelId: string, user: ConversationUser, as
  */
 history?: History, };
 
-export type DatabaseStatus = { path: string, schemaVersion: number, };
+/**
+ * How big the database is on disk.
+ */
+export type DatabaseSize = { 
+/**
+ * The database and its WAL together.
+ */
+totalBytes: number, 
+/**
+ * The database's pages (`page_count × page_size`).
+ */
+fileBytes: number, 
+/**
+ * The write-ahead log (`-wal`), not yet copied back or not yet emptied.
+ */
+walBytes: number, 
+/**
+ * Pages inside the file that are free for reuse (`freelist_count × page_size`);
+ * retention's incremental vacuum hands them back.
+ */
+freeBytes: number, };
+
+export type DatabaseStatus = { path: string, schemaVersion: number, 
+/**
+ * How big the database is on disk; absent when it could not be read.
+ */
+size: DatabaseSize | null, retention: RetentionStatus, };
 
 export type DeliveryDetail = { delivery: DeliveryRecord, 
 /**
@@ -395,6 +421,53 @@ export type ReplayRequest = { mode: ReplayMode,
  */
 body?: JsonValue, };
 
+/**
+ * What one pass removed, and when it ran.
+ */
+export type RetentionPass = { 
+/**
+ * When the pass ran, by the clock it was given (ms since the epoch).
+ */
+atMs: number, deliveries: number, outbox: number, conversations: number, 
+/**
+ * Transcript lines removed with their conversations.
+ */
+transcriptLines: number, 
+/**
+ * Bytes the database file gave back to the file system (incremental vacuum).
+ */
+freedBytes: number, tookMs: number, };
+
+/**
+ * How many days finished records are kept before the relay deletes them (in the
+ * background, a few hundred rows at a time; see switchboard-store's `retention`).
+ * Only what is done is ever deleted: deliveries the engine has finished with, outbox
+ * calls 8x8 accepted or refused for good, and conversations that have ended (with their
+ * transcripts), counted from their last change.
+ */
+export type RetentionSettings = { 
+/**
+ * Webhook deliveries as received (the inspector's raw record), accepted or not.
+ */
+deliveriesDays: number, 
+/**
+ * Outbox calls that were delivered to 8x8 or failed for good.
+ */
+outboxDays: number, 
+/**
+ * Ended conversations with their transcripts.
+ */
+conversationsDays: number, };
+
+/**
+ * How long finished records are kept, and what the last pass removed.
+ */
+export type RetentionStatus = { deliveriesDays: number, outboxDays: number, conversationsDays: number, 
+/**
+ * The last pass over this database (kept across restarts); none yet on a new one.
+ */
+lastPass: RetentionPass | null, };
+
 export type Role = "endpoint" | "handover";
 
 export type SandboxChoice = "auto" | "on" | "off";
@@ -437,7 +510,12 @@ sandbox: SandboxChoice, connection: ConnectionSettings, endpoint: EndpointSettin
 /**
  * The bot: the built-in flow or an external bot by URL.
  */
-bot: BotSettings, };
+bot: BotSettings, 
+/**
+ * How long finished records are kept in the database; files saved before the
+ * section existed load with the defaults.
+ */
+retention: RetentionSettings, };
 
 /**
  * `GET /api/settings`, and the answer of every change to them.

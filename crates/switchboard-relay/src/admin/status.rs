@@ -1,4 +1,5 @@
-//! The relay's status as the first screen shows it: listeners, sandbox, keychain, store.
+//! The relay's status as the first screen shows it: listeners, sandbox, keychain, store
+//! (where, how big, what retention removed last).
 
 use std::sync::{atomic::Ordering, Arc};
 
@@ -10,6 +11,7 @@ use crate::relay::RelayState;
 use crate::ui_assets;
 use switchboard_settings::secrets::{Backend, SecretName};
 use switchboard_store::db::Db;
+use switchboard_store::{retention, DatabaseSize, Retention, RetentionPass};
 
 /// `GET /api/status`: the relay as the first screen shows it.
 #[derive(Debug, Serialize, TS)]
@@ -81,6 +83,20 @@ pub struct KeychainStatus {
 pub struct DatabaseStatus {
     pub path: String,
     pub schema_version: usize,
+    /// How big the database is on disk; absent when it could not be read.
+    pub size: Option<DatabaseSize>,
+    pub retention: RetentionStatus,
+}
+
+/// How long finished records are kept, and what the last pass removed.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionStatus {
+    pub deliveries_days: u32,
+    pub outbox_days: u32,
+    pub conversations_days: u32,
+    /// The last pass over this database (kept across restarts); none yet on a new one.
+    pub last_pass: Option<RetentionPass>,
 }
 
 pub async fn get_status(State(state): State<Arc<RelayState>>) -> Json<Status> {
@@ -95,6 +111,16 @@ pub async fn build(state: &RelayState) -> Status {
     let api_key_set = state.key_presence().endpoint;
     let sandbox_active = state.sandbox_active(&settings, switchboard_settings::Role::Endpoint);
     let target = crate::connections::target(state, &settings);
+    let size = retention::database_size(&state.db)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "the database's size could not be read"))
+        .ok();
+    let last_pass = Retention::new(state.db.clone())
+        .last_pass()
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "the last retention pass could not be read"))
+        .ok()
+        .flatten();
     Status {
         version: env!("CARGO_PKG_VERSION"),
         shell: state.shell.clone(),
@@ -128,6 +154,13 @@ pub async fn build(state: &RelayState) -> Status {
         database: DatabaseStatus {
             path: state.db.path().display().to_string(),
             schema_version: Db::schema_version(),
+            size,
+            retention: RetentionStatus {
+                deliveries_days: settings.retention.deliveries_days,
+                outbox_days: settings.retention.outbox_days,
+                conversations_days: settings.retention.conversations_days,
+                last_pass,
+            },
         },
         settings_location: state.settings_store.location(),
         ui_built: ui_assets::is_built(),

@@ -8,5 +8,6 @@ mod docs_limits;
 mod inbox_restart;
 mod inbox_signatures;
 mod outbox_delivery;
+mod retention;
 mod server_cli;
 mod support;
