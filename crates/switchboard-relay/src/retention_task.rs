@@ -93,9 +93,11 @@ pub fn spawn_with(
 ) -> JoinHandle<()> {
     let weak: Weak<RelayState> = Arc::downgrade(state);
     let mut settings = state.settings.subscribe();
+    let initial = settings.borrow_and_update().retention;
     tokio::spawn(async move {
         let mut next = tokio::time::Instant::now() + timing.first_after;
-        let mut applied: Option<RetentionSettings> = None;
+        // The retention settings the last pass ran with (at first, those at start).
+        let mut applied: RetentionSettings = initial;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {}
@@ -103,16 +105,15 @@ pub fn spawn_with(
                     if changed.is_err() {
                         return;
                     }
-                    let now = settings.borrow_and_update().retention;
-                    // Other settings changed, or the first pass has not run yet.
-                    if applied.is_none_or(|a| a == now) {
+                    // Only a change of the retention settings runs a pass early.
+                    if settings.borrow_and_update().retention == applied {
                         continue;
                     }
                 }
                 _ = stopping.wait_for(|s| *s) => return,
             }
             let Some(state) = weak.upgrade() else { return };
-            applied = Some(state.settings().retention);
+            applied = state.settings().retention;
             tokio::select! {
                 result = run_pass(&state, clock()) => {
                     if let Err(e) = result {
