@@ -8,8 +8,10 @@
 pub mod cpu;
 pub mod deliveries;
 pub mod emulator;
+pub mod memory;
 pub mod noop;
 pub mod proxy;
 pub mod reference;
 pub mod sse;
+pub mod stand_in;
 pub mod table;
