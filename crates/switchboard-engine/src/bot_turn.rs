@@ -2,13 +2,13 @@
 //! in endpoint mode, straight to the tester in handover mode), and a handover request
 //! starts the handover. A bot that fails is shown in the conversation, never lost.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
 use chat_gateway_client::{types::SendMessage, OutboundCall};
 use switchboard_bot::{Bot, BotInput, BotKind, BotReply, BotSession};
-use switchboard_settings::Role;
+use switchboard_settings::{Role, Settings};
 
 use crate::{handover, note, Conversation, Engine, EngineError, Mode};
 use switchboard_types::{Direction, Lane};
@@ -19,7 +19,7 @@ pub(crate) async fn run(
     input: BotInput,
 ) -> Result<(), EngineError> {
     let settings = engine.settings();
-    let bot = match Bot::from_settings(&settings.bot) {
+    let bot = match engine.bot.get(&settings) {
         Ok(b) => b,
         Err(e) => {
             note(
@@ -36,7 +36,10 @@ pub(crate) async fn run(
     };
     let mut session: BotSession = serde_json::from_value(conv.bot_session.clone())
         .unwrap_or_else(|_| BotSession::new(conv.id.clone()));
-    if conv.mode == Mode::Endpoint {
+    // Only a bot that may take seconds shows it is typing: the built-in flow answers at
+    // once, and a pulse before its reply is one more call to 8x8 per turn and an
+    // indicator the customer sees after the answer is already there.
+    if conv.mode == Mode::Endpoint && bot.kind() == BotKind::External {
         typing_pulse(engine, conv);
     }
     conv.greeted = true;
@@ -69,6 +72,31 @@ pub(crate) async fn run(
         }
     }
     Ok(())
+}
+
+/// The bot for the settings as they are, built once per settings snapshot: parsing the
+/// flow (or building the external bot's HTTP client) for every turn cost more than the
+/// rest of the turn together (bench-whole-path).
+#[derive(Default)]
+pub(crate) struct BotCache(Mutex<Option<BuiltBot>>);
+
+/// The settings snapshot a bot was built for, and the bot (or why it could not be).
+type BuiltBot = (Arc<Settings>, Result<Arc<Bot>, String>);
+
+impl BotCache {
+    fn get(&self, settings: &Arc<Settings>) -> Result<Arc<Bot>, String> {
+        let mut cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match &*cached {
+            Some((built_for, bot)) if Arc::ptr_eq(built_for, settings) => bot.clone(),
+            _ => {
+                let bot = Bot::from_settings(&settings.bot)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
+                *cached = Some((settings.clone(), bot.clone()));
+                bot
+            }
+        }
+    }
 }
 
 /// A plain bot message from the relay itself (e.g. "the agent has left").

@@ -85,6 +85,7 @@ pub struct Engine {
     stopping: watch::Receiver<bool>,
     actors: actors::Actors,
     config: std::sync::RwLock<EngineConfig>,
+    bot: bot_turn::BotCache,
 }
 
 /// What an actor is asked to do.
@@ -121,6 +122,7 @@ impl Engine {
             stopping: ctx.stopping,
             actors: actors::Actors::default(),
             config: std::sync::RwLock::new(EngineConfig::default()),
+            bot: bot_turn::BotCache::default(),
         })
     }
 
