@@ -73,7 +73,21 @@ pub async fn resolve_for(state: &RelayState, role: Role) -> Result<Connection, C
 
 /// The engine's view of the relay's connections. Weak: the engine lives inside the
 /// relay's state and must not keep it alive after shutdown.
-pub struct RelayConnections(pub Weak<RelayState>);
+pub struct RelayConnections {
+    state: Weak<RelayState>,
+    /// One pool for the typing pulses: building a client (TLS roots and all) and opening
+    /// a connection for each bot turn cost more than the turn (bench-whole-path).
+    typing_http: reqwest::Client,
+}
+
+impl RelayConnections {
+    pub fn new(state: Weak<RelayState>) -> Self {
+        Self {
+            state,
+            typing_http: chat_gateway_client::http_client(&RetryPolicy::once()),
+        }
+    }
+}
 
 impl Connections for RelayConnections {
     fn typing<'a>(
@@ -83,13 +97,14 @@ impl Connections for RelayConnections {
         author: &'a str,
     ) -> BoxFuture<'a, ()> {
         async move {
-            let Some(state) = self.0.upgrade() else {
+            let Some(state) = self.state.upgrade() else {
                 return;
             };
             let Ok(conn) = resolve_for(&state, role).await else {
                 return;
             };
-            let client = ChatGatewayClient::with_policy(conn, RetryPolicy::once());
+            let client =
+                ChatGatewayClient::with_http(self.typing_http.clone(), conn, RetryPolicy::once());
             if let Err(e) = client.typing(conversation_id, author).await {
                 tracing::debug!(error = %e, "typing indicator not sent");
             }
@@ -102,7 +117,7 @@ impl Connections for RelayConnections {
             settings.handover.channel_id.clone(),
             settings.handover.queue_id.clone(),
         );
-        match self.0.upgrade() {
+        match self.state.upgrade() {
             Some(state) if state.sandbox_active(settings, Role::Handover) => {
                 let setup = state.sandbox_setup();
                 (
@@ -116,7 +131,7 @@ impl Connections for RelayConnections {
 
     fn handback_webhook(&self) -> BoxFuture<'_, Option<String>> {
         async move {
-            let state = self.0.upgrade()?;
+            let state = self.state.upgrade()?;
             let settings = state.settings();
             if state.sandbox_active(&settings, Role::Handover) {
                 if let Some(id) = state.sandbox_setup().webhook_id {

@@ -282,7 +282,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
             outbox: outbox.clone(),
             bus,
             settings: settings_rx,
-            connections: Arc::new(RelayConnections(weak.clone())),
+            connections: Arc::new(RelayConnections::new(weak.clone())),
             stopping: stopped.clone(),
         }),
         inbox,
