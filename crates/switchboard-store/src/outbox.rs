@@ -92,6 +92,14 @@ impl OutboxEntry {
     }
 }
 
+/// Written exactly as the `outbox_created` index (schema version 10) is, so the lookup
+/// reads that index instead of the whole outbox history.
+const KEY_OF_CREATED: &str =
+    "SELECT ordering_key FROM outbox WHERE operation = 'createConversation'
+     AND status = 'delivered'
+     AND json_extract(response_json, '$.conversationId') = ?1
+     ORDER BY id DESC LIMIT 1";
+
 pub const COLUMNS: &str = "id, ordering_key, operation, request_json, status, attempts, \
      next_attempt_at_ms, last_error, last_status, response_json, created_at_ms, updated_at_ms, finished_at_ms";
 
@@ -306,15 +314,9 @@ impl Outbox {
         Ok(self
             .db
             .call(move |c| {
-                c.query_row(
-                    "SELECT ordering_key FROM outbox WHERE operation = 'createConversation'
-                     AND status = 'delivered'
-                     AND json_extract(response_json, '$.conversationId') = ?1
-                     ORDER BY id DESC LIMIT 1",
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()
+                c.prepare_cached(KEY_OF_CREATED)?
+                    .query_row([id], |r| r.get(0))
+                    .optional()
             })
             .await?)
     }
@@ -407,4 +409,52 @@ fn take_due_in(
     }
     tx.commit()?;
     Ok((taken, next_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every new customer conversation asks this; on a relay with a long history a scan
+    /// cost milliseconds per event (bench-whole-path).
+    #[tokio::test]
+    async fn a_created_conversation_is_found_through_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let outbox = Outbox::new(db.clone());
+        db.call(|c| {
+            for (id, gateway) in [(1, "gw-old"), (2, "gw-new")] {
+                c.execute(
+                    "INSERT INTO outbox (id, ordering_key, operation, request_json, status,
+                        next_attempt_at_ms, created_at_ms, updated_at_ms, response_json)
+                     VALUES (?1, ?2, 'createConversation', '{}', 'delivered', 0, 0, 0, ?3)",
+                    params![
+                        id,
+                        format!("hc-{id}"),
+                        format!("{{\"conversationId\":\"{gateway}\"}}")
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            outbox.key_of_created("gw-new").await.unwrap().as_deref(),
+            Some("hc-2")
+        );
+        assert_eq!(outbox.key_of_created("gw-none").await.unwrap(), None);
+        let plan: Vec<String> = db
+            .call(|c| {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {KEY_OF_CREATED}"))?;
+                let rows = stmt.query_map(["gw-new"], |r| r.get::<_, String>(3))?;
+                rows.collect()
+            })
+            .await
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("outbox_created")),
+            "the lookup must use the outbox_created index: {plan:?}"
+        );
+    }
 }
