@@ -10,6 +10,7 @@ use super::Job;
 use chat_gateway_client::webhook::WebhookEvent;
 
 use crate::Engine;
+use switchboard_store::conversations::Route;
 
 const IDLE: Duration = Duration::from_secs(120);
 
@@ -101,19 +102,20 @@ pub(crate) async fn key_for_event(engine: &Arc<Engine>, event: &WebhookEvent) ->
         return Some(local);
     }
     for attempt in 0..20 {
-        if let Ok(Some(conv)) = engine.store.by_gateway_id(&gateway_id).await {
-            actors.remember(&gateway_id, &conv.id);
-            return Some(conv.id);
-        }
-        match super::handover::local_id_for_created(engine, &gateway_id).await {
-            Some(local) => {
+        match engine.store.route_of(&gateway_id).await {
+            Ok(Route {
+                local: Some(local), ..
+            }) => {
                 actors.remember(&gateway_id, &local);
                 return Some(local);
             }
-            None if attempt < 19 && super::handover::creates_in_flight(engine).await => {
+            Ok(Route {
+                creates_in_flight: true,
+                ..
+            }) if attempt < 19 => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            None => break,
+            _ => break,
         }
     }
     Some(gateway_id)

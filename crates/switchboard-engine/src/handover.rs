@@ -344,17 +344,3 @@ pub(crate) async fn leave_8x8(engine: &Engine, conv: &Conversation) -> Result<()
     }
     Ok(())
 }
-
-/// The local conversation whose handover create 8x8 answered with `gateway_id`.
-pub(crate) async fn local_id_for_created(engine: &Engine, gateway_id: &str) -> Option<String> {
-    engine
-        .outbox
-        .key_of_created(gateway_id)
-        .await
-        .ok()
-        .flatten()
-}
-
-pub(crate) async fn creates_in_flight(engine: &Engine) -> bool {
-    engine.outbox.creates_in_flight().await.unwrap_or(false)
-}

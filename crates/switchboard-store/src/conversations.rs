@@ -375,6 +375,13 @@ const COLUMNS: &str =
     updated_at_ms, queued_at_ms, agent_joined_at_ms, first_agent_reply_at_ms, ended_at_ms, \
     last_user_at_ms, last_text";
 
+/// What [`ConversationStore::route_of`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub local: Option<String>,
+    pub creates_in_flight: bool,
+}
+
 #[derive(Clone)]
 pub struct ConversationStore {
     db: Db,
@@ -393,11 +400,10 @@ impl ConversationStore {
         let id = id.to_string();
         self.db
             .call(move |c| {
-                c.query_row(
-                    &format!("SELECT {COLUMNS} FROM conversations WHERE id = ?1"),
-                    [id],
-                    Conversation::from_row,
-                )
+                c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM conversations WHERE id = ?1"
+                ))?
+                .query_row([id], Conversation::from_row)
                 .optional()
             })
             .await
@@ -407,12 +413,41 @@ impl ConversationStore {
         let id = gateway_id.to_string();
         self.db
             .call(move |c| {
-                c.query_row(
-                    &format!("SELECT {COLUMNS} FROM conversations WHERE gateway_id = ?1"),
-                    [id],
-                    Conversation::from_row,
-                )
+                c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM conversations WHERE gateway_id = ?1"
+                ))?
+                .query_row([id], Conversation::from_row)
                 .optional()
+            })
+            .await
+    }
+
+    /// Which local conversation an 8x8 conversation id belongs to — its own row, or the
+    /// handover whose create 8x8 answered with it — and, when neither, whether a create
+    /// is still on its way (its answer may name this id). One visit to the database: the
+    /// engine asks this for every new customer, one at a time.
+    pub async fn route_of(&self, gateway_id: &str) -> Result<Route, DbError> {
+        let id = gateway_id.to_string();
+        self.db
+            .call(move |c| {
+                let own: Option<String> = c
+                    .prepare_cached("SELECT id FROM conversations WHERE gateway_id = ?1")?
+                    .query_row([&id], |r| r.get(0))
+                    .optional()?;
+                let local = match own {
+                    Some(local) => Some(local),
+                    None => c
+                        .prepare_cached(crate::outbox::KEY_OF_CREATED)?
+                        .query_row([&id], |r| r.get(0))
+                        .optional()?,
+                };
+                let creates_in_flight = local.is_none()
+                    && c.prepare_cached(crate::outbox::CREATES_IN_FLIGHT)?
+                        .query_row([], |r| r.get(0))?;
+                Ok(Route {
+                    local,
+                    creates_in_flight,
+                })
             })
             .await
     }

@@ -94,11 +94,15 @@ impl OutboxEntry {
 
 /// Written exactly as the `outbox_created` index (schema version 10) is, so the lookup
 /// reads that index instead of the whole outbox history.
-const KEY_OF_CREATED: &str =
+pub(crate) const KEY_OF_CREATED: &str =
     "SELECT ordering_key FROM outbox WHERE operation = 'createConversation'
      AND status = 'delivered'
      AND json_extract(response_json, '$.conversationId') = ?1
      ORDER BY id DESC LIMIT 1";
+
+/// Written as the `outbox_creating` index is (schema version 10).
+pub(crate) const CREATES_IN_FLIGHT: &str = "SELECT EXISTS(SELECT 1 FROM outbox
+     WHERE operation = 'createConversation' AND status IN ('pending', 'sending'))";
 
 pub const COLUMNS: &str = "id, ordering_key, operation, request_json, status, attempts, \
      next_attempt_at_ms, last_error, last_status, response_json, created_at_ms, updated_at_ms, finished_at_ms";
@@ -154,16 +158,17 @@ impl Outbox {
         now: i64,
     ) -> Result<(), OutboxError> {
         self.db
-            .call(move |c| {
-                c.execute(
+            .write(Box::new(move |c| {
+                c.prepare_cached(
                     "UPDATE outbox SET status = ?1, next_attempt_at_ms = ?2,
                         last_error = COALESCE(?3, last_error), last_status = COALESCE(?4, last_status),
                         response_json = ?5, updated_at_ms = ?6,
                         finished_at_ms = CASE WHEN ?1 IN ('delivered', 'failed') THEN ?6 END
                      WHERE id = ?7",
-                    rusqlite::params![status.as_str(), next_at, error, http_status, response, now, id],
-                )
-            })
+                )?
+                .execute(rusqlite::params![status.as_str(), next_at, error, http_status, response, now, id])?;
+                Ok(())
+            }))
             .await?;
         Ok(())
     }
@@ -326,12 +331,8 @@ impl Outbox {
         Ok(self
             .db
             .call(|c| {
-                c.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM outbox WHERE status IN ('pending', 'sending')
-                     AND operation = 'createConversation')",
-                    [],
-                    |r| r.get(0),
-                )
+                c.prepare_cached(CREATES_IN_FLIGHT)?
+                    .query_row([], |r| r.get(0))
             })
             .await?)
     }
@@ -455,6 +456,19 @@ mod tests {
         assert!(
             plan.iter().any(|p| p.contains("outbox_created")),
             "the lookup must use the outbox_created index: {plan:?}"
+        );
+        assert!(!outbox.creates_in_flight().await.unwrap());
+        let plan: Vec<String> = db
+            .call(|c| {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {CREATES_IN_FLIGHT}"))?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
+                rows.collect()
+            })
+            .await
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("outbox_creating")),
+            "creates in flight must be found through the outbox_creating index: {plan:?}"
         );
     }
 }
