@@ -117,11 +117,23 @@ async fn run(
                 while let Some(Some(more)) = in_flight.next().now_or_never() {
                     answers.push(more);
                 }
-                for (entry, result) in answers {
-                    if let Some(until) = rate_limited_until(&result, &outbox.backoff()) {
+                for (_, result) in &answers {
+                    if let Some(until) = rate_limited_until(result, &outbox.backoff()) {
                         paused_until = paused_until.max(until);
                     }
-                    if !record(&outbox, &publish, entry, result, &mut stop).await? {
+                }
+                // Side by side: the database commits the wave's outcomes together, where
+                // one after another each waited for a commit of its own.
+                let recorded = futures_util::future::join_all(answers.into_iter().map(
+                    |(entry, result)| {
+                        let mut stop = stop.clone();
+                        let (outbox, publish) = (&outbox, &publish);
+                        async move { record(outbox, publish, entry, result, &mut stop).await }
+                    },
+                ))
+                .await;
+                for r in recorded {
+                    if !r? {
                         return Ok(());
                     }
                 }
