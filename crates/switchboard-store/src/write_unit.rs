@@ -59,7 +59,7 @@ pub async fn write(db: &Db, write: Write) -> Result<(), DbError> {
         return Ok(());
     }
     let write = write.expect("not taken without a unit");
-    db.call(move |c| write(c)).await
+    db.write(write).await
 }
 
 /// Publishes `event` now, or at the unit's commit.
@@ -103,14 +103,12 @@ impl Unit {
             outbox_added,
             ..
         } = self;
-        db.call(move |c| {
-            let tx = c.transaction()?;
+        db.write(Box::new(move |c| {
             for w in writes {
-                w(&tx)?;
+                w(c)?;
             }
-            last(&tx)?;
-            tx.commit()
-        })
+            last(c)
+        }))
         .await?;
         Ok(Committed {
             events,
