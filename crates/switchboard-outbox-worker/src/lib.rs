@@ -206,12 +206,14 @@ async fn record(
 ) -> Result<bool, OutboxError> {
     let outcome = Outcome::of(&entry, result, &outbox.backoff());
     let finished = outcome.is_final();
-    if !store_outcome(outbox, entry.id, outcome, stop).await {
+    // The entry as stored now, without reading it back: what `record_attempt` wrote.
+    let mut stored = entry;
+    stored.status = outcome.status;
+    stored.last_error = outcome.error.clone().or(stored.last_error);
+    if !store_outcome(outbox, stored.id, outcome, stop).await {
         return Ok(false);
     }
-    if let Some(entry) = outbox.get(entry.id).await? {
-        publish(updated(&entry));
-    }
+    publish(updated(&stored));
     if finished {
         outbox.notify_finished();
     }
