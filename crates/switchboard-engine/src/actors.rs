@@ -10,7 +10,7 @@ use super::Job;
 use chat_gateway_client::webhook::WebhookEvent;
 
 use crate::Engine;
-use switchboard_store::conversations::Route;
+use switchboard_store::{conversations::Route, QueuedEvent};
 
 const IDLE: Duration = Duration::from_secs(120);
 
@@ -92,14 +92,33 @@ async fn run(engine: Arc<Engine>, key: String, mut rx: mpsc::UnboundedReceiver<J
     }
 }
 
-/// The actor key for an 8x8 event: the local conversation it belongs to. An unknown id
-/// may be a handover whose create answer is still on its way; wait for that briefly so
-/// its first events are not mistaken for a new customer.
-pub(crate) async fn key_for_event(engine: &Arc<Engine>, event: &WebhookEvent) -> Option<String> {
+/// The actor key for an 8x8 event: the local conversation it belongs to. `known` holds
+/// routes looked up for the event's batch. An unknown id may be a handover whose create
+/// answer is still on its way; wait for that briefly so its first events are not
+/// mistaken for a new customer.
+pub(crate) async fn key_for_event(
+    engine: &Arc<Engine>,
+    event: &WebhookEvent,
+    known: &HashMap<String, Route>,
+) -> Option<String> {
     let gateway_id = event.conversation_id.clone()?;
     let actors = &engine.actors;
     if let Some(local) = actors.route(&gateway_id) {
         return Some(local);
+    }
+    match known.get(&gateway_id) {
+        Some(Route {
+            local: Some(local), ..
+        }) => {
+            actors.remember(&gateway_id, local);
+            return Some(local.clone());
+        }
+        // A new customer: nothing of ours can turn out to own the id.
+        Some(Route {
+            creates_in_flight: false,
+            ..
+        }) => return Some(gateway_id),
+        _ => {}
     }
     for attempt in 0..20 {
         match engine.store.route_of(&gateway_id).await {
@@ -119,4 +138,16 @@ pub(crate) async fn key_for_event(engine: &Arc<Engine>, event: &WebhookEvent) ->
         }
     }
     Some(gateway_id)
+}
+
+/// The 8x8 ids of `events` whose conversation is not remembered yet.
+pub(crate) fn unrouted(engine: &Engine, events: &[QueuedEvent]) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.event.conversation_id.clone())
+        .filter(|id| engine.actors.route(id).is_none())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }

@@ -200,25 +200,8 @@ pub fn spawn(engine: Arc<Engine>) -> tokio::task::JoinHandle<()> {
             tokio::select! {
                 // The guard `wait_for` returns is not Send: drop it inside.
                 _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
-                next = engine.inbox.recv() => match next {
-                    // 8x8 echoes every post the relay makes (P5); they are dropped whatever
-                    // the conversation, so they need no lookup and no actor.
-                    Ok(event) if matches!(&event.event.kind, chat_gateway_client::webhook::EventKind::Message(m) if m.is_echo) => {
-                        let _ = engine.inbox
-                            .complete(event.delivery_id, Ok("echo ignored".into()))
-                            .await;
-                    }
-                    Ok(event) => {
-                        let key = actors::key_for_event(&engine, &event.event).await;
-                        match key {
-                            Some(key) => engine.actors.send(&engine, &key, Job::Event(Box::new(event))),
-                            None => {
-                                let _ = engine.inbox
-                                    .complete(event.delivery_id, Ok("no conversation in the event".into()))
-                                    .await;
-                            }
-                        }
-                    }
+                next = engine.inbox.recv_ready(DISPATCH_BATCH) => match next {
+                    Ok(events) => dispatch(&engine, events).await,
                     Err(e) => {
                         tracing::error!(error = %e, "the inbox queue failed; retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -227,6 +210,45 @@ pub fn spawn(engine: Arc<Engine>) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Events handed to their actors per look-up of their conversations.
+const DISPATCH_BATCH: usize = 64;
+
+/// Hands a batch of events to their conversations' actors, in order. The conversations
+/// not remembered yet are looked up for the whole batch in one visit to the database:
+/// one visit per event, one event after another, was what held a burst of new customers
+/// back (bench-whole-path).
+async fn dispatch(engine: &Arc<Engine>, events: Vec<QueuedEvent>) {
+    let unrouted = actors::unrouted(engine, &events);
+    let known = if unrouted.is_empty() {
+        Default::default()
+    } else {
+        engine.store.routes_of(unrouted).await.unwrap_or_default()
+    };
+    for event in events {
+        // 8x8 echoes every post the relay makes (P5); they are dropped whatever the
+        // conversation, so they need no lookup and no actor.
+        let echo = matches!(&event.event.kind, chat_gateway_client::webhook::EventKind::Message(m) if m.is_echo);
+        if echo {
+            let _ = engine
+                .inbox
+                .complete(event.delivery_id, Ok("echo ignored".into()))
+                .await;
+            continue;
+        }
+        match actors::key_for_event(engine, &event.event, &known).await {
+            Some(key) => engine
+                .actors
+                .send(engine, &key, Job::Event(Box::new(event))),
+            None => {
+                let _ = engine
+                    .inbox
+                    .complete(event.delivery_id, Ok("no conversation in the event".into()))
+                    .await;
+            }
+        }
+    }
 }
 
 /// Ends handed-over conversations whose user went quiet. The period follows the config

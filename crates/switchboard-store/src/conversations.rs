@@ -424,30 +424,57 @@ impl ConversationStore {
 
     /// Which local conversation an 8x8 conversation id belongs to — its own row, or the
     /// handover whose create 8x8 answered with it — and, when neither, whether a create
-    /// is still on its way (its answer may name this id). One visit to the database: the
-    /// engine asks this for every new customer, one at a time.
+    /// is still on its way (its answer may name this id).
     pub async fn route_of(&self, gateway_id: &str) -> Result<Route, DbError> {
-        let id = gateway_id.to_string();
+        let mut routes = self.routes_of(vec![gateway_id.to_string()]).await?;
+        Ok(routes.remove(gateway_id).unwrap_or(Route {
+            local: None,
+            creates_in_flight: false,
+        }))
+    }
+
+    /// [`ConversationStore::route_of`] for many ids in one visit to the database: the
+    /// engine asks it for each batch of new events, one batch at a time.
+    pub async fn routes_of(
+        &self,
+        gateway_ids: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, Route>, DbError> {
         self.db
             .call(move |c| {
-                let own: Option<String> = c
-                    .prepare_cached("SELECT id FROM conversations WHERE gateway_id = ?1")?
-                    .query_row([&id], |r| r.get(0))
-                    .optional()?;
-                let local = match own {
-                    Some(local) => Some(local),
-                    None => c
-                        .prepare_cached(crate::outbox::KEY_OF_CREATED)?
+                let mut creates_in_flight = None;
+                let mut routes = std::collections::HashMap::with_capacity(gateway_ids.len());
+                for id in gateway_ids {
+                    let own: Option<String> = c
+                        .prepare_cached("SELECT id FROM conversations WHERE gateway_id = ?1")?
                         .query_row([&id], |r| r.get(0))
-                        .optional()?,
-                };
-                let creates_in_flight = local.is_none()
-                    && c.prepare_cached(crate::outbox::CREATES_IN_FLIGHT)?
-                        .query_row([], |r| r.get(0))?;
-                Ok(Route {
-                    local,
-                    creates_in_flight,
-                })
+                        .optional()?;
+                    let local = match own {
+                        Some(local) => Some(local),
+                        None => c
+                            .prepare_cached(crate::outbox::KEY_OF_CREATED)?
+                            .query_row([&id], |r| r.get(0))
+                            .optional()?,
+                    };
+                    let in_flight = match (&local, creates_in_flight) {
+                        (Some(_), _) => false,
+                        (None, Some(known)) => known,
+                        (None, None) => {
+                            let known: bool = c
+                                .prepare_cached(crate::outbox::CREATES_IN_FLIGHT)?
+                                .query_row([], |r| r.get(0))?;
+                            creates_in_flight = Some(known);
+                            known
+                        }
+                    };
+                    routes.insert(
+                        id,
+                        Route {
+                            local,
+                            creates_in_flight: in_flight,
+                        },
+                    );
+                }
+                Ok(routes)
             })
             .await
     }

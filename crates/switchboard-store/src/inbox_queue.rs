@@ -122,6 +122,34 @@ impl InboxQueue {
     /// if the relay stops first, the event comes back after the restart.
     pub async fn recv(&self) -> Result<QueuedEvent, DbError> {
         let mut ahead = self.taking.lock().await;
+        let next = self.next(&mut ahead, true).await?;
+        Ok(next.expect("a waiting read returns an event"))
+    }
+
+    /// The next pending event and, without waiting, those already there after it (at
+    /// most `max` in all): the engine looks up the conversations of a whole batch in one
+    /// visit to the database.
+    pub async fn recv_ready(&self, max: usize) -> Result<Vec<QueuedEvent>, DbError> {
+        let mut ahead = self.taking.lock().await;
+        let mut events = Vec::new();
+        while events.len() < max.max(1) {
+            match self.next(&mut ahead, events.is_empty()).await {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) => break,
+                // What was taken is handed out; the error shows on the next call.
+                Err(_) if !events.is_empty() => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(events)
+    }
+
+    /// The next event; `None` when there is none now and `wait` is false.
+    async fn next(
+        &self,
+        ahead: &mut VecDeque<Row>,
+        wait: bool,
+    ) -> Result<Option<QueuedEvent>, DbError> {
         loop {
             while let Some((id, received_at_ms, body)) = ahead.pop_front() {
                 // A row can come both from the table and from the hand-off; ids only
@@ -132,11 +160,11 @@ impl InboxQueue {
                 self.cursor.store(id, Ordering::SeqCst);
                 match WebhookEvent::parse(&body) {
                     Ok(event) => {
-                        return Ok(QueuedEvent {
+                        return Ok(Some(QueuedEvent {
                             delivery_id: id,
                             received_at_ms,
                             event,
-                        })
+                        }))
                     }
                     // The receiver only queues parsed events; a row that no longer
                     // parses is marked rather than handed out forever.
@@ -162,6 +190,9 @@ impl InboxQueue {
             }
             let handed = self.handoff.take_all();
             if handed.is_empty() {
+                if !wait {
+                    return Ok(None);
+                }
                 self.handoff.notify.notified().await;
             } else {
                 ahead.extend(handed);
