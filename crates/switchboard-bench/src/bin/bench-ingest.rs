@@ -38,14 +38,19 @@ struct Run {
     elapsed: Duration,
     latencies: Samples,
     failures: usize,
-    /// CPU used meanwhile by this process (the load generator, plus the relay or the
-    /// no-op server when it is the target) and by the Node reference.
+    /// CPU used meanwhile by this process, by its load generator and by the Node
+    /// reference.
     cpu: Cpu,
 }
+
+/// The load generator runs on a runtime of its own whose threads carry this name, so
+/// its CPU is read from its threads rather than estimated.
+const LOAD_GEN: &str = "load-gen";
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Cpu {
     own: Duration,
+    load_gen: Duration,
     node: Duration,
 }
 
@@ -53,6 +58,7 @@ impl Cpu {
     fn now(node: Option<&NodeReference>) -> Self {
         Self {
             own: cpu::own(),
+            load_gen: cpu::threads_named(LOAD_GEN),
             node: node.map_or(Duration::ZERO, |n| cpu::used(n.pid())),
         }
     }
@@ -60,6 +66,7 @@ impl Cpu {
     fn since(self, before: Cpu) -> Self {
         Self {
             own: self.own.saturating_sub(before.own),
+            load_gen: self.load_gen.saturating_sub(before.load_gen),
             node: self.node.saturating_sub(before.node),
         }
     }
@@ -75,17 +82,25 @@ impl Run {
         (self.cpu.own + self.cpu.node).as_secs_f64() * 1e6 / self.events as f64
     }
 
-    /// `load_generator`: the µs per event the sender alone costs, when known.
-    fn row(&self, label: &str, load_generator: Option<f64>) -> Vec<String> {
+    /// CPU µs per event of the receiver alone: everything but the load generator's
+    /// threads (the relay's or the no-op server's threads, or the Node process).
+    fn receiver_cpu_per_event(&self) -> f64 {
+        let receiver = self.cpu.own.saturating_sub(self.cpu.load_gen) + self.cpu.node;
+        receiver.as_secs_f64() * 1e6 / self.events as f64
+    }
+
+    fn row(&self, label: &str) -> Vec<String> {
         vec![
             label.to_string(),
             format!("{:.0}", self.rate()),
             ms(self.latencies.pct(0.50)),
             ms(self.latencies.pct(0.99)),
             format!("{:.0} µs", self.cpu_per_event()),
-            load_generator.map_or("—".into(), |l| {
-                format!("{:.0} µs", (self.cpu_per_event() - l).max(0.0))
-            }),
+            format!(
+                "{:.0} µs",
+                self.cpu.load_gen.as_secs_f64() * 1e6 / self.events as f64
+            ),
+            format!("{:.0} µs", self.receiver_cpu_per_event()),
             format!("{} of {}", self.failures, self.events),
         ]
     }
@@ -106,7 +121,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(bench(events, concurrency, rate));
+    let load_gen = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name(LOAD_GEN)
+        .build()
+        .expect("a tokio runtime for the load generator");
+    let sender = load_gen.handle().clone();
+    runtime.block_on(bench(events, concurrency, rate, sender));
 }
 
 /// Before each measured run: the machine settled, or a note that it did not.
@@ -120,7 +141,7 @@ async fn settled(run: &str) {
     }
 }
 
-async fn bench(events: usize, concurrency: usize, rate: usize) {
+async fn bench(events: usize, concurrency: usize, rate: usize, load_gen: tokio::runtime::Handle) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("bench-ingest: {events} events, {concurrency} concurrent, fixed-rate run at {rate}/s, {cores} cores");
 
@@ -186,26 +207,36 @@ async fn bench(events: usize, concurrency: usize, rate: usize) {
         targets.push(("node", node.url.as_str()));
     }
     targets.push(("relay", relay_url.as_str()));
+    let closed = |url: &str, range: Range<usize>| {
+        let (http, url, deliveries) = (http.clone(), url.to_string(), deliveries.clone());
+        let task = load_gen
+            .spawn(async move { closed_loop(&http, &url, &deliveries, range, concurrency).await });
+        async move { task.await.expect("the load generator runs") }
+    };
     for (_, url) in &targets {
-        closed_loop(&http, url, &deliveries, warm.clone(), concurrency).await;
+        closed(url, warm.clone()).await;
     }
     let mut runs = Vec::new();
     for (name, url) in &targets {
         settled(name).await;
         let before = Cpu::now(node.as_ref());
-        let mut run = closed_loop(&http, url, &deliveries, measured.clone(), concurrency).await;
+        let mut run = closed(url, measured.clone()).await;
         run.cpu = Cpu::now(node.as_ref()).since(before);
         runs.push((*name, run));
     }
     settled("relay at a fixed rate").await;
     let before = Cpu::now(node.as_ref());
-    let mut fixed_run = open_loop(&http, &relay_url, &deliveries, fixed.clone(), rate).await;
+    let mut fixed_run = {
+        let (http, url, deliveries) = (http.clone(), relay_url.clone(), deliveries.clone());
+        let range = fixed.clone();
+        load_gen
+            .spawn(async move { open_loop(&http, &url, &deliveries, range, rate).await })
+            .await
+            .expect("the load generator runs")
+    };
     fixed_run.cpu = Cpu::now(node.as_ref()).since(before);
 
     let run = |name: &str| runs.iter().find(|(n, _)| *n == name).map(|(_, r)| r);
-    // While the Node reference is the target, this process only sends (the relay and the
-    // emulator sit idle): its CPU per event is what the load generator costs.
-    let sender = run("node").map(|r| r.cpu.own.as_secs_f64() * 1e6 / r.events as f64);
     println!();
     let mut table = Table::new(
         &[
@@ -214,44 +245,41 @@ async fn bench(events: usize, concurrency: usize, rate: usize) {
             "p50",
             "p99",
             "CPU/event, all",
-            "CPU/event, receiver",
+            "load generator",
+            "receiver",
             "failed",
         ],
         1,
     );
-    table.row(
-        run("no-op")
-            .unwrap()
-            .row("no-op server (answers 204)", sender),
-    );
+    table.row(run("no-op").unwrap().row("no-op server (answers 204)"));
     if let Some(r) = run("node") {
-        table.row(r.row("Node reference (jose: verify, no storage)", sender));
+        table.row(r.row("Node reference (jose: verify, no storage)"));
     }
     let relay_run = run("relay").unwrap();
-    table.row(relay_run.row(
-        &format!("relay (verify + store + 204), {concurrency} concurrent"),
-        sender,
-    ));
-    table.row(fixed_run.row(&format!("relay at a fixed {rate} events/s"), sender));
+    table.row(relay_run.row(&format!(
+        "relay (verify + store + 204), {concurrency} concurrent"
+    )));
+    table.row(fixed_run.row(&format!("relay at a fixed {rate} events/s")));
     table.print();
-    if let Some(s) = sender {
-        println!(
-            "CPU/event, all: every process of the run (load generator included); receiver: minus the load generator's {s:.0} µs (its CPU while the Node reference was the target)"
-        );
-    }
+    println!(
+        "CPU/event, all: every process of the run; load generator: the threads of its own runtime; receiver: the rest (this process's other threads, or the Node process)"
+    );
     println!();
     println!(
         "relay / no-op: {:.2}× the throughput (target ≥ 0.5×)",
         relay_run.rate() / run("no-op").unwrap().rate()
     );
     if let Some(r) = run("node") {
-        let receiver = |run: &Run| run.cpu_per_event() - sender.unwrap_or(0.0);
         println!(
             "relay / Node:  {:.2}× the throughput (target ≥ 5×); the Node reference spends {:.1}× the relay's CPU per event",
             relay_run.rate() / r.rate(),
-            receiver(r) / receiver(relay_run)
+            r.receiver_cpu_per_event() / relay_run.receiver_cpu_per_event()
         );
     }
+    println!(
+        "relay's CPU per event at a fixed {rate}/s: {:.2}× that at saturation (target ≤ 2×)",
+        fixed_run.receiver_cpu_per_event() / relay_run.receiver_cpu_per_event()
+    );
 
     // Proof that the figures are for verified deliveries (and, for the relay, stored).
     if let Some(node) = &node {

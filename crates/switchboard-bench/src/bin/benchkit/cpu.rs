@@ -12,6 +12,11 @@ pub fn used(pid: u32) -> Duration {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return Duration::ZERO;
     };
+    ticks_of(&stat)
+}
+
+/// utime + stime of a /proc `stat` line.
+fn ticks_of(stat: &str) -> Duration {
     // Fields after the command name (which may contain spaces) start at field 3.
     let fields: Vec<&str> = stat[stat.rfind(')').map_or(0, |i| i + 2)..]
         .split_whitespace()
@@ -67,4 +72,29 @@ fn machine_ticks() -> Option<(u64, u64)> {
     let all: u64 = ticks.iter().take(8).sum();
     let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
     Some((all - idle, all))
+}
+
+/// User + system CPU time of this process's threads whose name starts with `prefix`
+/// (a runtime's threads carry the name it was built with). Threads that have ended are
+/// not counted, so this is for threads that live through the measurement.
+pub fn threads_named(prefix: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|name| name.trim_end().starts_with(prefix))
+        })
+        .filter_map(|t| t.file_name().to_str()?.parse::<u32>().ok())
+        .map(|tid| used_by_thread(tid))
+        .sum()
+}
+
+fn used_by_thread(tid: u32) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return Duration::ZERO;
+    };
+    ticks_of(&stat)
 }
