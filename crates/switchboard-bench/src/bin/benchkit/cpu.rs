@@ -88,7 +88,7 @@ pub fn threads_named(prefix: &str) -> Duration {
                 .is_ok_and(|name| name.trim_end().starts_with(prefix))
         })
         .filter_map(|t| t.file_name().to_str()?.parse::<u32>().ok())
-        .map(|tid| used_by_thread(tid))
+        .map(used_by_thread)
         .sum()
 }
 
