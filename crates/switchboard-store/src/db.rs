@@ -178,11 +178,14 @@ const MIGRATIONS: &[&str] = &[
     // answer is still being recorded (`Outbox::key_of_created`): without this index that
     // question read the whole outbox history backwards for every new customer.
     // And whether a create is still on its way: without the second index that read
-    // every open outbox entry (thousands in a burst) for every new customer.
+    // every open outbox entry (thousands in a burst) for every new customer. The last
+    // two let the outbox worker find due heads without grouping every open entry.
     "CREATE INDEX outbox_created ON outbox(json_extract(response_json, '$.conversationId'))
         WHERE operation = 'createConversation' AND status = 'delivered';
     CREATE INDEX outbox_creating ON outbox(id)
-        WHERE operation = 'createConversation' AND status IN ('pending', 'sending');",
+        WHERE operation = 'createConversation' AND status IN ('pending', 'sending');
+    CREATE INDEX outbox_pending ON outbox(id) WHERE status = 'pending';
+    CREATE INDEX outbox_pending_next ON outbox(next_attempt_at_ms) WHERE status = 'pending';",
 ];
 
 /// What a migration needs beyond SQL, run in the same transaction.

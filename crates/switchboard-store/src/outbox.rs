@@ -360,6 +360,26 @@ impl Outbox {
     }
 }
 
+/// Due pending entries that are the heads of their ordering keys (nothing earlier of the
+/// same key is pending or being sent), oldest first. Walks the pending entries in id
+/// order and stops at the limit: it used to group every open entry by key for each
+/// take, which a burst of thousands of conversations made cost milliseconds.
+fn due_heads_sql() -> String {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("o.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns} FROM outbox o INDEXED BY outbox_pending
+         WHERE o.status = 'pending' AND o.next_attempt_at_ms <= ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox p INDEXED BY outbox_open
+               WHERE p.ordering_key = o.ordering_key AND p.id < o.id
+                 AND p.status IN ('pending', 'sending'))
+         ORDER BY o.id LIMIT ?2"
+    )
+}
+
 /// Marks up to `limit` due heads `sending` and returns them, with the time the next
 /// head not yet due falls due.
 ///
@@ -372,30 +392,21 @@ fn take_due_in(
     now: i64,
     limit: usize,
 ) -> rusqlite::Result<(Vec<OutboxEntry>, Option<i64>)> {
-    const PENDING_HEADS: &str = "o.id IN (SELECT MIN(id) FROM outbox INDEXED BY outbox_open
-            WHERE status IN ('pending', 'sending') GROUP BY ordering_key)
-        AND o.status = 'pending'";
     // IMMEDIATE: the inbox writes on its own connection, and a deferred transaction
     // that reads, then writes, fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting.
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let due: Vec<OutboxEntry> = {
-        let columns = COLUMNS
-            .split(", ")
-            .map(|c| format!("o.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut stmt = tx.prepare_cached(&format!(
-            "SELECT {columns} FROM outbox o WHERE {PENDING_HEADS} AND o.next_attempt_at_ms <= ?1
-             ORDER BY o.id LIMIT ?2"
-        ))?;
+        let mut stmt = tx.prepare_cached(&due_heads_sql())?;
         let rows = stmt.query_map(rusqlite::params![now, limit as i64], OutboxEntry::from_row)?;
         rows.collect::<Result<_, _>>()?
     };
+    // Only a head can wait for a later time (the entries behind it were never tried),
+    // so the earliest such time among pending entries is the earliest among heads.
     let next_at: Option<i64> = tx
-        .prepare_cached(&format!(
-            "SELECT MIN(o.next_attempt_at_ms) FROM outbox o
-             WHERE {PENDING_HEADS} AND o.next_attempt_at_ms > ?1"
-        ))?
+        .prepare_cached(
+            "SELECT MIN(next_attempt_at_ms) FROM outbox INDEXED BY outbox_pending_next
+             WHERE status = 'pending' AND next_attempt_at_ms > ?1",
+        )?
         .query_row([now], |r| r.get(0))?;
     let mut taken = Vec::with_capacity(due.len());
     for mut entry in due {
@@ -470,5 +481,42 @@ mod tests {
             plan.iter().any(|p| p.contains("outbox_creating")),
             "creates in flight must be found through the outbox_creating index: {plan:?}"
         );
+    }
+
+    /// Only heads go: an entry waits while an earlier one of its key is pending or being
+    /// sent, whatever the other keys do.
+    #[tokio::test]
+    async fn only_the_head_of_each_key_is_taken_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let outbox = Outbox::new(db.clone());
+        db.call(|c| {
+            for (id, key, status, next) in [
+                (1, "a", "sending", 0),
+                (2, "a", "pending", 0),
+                (3, "b", "pending", 0),
+                (4, "b", "pending", 0),
+                (5, "c", "pending", 5_000),
+                (6, "d", "delivered", 0),
+                (7, "d", "pending", 0),
+            ] {
+                c.execute(
+                    "INSERT INTO outbox (id, ordering_key, operation, request_json, status,
+                        next_attempt_at_ms, created_at_ms, updated_at_ms)
+                     VALUES (?1, ?2, 'sendMessage', '{}', ?3, ?4, 0, 0)",
+                    params![id, key, status, next],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let (taken, next_at) = outbox.take_due(1_000, 10).await.unwrap();
+        let ids: Vec<i64> = taken.iter().map(|e| e.id).collect();
+        assert_eq!(ids, vec![3, 7]);
+        assert_eq!(next_at, Some(5_000));
+        let (taken, _) = outbox.take_due(6_000, 10).await.unwrap();
+        let ids: Vec<i64> = taken.iter().map(|e| e.id).collect();
+        assert_eq!(ids, vec![5], "b's second waits for its first, now sending");
     }
 }
