@@ -395,50 +395,55 @@ type Reply = tokio::sync::oneshot::Sender<Result<(), DbError>>;
 /// One transaction for every write of the turn, a savepoint per write. The answers go
 /// out after the commit: a caller told "stored" can rely on it.
 fn commit_together(c: &Connection, writes: Vec<(Writes, Reply)>) {
-    // Prepared once per connection: parsing these five statements for every unit cost
-    // as much as the units' own writes.
-    let run = |sql: &str| {
-        c.prepare_cached(sql)
-            .and_then(|mut s| s.execute([]).map(|_| ()))
-    };
-    if let Err(e) = run("BEGIN IMMEDIATE") {
-        let message = e.to_string();
-        for (_, reply) in writes {
-            let _ = reply.send(Err(DbError::Task(message.clone())));
-        }
-        return;
-    }
-    let mut committed = Vec::with_capacity(writes.len());
-    for (f, reply) in writes {
-        let outcome = run("SAVEPOINT unit").and_then(|_| match f(c) {
-            Ok(()) => run("RELEASE unit"),
-            Err(e) => {
-                run("ROLLBACK TO unit")?;
-                run("RELEASE unit")?;
-                Err(e)
-            }
-        });
-        match outcome {
-            Ok(()) => committed.push(reply),
-            Err(e) => {
-                let _ = reply.send(Err(DbError::from(e)));
-            }
-        }
-    }
-    match run("COMMIT") {
-        Ok(()) => {
-            for reply in committed {
-                let _ = reply.send(Ok(()));
+    let (writes, replies): (Vec<Writes>, Vec<Reply>) = writes.into_iter().unzip();
+    match in_one_transaction(c, writes, |c, f| f(c), |_| {}) {
+        Ok(results) => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(result.map_err(DbError::from));
             }
         }
         Err(e) => {
-            let _ = c.execute_batch("ROLLBACK");
             let message = e.to_string();
-            for reply in committed {
+            for reply in replies {
                 let _ = reply.send(Err(DbError::Task(message.clone())));
             }
         }
     }
+}
+
+/// Runs `run` on each of `items` in one IMMEDIATE transaction, each in a savepoint of
+/// its own so that one that fails is undone alone; `before_commit` runs last, inside it.
+/// Gives each item's outcome, or the transaction's own error (it could not begin or
+/// commit), in which case nothing of it was stored. The transaction statements stay
+/// prepared: parsing them for every batch cost as much as a small batch's writes.
+pub(crate) fn in_one_transaction<I, T>(
+    c: &Connection,
+    items: impl IntoIterator<Item = I>,
+    mut run: impl FnMut(&Connection, I) -> rusqlite::Result<T>,
+    before_commit: impl FnOnce(&Connection),
+) -> rusqlite::Result<Vec<rusqlite::Result<T>>> {
+    let exec = |sql: &str| c.prepare_cached(sql).and_then(|mut s| s.execute([]).map(|_| ()));
+    exec("BEGIN IMMEDIATE")?;
+    let results = items
+        .into_iter()
+        .map(|item| {
+            exec("SAVEPOINT item")?;
+            match run(c, item) {
+                Ok(t) => exec("RELEASE item").map(|_| t),
+                Err(e) => {
+                    exec("ROLLBACK TO item")?;
+                    exec("RELEASE item")?;
+                    Err(e)
+                }
+            }
+        })
+        .collect();
+    before_commit(c);
+    if let Err(e) = exec("COMMIT") {
+        let _ = c.execute_batch("ROLLBACK");
+        return Err(e);
+    }
+    Ok(results)
 }
 
 /// `synchronous=NORMAL` in WAL mode: a commit survives the process being killed (the

@@ -316,45 +316,37 @@ fn write_loop(db: Db, rx: mpsc::Receiver<Job>, handoff: &Handoff) {
 /// Each job in its own savepoint, so one bad row fails alone; the replies are sent only
 /// after the commit.
 fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<Result<Recorded, String>> {
-    let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => return batch.iter().map(|_| Err(e.to_string())).collect(),
+    let write = |c: &Connection, job: &Job| match job {
+        Job::Record { delivery, .. } => insert(c, delivery),
+        Job::Complete {
+            delivery_id,
+            status,
+            outcome,
+            at_ms,
+            ..
+        } => complete(c, *delivery_id, status, outcome, *at_ms),
     };
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        let result = tx
-            .savepoint()
-            .and_then(|sp| {
-                let recorded = match job {
-                    Job::Record { delivery, .. } => insert(&sp, delivery)?,
-                    Job::Complete {
-                        delivery_id,
-                        status,
-                        outcome,
-                        at_ms,
-                        ..
-                    } => complete(&sp, *delivery_id, status, outcome, *at_ms)?,
-                };
-                sp.commit()?;
-                Ok(recorded)
-            })
-            .map_err(|e| e.to_string());
-        results.push(result);
-    }
     let rejected = batch.iter().any(
         |j| matches!(j, Job::Record { delivery, .. } if delivery.disposition == Disposition::Reject),
     );
-    if rejected {
+    let prune = |c: &Connection| {
         // A failure here costs only the pruning, never the batch.
-        if let Err(e) = prune_rejected(&tx, MAX_REJECTED) {
-            tracing::warn!(error = %e, "old rejected deliveries could not be pruned");
+        if rejected {
+            if let Err(e) = prune_rejected(c, MAX_REJECTED) {
+                tracing::warn!(error = %e, "old rejected deliveries could not be pruned");
+            }
+        }
+    };
+    match crate::db::in_one_transaction(conn, batch, write, prune) {
+        Ok(results) => results
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "committing webhook deliveries failed");
+            batch.iter().map(|_| Err(e.to_string())).collect()
         }
     }
-    if let Err(e) = tx.commit() {
-        tracing::error!(error = %e, "committing webhook deliveries failed");
-        return batch.iter().map(|_| Err(e.to_string())).collect();
-    }
-    results
 }
 
 /// The "processed" (or "failed") mark of a delivery as a write, for the unit that
