@@ -482,9 +482,12 @@ impl ConversationStore {
     /// Inserts or replaces the whole row: the engine owns a conversation while it works on it.
     pub async fn save(&self, conv: &Conversation) -> Result<(), DbError> {
         let c2 = conv.clone();
-        // Inside an 8x8 event's unit this is collected and committed with the event.
-        crate::write_unit::write(
+        // Inside an 8x8 event's unit this is collected and committed with the event; a
+        // later save of the same conversation in the unit replaces it.
+        let row = format!("conversations {}", conv.id);
+        crate::write_unit::write_row(
             &self.db,
+            Some(row),
             Box::new(move |c| {
                 c.prepare_cached(
                     &format!(

@@ -27,7 +27,8 @@ pub type Write = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
 
 #[derive(Default)]
 pub struct Unit {
-    writes: Vec<Write>,
+    /// Each with the key of what it replaces, if it writes a whole row.
+    writes: Vec<(Option<String>, Write)>,
     events: Vec<RelayEvent>,
     /// Transcript lines written in this unit, for reads that must see them.
     entries: Vec<Entry>,
@@ -54,8 +55,21 @@ fn with_unit<R>(f: impl FnOnce(&mut Unit) -> R) -> Option<R> {
 
 /// Runs `write` on `db` now, or collects it when a unit is open.
 pub async fn write(db: &Db, write: Write) -> Result<(), DbError> {
+    write_row(db, None, write).await
+}
+
+/// Like [`write`], for a write that stores a whole row (`key` names it): in an open unit
+/// it replaces an earlier write of the same row instead of adding to it. The engine saves
+/// a conversation more than once while it handles an event; only the last state counts.
+pub async fn write_row(db: &Db, key: Option<String>, write: Write) -> Result<(), DbError> {
     let mut write = Some(write);
-    if with_unit(|u| u.writes.extend(write.take())).is_some() {
+    let collected = with_unit(|u| {
+        if let Some(k) = &key {
+            u.writes.retain(|(earlier, _)| earlier.as_ref() != Some(k));
+        }
+        u.writes.extend(write.take().map(|w| (key.clone(), w)));
+    });
+    if collected.is_some() {
         return Ok(());
     }
     let write = write.expect("not taken without a unit");
@@ -104,7 +118,7 @@ impl Unit {
             ..
         } = self;
         db.write(Box::new(move |c| {
-            for w in writes {
+            for (_, w) in writes {
                 w(c)?;
             }
             last(c)
@@ -153,5 +167,49 @@ impl IdSeq {
         };
         *last = Some(current + 1);
         Ok(current + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Conversation, ConversationStore, Mode, Phase};
+
+    /// A conversation saved twice while one event is handled is written once, in its
+    /// last state; other writes of the unit stay.
+    #[tokio::test]
+    async fn a_row_saved_twice_in_a_unit_is_written_once_in_its_last_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let store = ConversationStore::new(db.clone());
+        let mut conv = Conversation::new("c1".into(), Mode::Endpoint, 1);
+        let ((), unit) = collect(async {
+            store.save(&conv).await.unwrap();
+            write(
+                &db,
+                Box::new(|c| {
+                    c.execute("INSERT INTO app_meta (key, value) VALUES ('k', 'v')", [])?;
+                    Ok(())
+                }),
+            )
+            .await
+            .unwrap();
+            conv.phase = Phase::Ended;
+            store.save(&conv).await.unwrap();
+        })
+        .await;
+        assert_eq!(unit.writes.len(), 2, "one save and the other write");
+        unit.commit(&db, Box::new(|_| Ok(()))).await.unwrap();
+        let saved = store.get("c1").await.unwrap().unwrap();
+        assert_eq!(saved.phase, Phase::Ended);
+        let k: String = db
+            .call(|c| {
+                c.query_row("SELECT value FROM app_meta WHERE key = 'k'", [], |r| {
+                    r.get(0)
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(k, "v");
     }
 }
