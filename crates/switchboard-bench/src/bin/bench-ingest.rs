@@ -14,10 +14,7 @@ mod benchkit;
 use std::{
     net::Ipv4Addr,
     ops::Range,
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -26,12 +23,12 @@ use benchkit::{
     deliveries::{self, Delivery, TENANT},
     noop,
     reference::NodeReference,
+    senders,
     table::{ms, Samples, Table},
 };
 use chat_gateway_sim::{Keyring, Seed, SimConfig};
 use switchboard_relay::endpoint::inbox::DEFAULT_FRESHNESS_WINDOW_MS;
-use switchboard_relay::{RelayConfig, RelayHandle, SandboxMode};
-use switchboard_settings::settings::{MemorySettings, Settings, SettingsStore};
+use switchboard_relay::RelayHandle;
 
 struct Run {
     events: usize,
@@ -152,7 +149,7 @@ async fn bench(events: usize, concurrency: usize, rate: usize, load_gen: tokio::
         .await
         .expect("the emulator starts");
     let dir = std::env::temp_dir().join(format!("bench-ingest-{}", std::process::id()));
-    let relay = start_relay(&sim.base_url(), dir.clone()).await;
+    let relay = benchkit::relay::start(&sim.base_url(), None, dir.clone()).await;
     let relay_url = relay.endpoint_url().await;
     let noop_url = noop::start().await;
     let node = NodeReference::start(&sim.base_url(), TENANT, DEFAULT_FRESHNESS_WINDOW_MS);
@@ -304,21 +301,6 @@ async fn bench(events: usize, concurrency: usize, rate: usize, load_gen: tokio::
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-async fn start_relay(sim_url: &str, dir: std::path::PathBuf) -> RelayHandle {
-    let settings = MemorySettings::default();
-    let mut s = Settings::default();
-    s.connection.base_url = sim_url.to_string();
-    s.connection.tenant = Some(TENANT.into());
-    s.endpoint.token = switchboard_types::token::generate();
-    settings.save(&s).expect("memory settings save");
-    let mut config = RelayConfig::for_tests(dir);
-    config.settings_store = Arc::new(settings);
-    config.sandbox = SandboxMode::Off;
-    switchboard_relay::start(config)
-        .await
-        .expect("the relay starts")
-}
-
 /// What one signature check costs on this machine, alone, on one core.
 fn signature_cost(keyring: &Keyring) {
     use chat_gateway_client::webhook::signature;
@@ -380,47 +362,15 @@ async fn closed_loop(
     range: Range<usize>,
     concurrency: usize,
 ) -> Run {
-    let next = Arc::new(AtomicUsize::new(range.start));
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (http, url, deliveries, next) = (
-                http.clone(),
-                url.to_string(),
-                deliveries.clone(),
-                next.clone(),
-            );
-            let end = range.end;
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut failures = 0;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= end {
-                        return (latencies, failures);
-                    }
-                    let t = Instant::now();
-                    let status = deliveries::send(&http, &url, &deliveries[i]).await;
-                    latencies.push(t.elapsed());
-                    failures += usize::from(!status.is_some_and(|s| (200..300).contains(&s)));
-                }
-            })
-        })
-        .collect();
-    let mut run = Run {
+    let (answers, elapsed) =
+        senders::closed_loop(http, url, deliveries, range.clone(), concurrency).await;
+    Run {
         events: range.len(),
-        elapsed: Duration::ZERO,
-        latencies: Samples(Vec::with_capacity(range.len())),
-        failures: 0,
+        elapsed,
+        failures: answers.iter().filter(|a| !a.accepted()).count(),
+        latencies: Samples(answers.iter().map(|a| a.took).collect()),
         cpu: Cpu::default(),
-    };
-    for t in tasks {
-        let (l, f) = t.await.unwrap();
-        run.latencies.0.extend(l);
-        run.failures += f;
     }
-    run.elapsed = started.elapsed();
-    run
 }
 
 /// One delivery every 1/rate s whatever the answers do; latency is measured from the

@@ -37,9 +37,8 @@ use chat_gateway_sim::{
 };
 use futures_util::{stream, StreamExt};
 use switchboard_engine::{NewUser, Phase, UserInput};
-use switchboard_relay::{RelayConfig, RelayHandle, RelayState, SandboxMode};
-use switchboard_settings::secrets::{Secret, SecretName, Secrets};
-use switchboard_settings::settings::{MemorySettings, Settings, SettingsStore};
+use switchboard_relay::{RelayHandle, RelayState};
+use switchboard_settings::secrets::Secret;
 use switchboard_store::outbox::Backoff;
 use switchboard_types::events::{now_ms, RelayEvent};
 
@@ -202,24 +201,7 @@ impl Bench {
         // The proxy is 8x8's side of the wire: on the emulator's threads too.
         let (proxy_url, posted) = sim.run(proxy::start(sim.base_url())).await;
 
-        let settings = MemorySettings::default();
-        let mut s = Settings::default();
-        s.connection.base_url = proxy_url.clone();
-        s.connection.tenant = Some(TENANT.into());
-        s.endpoint.token = switchboard_types::token::generate();
-        settings.save(&s).expect("memory settings save");
-        let secrets = Secrets::in_memory();
-        secrets
-            .set(SecretName::EndpointApiKey, &Secret::new(key.clone()))
-            .await
-            .expect("the in-memory key store takes the key");
-        let mut config = RelayConfig::for_tests(dir);
-        config.settings_store = Arc::new(settings);
-        config.secrets = Arc::new(secrets);
-        config.sandbox = SandboxMode::Off;
-        let relay = switchboard_relay::start(config)
-            .await
-            .expect("the relay starts");
+        let relay = benchkit::relay::start(&proxy_url, Some(&key), dir).await;
         relay.state.outbox.set_backoff(Backoff {
             base: Duration::from_millis(20),
             max: Duration::from_millis(200),

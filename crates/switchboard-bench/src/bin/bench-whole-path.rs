@@ -15,7 +15,7 @@ use std::{
     net::Ipv4Addr,
     ops::Range,
     sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant},
@@ -23,17 +23,14 @@ use std::{
 
 use benchkit::{
     cpu,
-    deliveries::{self, Delivery, TENANT},
+    deliveries::{self, Delivery},
     memory,
     proxy::Posted,
-    stand_in,
+    senders, stand_in,
     table::{ms, Samples, Table},
 };
 use chat_gateway_sim::{Keyring, Seed, SimConfig};
 use serde_json::json;
-use switchboard_relay::{RelayConfig, RelayHandle, SandboxMode};
-use switchboard_settings::secrets::{Secret, SecretName, Secrets};
-use switchboard_settings::settings::{MemorySettings, Settings, SettingsStore};
 use tokio::sync::mpsc;
 
 /// The outbox worker's calls in flight (switchboard-outbox-worker's CONCURRENCY).
@@ -105,7 +102,7 @@ async fn bench(messages: usize, concurrency: usize, slow: usize) {
     let (stand_in_url, posted, latency_ms) = stand_in::start(sim.base_url()).await;
     let posted = Arc::new(tokio::sync::Mutex::new(posted));
     let dir = std::env::temp_dir().join(format!("bench-whole-path-{}", std::process::id()));
-    let relay = start_relay(&stand_in_url, &key, dir.clone()).await;
+    let relay = benchkit::relay::start(&stand_in_url, Some(&key), dir.clone()).await;
     let url = relay.endpoint_url().await;
 
     let run = format!("{}", switchboard_types::events::now_ms());
@@ -145,7 +142,8 @@ async fn bench(messages: usize, concurrency: usize, slow: usize) {
 
     cpu::settle().await;
     let cpu0 = cpu::own();
-    let receiver = closed_loop(&http, &url, &echo_deliveries, echoes.clone(), concurrency).await;
+    let (_, receiver) =
+        senders::closed_loop(&http, &url, &echo_deliveries, echoes.clone(), concurrency).await;
     let receiver_cpu = cpu::own().saturating_sub(cpu0);
     let receiver_rate = echoes.len() as f64 / receiver.as_secs_f64();
 
@@ -236,27 +234,6 @@ async fn bench(messages: usize, concurrency: usize, slow: usize) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-async fn start_relay(base_url: &str, key: &str, dir: std::path::PathBuf) -> RelayHandle {
-    let settings = MemorySettings::default();
-    let mut s = Settings::default();
-    s.connection.base_url = base_url.to_string();
-    s.connection.tenant = Some(TENANT.into());
-    s.endpoint.token = switchboard_types::token::generate();
-    settings.save(&s).expect("memory settings save");
-    let secrets = Secrets::in_memory();
-    secrets
-        .set(SecretName::EndpointApiKey, &Secret::new(key.to_string()))
-        .await
-        .expect("the in-memory key store takes the key");
-    let mut config = RelayConfig::for_tests(dir);
-    config.settings_store = Arc::new(settings);
-    config.secrets = Arc::new(secrets);
-    config.sandbox = SandboxMode::Off;
-    switchboard_relay::start(config)
-        .await
-        .expect("the relay starts")
-}
-
 /// Sends `range`'s customer messages (`concurrency` senders, each sending its next as
 /// soon as the last is acknowledged) and waits until every conversation's first reply
 /// has reached the stand-in (at most 120 s).
@@ -269,7 +246,6 @@ async fn whole_path(
     posted: &Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Posted>>>,
     run: &str,
 ) -> PathRun {
-    let acked: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
     let peak = Arc::new(Mutex::new(memory::resident_mib()));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
@@ -287,31 +263,17 @@ async fn whole_path(
     };
     let cpu0 = cpu::own();
     let started = Instant::now();
-    let next = Arc::new(AtomicUsize::new(range.start));
-    let senders: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (http, url, customers, next, acked) = (
-                http.clone(),
-                url.to_string(),
-                customers.clone(),
-                next.clone(),
-                acked.clone(),
-            );
-            let end = range.end;
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= end {
-                        return;
-                    }
-                    let status = deliveries::send(&http, &url, &customers[i]).await;
-                    if status.is_some_and(|s| (200..300).contains(&s)) {
-                        acked.lock().unwrap().insert(i, Instant::now());
-                    }
-                }
-            })
+    let senders = {
+        let (http, url, customers, range) = (
+            http.clone(),
+            url.to_string(),
+            customers.clone(),
+            range.clone(),
+        );
+        tokio::spawn(async move {
+            senders::closed_loop(&http, &url, &customers, range, concurrency).await
         })
-        .collect();
+    };
     let prefix = format!("wp-{run}-");
     let mut replies: HashMap<usize, Instant> = HashMap::new();
     let mut posted = posted.lock().await;
@@ -338,13 +300,15 @@ async fn whole_path(
         }
     }
     let last = replies.values().max().copied().unwrap_or_else(Instant::now);
-    for s in senders {
-        let _ = s.await;
-    }
+    let (answers, _) = senders.await.expect("the senders run");
     let cpu = cpu::own().saturating_sub(cpu0);
     sampling.store(false, Ordering::Relaxed);
     let _ = sampler.await;
-    let acked = acked.lock().unwrap();
+    let acked: HashMap<usize, Instant> = answers
+        .iter()
+        .filter(|a| a.accepted())
+        .map(|a| (a.index, a.at))
+        .collect();
     let lag = replies
         .iter()
         .filter_map(|(i, at)| acked.get(i).map(|a| at.saturating_duration_since(*a)))
@@ -358,40 +322,4 @@ async fn whole_path(
         peak_mib,
         cpu,
     }
-}
-
-/// The receiver alone: `concurrency` senders posting 8x8 echoes back to back.
-async fn closed_loop(
-    http: &reqwest::Client,
-    url: &str,
-    deliveries: &Arc<Vec<Delivery>>,
-    range: Range<usize>,
-    concurrency: usize,
-) -> Duration {
-    let next = Arc::new(AtomicUsize::new(range.start));
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (http, url, deliveries, next) = (
-                http.clone(),
-                url.to_string(),
-                deliveries.clone(),
-                next.clone(),
-            );
-            let end = range.end;
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= end {
-                        return;
-                    }
-                    deliveries::send(&http, &url, &deliveries[i]).await;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        let _ = t.await;
-    }
-    started.elapsed()
 }

@@ -12,6 +12,8 @@ pub mod memory;
 pub mod noop;
 pub mod proxy;
 pub mod reference;
+pub mod relay;
+pub mod senders;
 pub mod sse;
 pub mod stand_in;
 pub mod table;
