@@ -422,7 +422,10 @@ pub(crate) fn in_one_transaction<I, T>(
     mut run: impl FnMut(&Connection, I) -> rusqlite::Result<T>,
     before_commit: impl FnOnce(&Connection),
 ) -> rusqlite::Result<Vec<rusqlite::Result<T>>> {
-    let exec = |sql: &str| c.prepare_cached(sql).and_then(|mut s| s.execute([]).map(|_| ()));
+    let exec = |sql: &str| {
+        c.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]).map(|_| ()))
+    };
     exec("BEGIN IMMEDIATE")?;
     let results = items
         .into_iter()
