@@ -309,6 +309,16 @@ impl Db {
         f(&mut guard)
     }
 
+    /// [`Db::blocking`] if the connection is free right now; `None` if anyone holds it.
+    pub fn try_blocking<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> Option<T> {
+        let mut guard = match self.conn.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(f(&mut guard))
+    }
+
     pub fn schema_version() -> usize {
         MIGRATIONS.len()
     }

@@ -6,7 +6,10 @@
 //! (group commit): under load a commit carries many deliveries, alone it carries one.
 
 use std::{
-    sync::{mpsc, Arc},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        mpsc, Arc,
+    },
     thread,
 };
 
@@ -100,6 +103,18 @@ impl Job {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    /// Jobs sent to the writer and not yet answered.
+    queued: Arc<AtomicUsize>,
+}
+
+impl Writer {
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        self.tx.send(job).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            StoreError::Stopped
+        })
+    }
 }
 
 impl Writer {
@@ -113,15 +128,13 @@ impl Writer {
         at_ms: i64,
     ) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Job::Complete {
-                delivery_id,
-                status,
-                outcome,
-                at_ms,
-                reply,
-            })
-            .map_err(|_| StoreError::Stopped)?;
+        self.send(Job::Complete {
+            delivery_id,
+            status,
+            outcome,
+            at_ms,
+            reply,
+        })?;
         answer
             .await
             .map_err(|_| StoreError::Stopped)?
@@ -135,19 +148,23 @@ impl Writer {
 pub struct DeliveryStore {
     writer: Writer,
     db: Db,
+    handoff: Arc<Handoff>,
 }
 
 impl DeliveryStore {
     pub fn open(db: &Db, handoff: Arc<Handoff>) -> Result<Self, DbError> {
         let (tx, rx) = mpsc::channel();
         let writer_db = db.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (thread_handoff, thread_queued) = (handoff.clone(), queued.clone());
         thread::Builder::new()
             .name("inbox-writer".into())
-            .spawn(move || write_loop(writer_db, rx, &handoff))
+            .spawn(move || write_loop(writer_db, rx, &thread_handoff, &thread_queued))
             .map_err(|e| DbError::Task(format!("cannot start the inbox writer: {e}")))?;
         Ok(Self {
-            writer: Writer { tx },
+            writer: Writer { tx, queued },
             db: db.clone(),
+            handoff,
         })
     }
 
@@ -158,14 +175,43 @@ impl DeliveryStore {
     /// Commits one delivery; returns once it is on disk (see `db` for what that means).
     pub async fn record(&self, delivery: NewDelivery) -> Result<Recorded, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.writer
-            .tx
-            .send(Job::Record { delivery, reply })
-            .map_err(|_| StoreError::Stopped)?;
+        let job = Job::Record { delivery, reply };
+        // Nothing waiting for the writer and the connection free: commit here. Handing a
+        // lone delivery to the writer thread costs two thread wake-ups, which at a steady
+        // trickle cost more than the commit itself (BENCHMARKS.md, "bench-ingest"); under
+        // load deliveries queue for the writer, which commits them together.
+        let job = match self.commit_here(job) {
+            Ok(result) => return result.map_err(StoreError::Write),
+            Err(job) => job,
+        };
+        self.writer.send(job)?;
         answer
             .await
             .map_err(|_| StoreError::Stopped)?
             .map_err(StoreError::Write)
+    }
+
+    /// Commits `job` on this thread if no job waits for the writer and the connection is
+    /// free at once; gives the job back otherwise. The commit is short (no fsync, see
+    /// `db`), so a runtime thread may make it.
+    fn commit_here(&self, job: Job) -> Result<Result<Recorded, String>, Job> {
+        if self.writer.queued.load(Ordering::SeqCst) > 0 {
+            return Err(job);
+        }
+        let batch = [job];
+        let done = self
+            .db
+            .try_blocking(|conn| commit_and_hand_off(conn, &batch, &self.handoff));
+        let [job] = batch;
+        match done {
+            Some(mut results) => {
+                let result = results
+                    .pop()
+                    .unwrap_or_else(|| Err("nothing written".into()));
+                Ok(result)
+            }
+            None => Err(job),
+        }
     }
 
     /// The newest deliveries first, `before` an id for paging.
@@ -290,7 +336,7 @@ impl DeliveryRecord {
     }
 }
 
-fn write_loop(db: Db, rx: mpsc::Receiver<Job>, handoff: &Handoff) {
+fn write_loop(db: Db, rx: mpsc::Receiver<Job>, handoff: &Handoff, queued: &AtomicUsize) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -299,18 +345,31 @@ fn write_loop(db: Db, rx: mpsc::Receiver<Job>, handoff: &Handoff) {
                 Err(_) => break,
             }
         }
-        let results = db.blocking(|conn| write_batch(conn, &batch));
-        for (job, result) in batch.iter().zip(&results) {
-            if let (Job::Record { delivery, .. }, Ok(recorded)) = (job, result) {
-                if delivery.disposition == Disposition::Queue && recorded.duplicate_of.is_none() {
-                    handoff.push(recorded.id, delivery.received_at_ms, delivery.body.clone());
-                }
-            }
-        }
+        let results = db.blocking(|conn| commit_and_hand_off(conn, &batch, handoff));
+        queued.fetch_sub(batch.len(), Ordering::SeqCst);
         for (job, result) in batch.into_iter().zip(results) {
             job.reply(result);
         }
     }
+}
+
+/// Commits `batch` and hands the new queued events to the engine, before the connection
+/// is let go: the engine skips ids lower than one it has seen, so the hand-off must see
+/// them in commit (that is, id) order, whichever thread commits.
+fn commit_and_hand_off(
+    conn: &mut Connection,
+    batch: &[Job],
+    handoff: &Handoff,
+) -> Vec<Result<Recorded, String>> {
+    let results = write_batch(conn, batch);
+    for (job, result) in batch.iter().zip(&results) {
+        if let (Job::Record { delivery, .. }, Ok(recorded)) = (job, result) {
+            if delivery.disposition == Disposition::Queue && recorded.duplicate_of.is_none() {
+                handoff.push(recorded.id, delivery.received_at_ms, delivery.body.clone());
+            }
+        }
+    }
+    results
 }
 
 /// Each job in its own savepoint, so one bad row fails alone; the replies are sent only

@@ -244,3 +244,58 @@ async fn child_relay_killed_after_commit() {
     tokio::time::sleep(Duration::from_secs(60)).await;
     panic!("the parent never sent the delivery");
 }
+
+/// Deliveries arriving side by side are committed partly by the inbox writer (in
+/// batches) and partly by the receiving task itself (when the writer is idle): the engine
+/// still gets every one, once, in id order — none skipped because a later id reached
+/// the hand-off first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deliveries_committed_side_by_side_all_reach_the_queue_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("switchboard.db")).unwrap();
+    let inbox = std::sync::Arc::new(Inbox::open(&db).unwrap());
+    let checks = std::sync::Arc::new(Checks {
+        verify_signatures: false,
+        base_url: "http://127.0.0.1:9".into(),
+        tenant: None,
+    });
+    let bus = std::sync::Arc::new(EventBus::default());
+    let (senders, each) = (16, 100);
+    let tasks: Vec<_> = (0..senders)
+        .map(|s| {
+            let (inbox, checks, bus) = (inbox.clone(), checks.clone(), bus.clone());
+            tokio::spawn(async move {
+                for n in 0..each {
+                    let mut headers = reqwest::header::HeaderMap::new();
+                    headers.insert("content-type", "application/json".parse().unwrap());
+                    headers.insert("x-8x8-event-id", format!("e{s}-{n}").parse().unwrap());
+                    let body = message_body(&format!("conv-{s}"), &format!("m{n}"));
+                    let reply = inbox.receive(&checks, &headers, body.into(), &bus).await;
+                    assert_eq!(reply.status, 204);
+                    // Now and then a pause, so the writer goes idle and receivers
+                    // commit on their own between its batches.
+                    if n % 10 == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    let total = senders * each;
+    let taking = async {
+        while seen.len() < total {
+            seen.push(inbox.queue.recv().await.unwrap().delivery_id);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), taking)
+        .await
+        .unwrap_or_else(|_| panic!("only {} of {total} events reached the queue", seen.len()));
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "in id order, each once"
+    );
+}
