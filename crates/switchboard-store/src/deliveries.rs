@@ -182,7 +182,7 @@ impl DeliveryStore {
         // load deliveries queue for the writer, which commits them together.
         let job = match self.commit_here(job) {
             Ok(result) => return result.map_err(StoreError::Write),
-            Err(job) => job,
+            Err(job) => *job,
         };
         self.writer.send(job)?;
         answer
@@ -194,9 +194,9 @@ impl DeliveryStore {
     /// Commits `job` on this thread if no job waits for the writer and the connection is
     /// free at once; gives the job back otherwise. The commit is short (no fsync, see
     /// `db`), so a runtime thread may make it.
-    fn commit_here(&self, job: Job) -> Result<Result<Recorded, String>, Job> {
+    fn commit_here(&self, job: Job) -> Result<Result<Recorded, String>, Box<Job>> {
         if self.writer.queued.load(Ordering::SeqCst) > 0 {
-            return Err(job);
+            return Err(Box::new(job));
         }
         let batch = [job];
         let done = self
@@ -210,7 +210,7 @@ impl DeliveryStore {
                     .unwrap_or_else(|| Err("nothing written".into()));
                 Ok(result)
             }
-            None => Err(job),
+            None => Err(Box::new(job)),
         }
     }
 
