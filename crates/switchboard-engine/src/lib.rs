@@ -16,6 +16,7 @@ mod connections;
 mod handover;
 mod on_event;
 mod tester;
+mod typing;
 
 use std::{sync::Arc, time::Duration};
 

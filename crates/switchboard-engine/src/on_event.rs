@@ -295,12 +295,15 @@ async fn activity(
 ) -> Result<&'static str, EngineError> {
     let outcome = match a.name.as_str() {
         "typing" => {
-            let typing = a.value["users"].as_array().is_some_and(|u| !u.is_empty());
-            engine.bus.publish(RelayEvent::Typing {
-                conversation_id: conv.id.clone(),
-                who: "agent",
-                typing,
-            });
+            // The list is everyone typing now: each lane is told whether it is in it.
+            let now = crate::typing::typists(&a.value);
+            for (who, typing) in [("agent", now.agent), ("user", now.user)] {
+                engine.bus.publish(RelayEvent::Typing {
+                    conversation_id: conv.id.clone(),
+                    who,
+                    typing,
+                });
+            }
             "typing"
         }
         "quickReply/action" if conv.mode == Mode::Endpoint && conv.phase == Phase::Bot => {
