@@ -210,7 +210,8 @@ pub(crate) async fn leave(
     Ok(conv)
 }
 
-/// Ends handed-over conversations whose user has said nothing for the inactivity timeout.
+/// Ends handover-mode conversations (with the bot or handed over) whose user has said
+/// nothing for the inactivity timeout.
 pub(crate) async fn sweep_inactive(engine: &Arc<Engine>) {
     let minutes = engine.settings().handover.inactivity_timeout_minutes;
     let timeout = engine.config().minute * minutes;

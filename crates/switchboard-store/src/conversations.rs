@@ -693,13 +693,15 @@ impl ConversationStore {
             .await
     }
 
-    /// Handed-over conversations whose user has been silent since `before_ms`.
+    /// Handover-mode conversations still going (with the bot or handed over) whose user
+    /// has been silent since `before_ms`. A chat left with the bot counts too: its user
+    /// (a tester's simulated one, say) is gone, and it would stay "With bot" for good.
     pub async fn idle_handovers(&self, before_ms: i64) -> Result<Vec<Conversation>, DbError> {
         self.db
             .call(move |c| {
                 let mut stmt = c.prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM conversations WHERE role = 'handover'
-                     AND phase IN ('queued', 'agent', 'transferred')
+                     AND phase IN ('bot', 'queued', 'agent', 'transferred')
                      AND COALESCE(last_user_at_ms, created_at_ms) < ?1"
                 ))?;
                 let rows = stmt.query_map([before_ms], Conversation::from_row)?;

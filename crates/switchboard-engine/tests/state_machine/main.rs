@@ -11,7 +11,8 @@
 //! - handover.rs — the tester's user is handed to an agent: the create, held-back
 //!   messages, the agent, handback, leaving;
 //! - lifecycle.rs — agent left, transfer, endings, re-opening, the inactivity timeout
-//!   and events out of order.
+//!   and events out of order;
+//! - tester_timeout.rs — the inactivity timeout for a user still with the bot.
 
 mod harness;
 mod script;
@@ -32,3 +33,4 @@ macro_rules! cases {
 mod endpoint;
 mod handover;
 mod lifecycle;
+mod tester_timeout;
