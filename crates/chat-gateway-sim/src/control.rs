@@ -18,6 +18,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::agent_sessions::AgentSession;
 use crate::attachments::download;
 use crate::clock::now_ms;
 use crate::engine::EngineError;
@@ -51,7 +52,8 @@ impl IntoResponse for ControlError {
             | ControlError::NotFound(_) => StatusCode::NOT_FOUND,
             ControlError::Engine(EngineError::NoQueue(_)) => StatusCode::BAD_REQUEST,
             ControlError::Engine(EngineError::NoOffer(_))
-            | ControlError::Engine(EngineError::NoAgent(_)) => StatusCode::CONFLICT,
+            | ControlError::Engine(EngineError::NoAgent(_))
+            | ControlError::Engine(EngineError::NotTheAgent { .. }) => StatusCode::CONFLICT,
             ControlError::BadRequest(_) => StatusCode::BAD_REQUEST,
         };
         (status, Json(json!({"error": self.to_string()}))).into_response()
@@ -311,7 +313,9 @@ async fn queues(State(sim): State<Arc<Sim>>) -> Json<Queues> {
     })
 }
 
-/// Replaces (or, with `null`, removes) a queue's scripted agent.
+/// Replaces (or, with `null`, removes) a queue's scripted agent. Without one, the
+/// queue's offers wait for a person (a scripted accept already on its timer is dropped,
+/// see `Sim::accept`); with one, the offers already waiting go to it as new ones would.
 async fn set_queue_agent(
     State(sim): State<Arc<Sim>>,
     Path(id): Path<String>,
@@ -323,8 +327,25 @@ async fn set_queue_agent(
         .iter_mut()
         .find(|q| q.id == id)
         .ok_or_else(|| ControlError::NotFound(format!("queue {id} not found")))?;
-    q.agent = script;
-    Ok(Json(q.clone()))
+    q.agent = script.clone();
+    let queue = q.clone();
+    if let Some(script) = script {
+        let waiting: Vec<(String, u64)> = store
+            .offers
+            .iter()
+            .filter(|o| o.queue_id == id)
+            .filter_map(|o| store.conversations.get(&o.conversation_id))
+            .map(|c| (c.id.clone(), c.epoch))
+            .collect();
+        drop(store);
+        for (conv, epoch) in waiting {
+            let script = script.clone();
+            sim.after(script.accept_after_ms, move |sim| {
+                let _ = sim.accept(&conv, None, Some((epoch, script)));
+            });
+        }
+    }
+    Ok(Json(queue))
 }
 
 /// The body of `GET /sim/offers`.
@@ -374,6 +395,13 @@ pub struct ConversationView {
     pub user_typing: bool,
     /// The offer waiting for an agent, if any.
     pub offer: Option<Offer>,
+    /// How many of the first `messages` came as `history` with the create request.
+    #[serde(default)]
+    pub history_count: usize,
+    /// Every agent's part in it, oldest first: who, scripted or not, joined and left
+    /// when, and how it ended (transfer to which queue, end, the customer left).
+    #[serde(default)]
+    pub agent_sessions: Vec<AgentSession>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -425,6 +453,9 @@ pub struct MessageView {
     pub cards: Vec<CardView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_provider: Option<Value>,
+    /// Beyond 8x8's shape: a scripted mock agent wrote it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scripted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -501,6 +532,7 @@ impl MessageView {
                 .collect(),
             cards: m.cards.iter().map(CardView::from).collect(),
             external_provider: m.external_provider.clone(),
+            scripted: m.scripted,
         }
     }
 }
@@ -568,6 +600,8 @@ impl ConversationView {
             // P23: a typing pulse counts for 5 s.
             user_typing: typing_until.is_some_and(|t| t > now_ms()),
             offer,
+            history_count: c.history_len,
+            agent_sessions: c.agent_sessions.clone(),
         }
     }
 }
@@ -616,8 +650,13 @@ async fn agent_accept(
 
 /// The body of `POST /sim/conversations/{id}/{agent|customer}/typing`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct TypingBody {
     pub typing: bool,
+    /// The agent typing; refused (409) when it no longer handles the conversation.
+    /// Without it, the conversation's agent. The customer's typing ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
 }
 
 async fn agent_typing(
@@ -625,7 +664,7 @@ async fn agent_typing(
     Path(id): Path<String>,
     Json(b): Json<TypingBody>,
 ) -> R {
-    sim.agent_typing(&id, b.typing)?;
+    sim.agent_typing(&id, b.typing, b.agent_id.as_deref())?;
     done()
 }
 
@@ -693,6 +732,11 @@ pub struct CardBody {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SayBody {
+    /// The agent speaking; refused (409) when it no longer handles the conversation
+    /// (it transferred or ended it, or the customer left). Without it, the
+    /// conversation's agent, whoever that is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -708,6 +752,12 @@ impl SayBody {
             text: Some(text.into()),
             ..Self::default()
         }
+    }
+
+    /// Spoken as this agent (refused once it no longer handles the conversation).
+    pub fn as_agent(mut self, agent_id: impl Into<String>) -> Self {
+        self.agent_id = Some(agent_id.into());
+        self
     }
 
     pub fn with_card(mut self, card: CardBody) -> Self {
@@ -767,7 +817,7 @@ async fn agent_say(
             "say needs text, cards or attachments".into(),
         ));
     }
-    let message_id = sim.agent_say(&id, b.text, cards, files)?;
+    let message_id = sim.agent_say(&id, b.text, cards, files, b.agent_id.as_deref())?;
     Ok(Json(SayResponse { message_id }))
 }
 
@@ -776,6 +826,9 @@ async fn agent_say(
 #[serde(rename_all = "camelCase")]
 pub struct TransferBody {
     pub queue_id: String,
+    /// The agent transferring; refused (409) when it no longer handles the conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
 }
 
 async fn agent_transfer(
@@ -783,12 +836,26 @@ async fn agent_transfer(
     Path(id): Path<String>,
     Json(b): Json<TransferBody>,
 ) -> R {
-    sim.transfer(&id, &b.queue_id)?;
+    sim.transfer(&id, &b.queue_id, b.agent_id.as_deref())?;
     done()
 }
 
-async fn agent_end(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> R {
-    sim.agent_end(&id)?;
+/// The body of `POST /sim/conversations/{id}/agent/end` (optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EndBody {
+    /// The agent ending; refused (409) when it no longer handles the conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+}
+
+async fn agent_end(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    body: Option<Json<EndBody>>,
+) -> R {
+    let agent = body.and_then(|b| b.0.agent_id);
+    sim.agent_end(&id, agent.as_deref())?;
     done()
 }
 
@@ -1112,6 +1179,7 @@ mod tests {
             external_provider: external,
             attachments: vec!["a1".into(), "a2".into()],
             cards: vec![card.clone()],
+            scripted: false,
         };
         for m in [
             message("user", Some("hi"), None),

@@ -39,9 +39,9 @@ use serde_json::Value;
 
 pub use crate::control::{
     AcceptBody, AcceptResponse, AssignmentView, AttachmentRef, AttachmentView, CardBody, CardView,
-    ConversationView, FileBody, Health, InteractionView, LogFilter, MessageView, ParticipantView,
-    PostAgentView, QuickReplyBody, RotateKeyResponse, SayBody, SayResponse, SimInfo,
-    SubmitCardBody, TextBody, TransferBody, TypingBody, WebchatBody, WebchatResponse,
+    ConversationView, EndBody, FileBody, Health, InteractionView, LogFilter, MessageView,
+    ParticipantView, PostAgentView, QuickReplyBody, RotateKeyResponse, SayBody, SayResponse,
+    SimInfo, SubmitCardBody, TextBody, TransferBody, TypingBody, WebchatBody, WebchatResponse,
 };
 pub use crate::eventlog::LogRecord;
 pub use crate::faults::{Faults, FaultsPatch};
@@ -247,7 +247,14 @@ impl SimControl {
     /// `POST …/agent/typing`: `ACTIVITY typing` with the agent, or with nobody.
     pub async fn agent_typing(&self, conversation_id: &str, typing: bool) -> Result<()> {
         let path = conversation_path(conversation_id, "agent/typing")?;
-        self.act(path, &TypingBody { typing }).await
+        self.act(
+            path,
+            &TypingBody {
+                typing,
+                agent_id: None,
+            },
+        )
+        .await
     }
 
     /// `POST …/agent/say`: an agent `MESSAGE` with text, cards and/or attachments.
@@ -261,6 +268,7 @@ impl SimControl {
         let path = conversation_path(conversation_id, "agent/transfer")?;
         let body = TransferBody {
             queue_id: queue_id.to_string(),
+            agent_id: None,
         };
         self.act(path, &body).await
     }
@@ -292,7 +300,14 @@ impl SimControl {
     /// `POST …/customer/typing`: `ACTIVITY typing` with the user, or with nobody.
     pub async fn customer_typing(&self, conversation_id: &str, typing: bool) -> Result<()> {
         let path = conversation_path(conversation_id, "customer/typing")?;
-        self.act(path, &TypingBody { typing }).await
+        self.act(
+            path,
+            &TypingBody {
+                typing,
+                agent_id: None,
+            },
+        )
+        .await
     }
 
     /// `POST …/customer/quick-reply`: `ACTIVITY quickReply/action`.

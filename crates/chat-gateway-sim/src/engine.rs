@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use crate::agent_sessions::SessionEnd;
 use crate::clock::{now_ms, random_id};
 use crate::delivery::{new_event_id, Outgoing};
 use crate::events::{self, MessageEvent};
@@ -26,6 +27,10 @@ pub enum EngineError {
     NoOffer(String),
     #[error("no agent is handling conversation {0}")]
     NoAgent(String),
+    /// An agent acted in a conversation it no longer handles (it transferred or ended it,
+    /// or the customer left): 8x8 has closed the chat on that agent's screen.
+    #[error("agent {agent} no longer handles conversation {conversation}")]
+    NotTheAgent { conversation: String, agent: String },
     #[error("queue {0} does not exist")]
     NoQueue(String),
     #[error("card {0} not found")]
@@ -188,6 +193,8 @@ impl Sim {
             typing_seq: 0,
             agent_typing: false,
             indicators: Vec::new(),
+            history_len: history.len(),
+            agent_sessions: Vec::new(),
         };
         conv.participant_mut("user", "user");
         for (author, m) in history {
@@ -290,13 +297,19 @@ impl Sim {
             .conversations
             .get(conv_id)
             .ok_or_else(|| EngineError::NoConversation(conv_id.into()))?;
-        if let Some((epoch, _)) = &scripted {
-            if *epoch != conv.epoch {
+        let Some(offer) = store.offers.iter().find(|o| o.conversation_id == conv_id) else {
+            return Err(EngineError::NoOffer(conv_id.into()));
+        };
+        if let Some((epoch, script)) = &scripted {
+            // A timer set at routing time: the routing must be the same, and the queue
+            // still run by this scripted agent (a person may have taken it over since).
+            let runs = store
+                .queue(&conv.tenant, &offer.queue_id)
+                .and_then(|q| q.agent.as_ref())
+                .is_some_and(|a| a.agent_id == script.agent_id);
+            if *epoch != conv.epoch || !runs {
                 return Err(EngineError::NoOffer(conv_id.into()));
             }
-        }
-        if !store.offers.iter().any(|o| o.conversation_id == conv_id) {
-            return Err(EngineError::NoOffer(conv_id.into()));
         }
         store.offers.retain(|o| o.conversation_id != conv_id);
         let script = scripted.map(|(_, s)| s);
@@ -311,6 +324,7 @@ impl Sim {
         };
         conv.participant_mut(&agent, "agent").removed = false;
         conv.script = script.clone();
+        conv.open_session(&agent, script.is_some(), now_ms());
         let epoch = conv.epoch;
         let mut evs = vec![events::members_changed(
             conv_id,
@@ -330,20 +344,19 @@ impl Sim {
 
     /// The agent starts or stops typing. A start with no stop expires after
     /// `TYPING_TTL_MS` with an empty list, as a typing pulse does (P23).
+    /// `as_agent`, when given, must be the conversation's agent (see agent_sessions.rs).
     pub(crate) fn agent_typing(
         self: &Arc<Self>,
         conv_id: &str,
         on: bool,
+        as_agent: Option<&str>,
     ) -> Result<(), EngineError> {
         let mut store = self.lock();
         let conv = store
             .conversations
             .get_mut(conv_id)
             .ok_or_else(|| EngineError::NoConversation(conv_id.into()))?;
-        let agent = conv
-            .agent
-            .clone()
-            .ok_or_else(|| EngineError::NoAgent(conv_id.into()))?;
+        let agent = conv.acting_agent(as_agent)?;
         conv.typing_seq += 1;
         conv.agent_typing = on;
         let seq = conv.typing_seq;
@@ -364,20 +377,22 @@ impl Sim {
                     .get(&id)
                     .is_some_and(|c| c.agent_typing && c.typing_seq == seq);
                 if still {
-                    let _ = sim.agent_typing(&id, false);
+                    let _ = sim.agent_typing(&id, false, None);
                 }
             });
         }
         Ok(())
     }
 
-    /// The agent says something. Attachments are `(filename, content type, bytes)`.
+    /// The agent says something. Attachments are `(filename, content type, bytes)`;
+    /// `as_agent`, when given, must be the conversation's agent.
     pub(crate) fn agent_say(
         self: &Arc<Self>,
         conv_id: &str,
         text: Option<String>,
         cards: Vec<(String, Value)>,
         files: Vec<(String, String, bytes::Bytes)>,
+        as_agent: Option<&str>,
     ) -> Result<String, EngineError> {
         let mut store = self.lock();
         let seq = store.next_seq();
@@ -386,10 +401,7 @@ impl Sim {
             .conversations
             .get_mut(conv_id)
             .ok_or_else(|| EngineError::NoConversation(conv_id.into()))?;
-        let agent = conv
-            .agent
-            .clone()
-            .ok_or_else(|| EngineError::NoAgent(conv_id.into()))?;
+        let agent = conv.acting_agent(as_agent)?;
         let now = now_ms();
         let mut att_ids = Vec::new();
         let mut att_events = Vec::new();
@@ -419,6 +431,10 @@ impl Sim {
             cards,
         };
         let id = push_message(conv, seq, "agent", &agent, msg, now);
+        let scripted = conv.script.is_some();
+        if let Some(m) = conv.messages.last_mut() {
+            m.scripted = scripted;
+        }
         let cards_ev: Vec<Value> = conv
             .messages
             .last()
@@ -450,20 +466,27 @@ impl Sim {
         self: &Arc<Self>,
         conv_id: &str,
         queue_id: &str,
+        as_agent: Option<&str>,
     ) -> Result<(), EngineError> {
         let mut store = self.lock();
         let conv = store
             .conversations
             .get(conv_id)
             .ok_or_else(|| EngineError::NoConversation(conv_id.into()))?;
-        let agent = conv
-            .agent
-            .clone()
-            .ok_or_else(|| EngineError::NoAgent(conv_id.into()))?;
-        if store.queue(&conv.tenant, queue_id).is_none() {
-            return Err(EngineError::NoQueue(queue_id.into()));
-        }
+        let agent = conv.acting_agent(as_agent)?;
+        let queue_name = store
+            .queue(&conv.tenant, queue_id)
+            .ok_or_else(|| EngineError::NoQueue(queue_id.into()))?
+            .name
+            .clone();
+        let now = now_ms();
         let conv = store.conversations.get_mut(conv_id).expect("exists");
+        conv.close_session(
+            &agent,
+            SessionEnd::Transfer,
+            Some((queue_id, &queue_name)),
+            now,
+        );
         conv.participant_mut(&agent, "agent").removed = true;
         conv.agent = None;
         conv.script = None;
@@ -472,7 +495,6 @@ impl Sim {
             kind: "queue".into(),
             id: queue_id.into(),
         };
-        let now = now_ms();
         let mut evs = vec![
             events::transfer(conv_id, now),
             events::members_changed(conv_id, now, "agent", "left", &agent),
@@ -484,21 +506,23 @@ impl Sim {
     }
 
     /// The agent ends: agent left, then either the post-agent handback or `idle`.
-    pub(crate) fn agent_end(self: &Arc<Self>, conv_id: &str) -> Result<(), EngineError> {
+    pub(crate) fn agent_end(
+        self: &Arc<Self>,
+        conv_id: &str,
+        as_agent: Option<&str>,
+    ) -> Result<(), EngineError> {
         let mut store = self.lock();
         let conv = store
             .conversations
             .get_mut(conv_id)
             .ok_or_else(|| EngineError::NoConversation(conv_id.into()))?;
-        let agent = conv
-            .agent
-            .clone()
-            .ok_or_else(|| EngineError::NoAgent(conv_id.into()))?;
+        let agent = conv.acting_agent(as_agent)?;
+        let now = now_ms();
+        conv.close_session(&agent, SessionEnd::End, None, now);
         conv.participant_mut(&agent, "agent").removed = true;
         conv.agent = None;
         conv.script = None;
         conv.epoch += 1;
-        let now = now_ms();
         if let Some(i) = conv.interactions.last_mut() {
             i.end_ms.get_or_insert(now);
         }
@@ -578,6 +602,7 @@ impl Sim {
             conv_id, now, "user", "left", "user",
         )];
         if let Some(agent) = conv.agent.take() {
+            conv.close_session(&agent, SessionEnd::UserLeft, None, now);
             conv.participant_mut(&agent, "agent").removed = true;
             conv.script = None;
             evs.push(events::members_changed(
@@ -782,21 +807,21 @@ impl Sim {
             .get(conv_id)
             .and_then(|c| c.script.as_ref().map(|s| s.typing_ms))
             .unwrap_or(0);
-        let _ = self.agent_typing(conv_id, true);
+        let _ = self.agent_typing(conv_id, true, None);
         let id = conv_id.to_string();
         self.after(typing_ms, move |sim| {
             if !current(sim, &id) {
                 return;
             }
-            let _ = sim.agent_typing(&id, false);
-            let _ = sim.agent_say(&id, Some(text), Vec::new(), Vec::new());
+            let _ = sim.agent_typing(&id, false, None);
+            let _ = sim.agent_say(&id, Some(text), Vec::new(), Vec::new(), None);
             match then {
                 Then::Nothing => {}
                 Then::Transfer(q) => {
-                    let _ = sim.transfer(&id, &q);
+                    let _ = sim.transfer(&id, &q, None);
                 }
                 Then::End => {
-                    let _ = sim.agent_end(&id);
+                    let _ = sim.agent_end(&id, None);
                 }
             }
         });
@@ -840,6 +865,7 @@ impl Sim {
         conv.epoch += 1;
         conv.handback = None;
         if let Some(agent) = conv.agent.take() {
+            conv.close_session(&agent, SessionEnd::Reassigned, None, now_ms());
             conv.participant_mut(&agent, "agent").removed = true;
             conv.script = None;
             evs.push(events::members_changed(
@@ -938,6 +964,7 @@ fn push_message(
         language,
         external_provider: m.external_provider,
         attachments: m.attachments,
+        scripted: false,
         cards: m
             .cards
             .into_iter()

@@ -6,6 +6,7 @@
 //! API (mock agent, web-chat customer, faults, Event Log) under `{base_url}/sim/...`,
 //! which [`control_client::SimControl`] calls with typed requests and responses.
 
+mod agent_sessions;
 mod api;
 mod attachments;
 mod auth;
@@ -39,6 +40,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
+pub use agent_sessions::{AgentSession, SessionEnd};
 pub use control::WebchatTarget;
 pub use engine::EngineError;
 pub use eventlog::LogRecord;
@@ -157,7 +159,7 @@ impl SimHandle {
     }
 
     pub fn agent_typing(&self, conversation_id: &str, typing: bool) -> Result<(), EngineError> {
-        self.sim.agent_typing(conversation_id, typing)
+        self.sim.agent_typing(conversation_id, typing, None)
     }
 
     /// The agent says `text`; returns the message id.
@@ -167,15 +169,16 @@ impl SimHandle {
             Some(text.to_string()),
             Vec::new(),
             Vec::new(),
+            None,
         )
     }
 
     pub fn agent_transfer(&self, conversation_id: &str, queue_id: &str) -> Result<(), EngineError> {
-        self.sim.transfer(conversation_id, queue_id)
+        self.sim.transfer(conversation_id, queue_id, None)
     }
 
     pub fn agent_end(&self, conversation_id: &str) -> Result<(), EngineError> {
-        self.sim.agent_end(conversation_id)
+        self.sim.agent_end(conversation_id, None)
     }
 
     /// An 8x8 web-chat customer starts a chat that 8x8 routes to the bot first (chat-gateway.md

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
+use crate::agent_sessions::AgentSession;
 use crate::clock::iso8601;
 use crate::seed::{AgentScript, QueueSeed};
 
@@ -126,6 +127,9 @@ pub struct Message {
     pub external_provider: Option<Value>,
     pub attachments: Vec<String>,
     pub cards: Vec<Card>,
+    /// Written by a scripted mock agent (not part of 8x8's shape; the agent side's view
+    /// tells a queue's script from a person).
+    pub scripted: bool,
 }
 
 impl Message {
@@ -240,6 +244,10 @@ pub struct Conversation {
     pub agent_typing: bool,
     pub typing_seq: u64,
     pub indicators: Vec<Indicator>,
+    /// How many of the first messages came as `history` with the create request.
+    pub history_len: usize,
+    /// Every agent's part in it, oldest first.
+    pub agent_sessions: Vec<AgentSession>,
 }
 
 impl Conversation {

@@ -2,6 +2,7 @@
 //! shared signing key) rather than one per file: each file is a module and `support`
 //! holds the emulator/receiver/client fixtures and the `eventually` polling helper.
 
+mod agent_side;
 mod bad_input;
 mod binary;
 mod faults;
