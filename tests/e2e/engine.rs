@@ -284,6 +284,148 @@ async fn endpoint_escalation_reassigns_to_the_queue_and_the_bot_steps_back() {
     env.relay.handle.shutdown().await;
 }
 
+/// An 8x8 web-chat customer talking to the bot, escalated and accepted by agent-ann.
+async fn endpoint_with_agent(env: &Env) -> String {
+    let id = env.webchat().await;
+    let seen = Seen::new("greeting");
+    eventually(&seen, GUARD, async || {
+        let v = env.maybe_transcript(&id).await;
+        seen.check(!lane(&v, "bot").is_empty(), v)
+    })
+    .await;
+    env.sim
+        .customer_say(&id, "I want a human agent")
+        .await
+        .unwrap();
+    let seen = Seen::new("queued in 8x8");
+    eventually(&seen, GUARD, async || {
+        let v = env.transcript(&id).await;
+        seen.check(v["conversation"]["phase"] == "queued", v)
+    })
+    .await;
+    env.sim.agent_accept(&id, Some("agent-ann")).await.unwrap();
+    let seen = Seen::new("with the agent");
+    eventually(&seen, GUARD, async || {
+        let v = env.transcript(&id).await;
+        seen.check(v["conversation"]["phase"] == "agent", v)
+    })
+    .await;
+    id
+}
+
+/// The bot's messages in 8x8 (what the customer saw from it).
+async fn bot_messages_in_8x8(env: &Env, id: &str) -> Vec<String> {
+    sim_messages(env, id)
+        .await
+        .into_iter()
+        .filter(|m| m.author.kind == "bot")
+        .map(|m| m.text)
+        .collect()
+}
+
+// Endpoint mode, no handback: when the agent ends the chat 8x8 closes it. The bot must
+// not claim to be back — a post would re-open the chat in the queue and offer it to an
+// agent again — and the customer's next message goes where 8x8 sends it: the last queue.
+#[tokio::test]
+async fn endpoint_agent_end_without_handback_leaves_the_customer_to_8x8() {
+    let env = Env::start().await;
+    let id = endpoint_with_agent(&env).await;
+    let bot_before = bot_messages_in_8x8(&env, &id).await;
+    env.sim.agent_end(&id).await.unwrap();
+    let seen = Seen::new("ended in the relay");
+    eventually(&seen, GUARD, async || {
+        let v = env.transcript(&id).await;
+        seen.check(v["conversation"]["phase"] == "ended", v)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        bot_messages_in_8x8(&env, &id).await,
+        bot_before,
+        "the bot said nothing after the agent"
+    );
+    let in_8x8 = env.in_8x8(&id).await;
+    assert_eq!(
+        in_8x8.state, "idle",
+        "8x8 closed it and nothing re-opened it: {in_8x8:#?}"
+    );
+    assert!(in_8x8.offer.is_none(), "no agent is offered the chat again");
+
+    env.sim
+        .customer_say(&id, "hello? one more thing")
+        .await
+        .unwrap();
+    let seen = Seen::new("re-opened in the queue");
+    let view = eventually(&seen, GUARD, async || {
+        let v = env.transcript(&id).await;
+        let said = lane(&v, "user").contains(&"hello? one more thing".to_string());
+        seen.check(said && v["conversation"]["phase"] == "queued", v)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        bot_messages_in_8x8(&env, &id).await,
+        bot_before,
+        "the bot leaves the re-opened chat to the queue: {view:#}"
+    );
+    env.relay.handle.shutdown().await;
+}
+
+// Endpoint mode with handback on: the escalation schedules a post-agent assignment, 8x8
+// routes the conversation back after the agent, and only then does the bot say it is back
+// and answer again.
+#[tokio::test]
+async fn endpoint_agent_end_with_handback_gives_the_customer_back_to_the_bot() {
+    let env = Env::start().await;
+    env.settings(|s| s["handover"]["handback"] = json!(true))
+        .await;
+    let id = endpoint_with_agent(&env).await;
+    assert!(
+        env.in_8x8(&id).await.post_agent_assignment.is_some(),
+        "a post-agent assignment was made with the escalation"
+    );
+    env.sim.agent_end(&id).await.unwrap();
+    let seen = Seen::new("back with the bot");
+    let view = eventually(&seen, GUARD, async || {
+        let v = env.transcript(&id).await;
+        let back = lane(&v, "bot")
+            .last()
+            .is_some_and(|t| t.contains("I'm back"));
+        seen.check(back && v["conversation"]["phase"] == "bot", v)
+    })
+    .await;
+    assert!(
+        lane(&view, "system")
+            .iter()
+            .any(|t| t == "Handed back to the bot after the agent."),
+        "{view:#}"
+    );
+    let seen = Seen::new("the customer saw it in 8x8");
+    eventually(&seen, GUARD, async || {
+        let m = bot_messages_in_8x8(&env, &id).await;
+        seen.check(m.last().is_some_and(|t| t.contains("I'm back")), json!(m))
+    })
+    .await;
+    let in_8x8 = env.in_8x8(&id).await;
+    assert!(
+        in_8x8.handback_webhook.is_some() && in_8x8.offer.is_none(),
+        "{in_8x8:#?}"
+    );
+
+    let before = bot_messages_in_8x8(&env, &id).await.len();
+    env.sim
+        .customer_say(&id, "what are your opening hours")
+        .await
+        .unwrap();
+    let seen = Seen::new("the bot answers again");
+    eventually(&seen, GUARD, async || {
+        let m = bot_messages_in_8x8(&env, &id).await;
+        seen.check(m.len() > before, json!(m))
+    })
+    .await;
+    env.relay.handle.shutdown().await;
+}
+
 async fn handed_over(env: &Env) -> (String, String) {
     let conv = env
         .api(

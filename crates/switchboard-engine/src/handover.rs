@@ -56,10 +56,15 @@ pub(crate) async fn start(
             engine
                 .outbox
                 .enqueue_for_conversation(&OutboundCall::PatchAssignment {
-                    conversation_id: gateway_id,
+                    conversation_id: gateway_id.clone(),
                     assignment: Assignment::queue(queue),
                 })
                 .await?;
+            // Without a handback 8x8 closes the chat when the agent ends it, and the bot
+            // cannot take the customer back (P13); with one, 8x8 routes it back here.
+            if settings.handover.handback {
+                schedule_handback(engine, conv, &gateway_id).await?;
+            }
             conv.phase = Phase::Handover;
         }
         _ => create(engine, conv, &settings, channel, queue).await?,

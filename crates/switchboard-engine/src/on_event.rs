@@ -105,6 +105,9 @@ async fn conversation_update(
         }
         Some("webhook") if conv.phase != Phase::Bot => {
             // Handback after the agent (post-agent assignment, P28).
+            if conv.phase == Phase::Ended {
+                reopen(engine, conv).await?;
+            }
             conv.phase = Phase::Bot;
             note(
                 engine,
@@ -115,6 +118,11 @@ async fn conversation_update(
                 Value::Null,
             )
             .await?;
+            // In endpoint mode this is the moment the bot has the customer again (P13);
+            // in handover mode the relay already told its own user when the agent left.
+            if conv.mode == Mode::Endpoint {
+                bot_turn::say(engine, conv, BOT_IS_BACK).await?;
+            }
         }
         _ => {}
     }
@@ -123,7 +131,7 @@ async fn conversation_update(
             // Re-opened (a new interaction).
             reopen(engine, conv).await?;
             conv.phase = if conv.mode == Mode::Endpoint {
-                Phase::Bot
+                endpoint_reopened(conv, assignment.and_then(|a| a.kind.as_deref()))
             } else {
                 Phase::Handover
             };
@@ -209,7 +217,7 @@ async fn members_changed(
             "agent left (transfer)"
         }
         (Some(Participant::Agent), Some(MemberChange::Left)) => {
-            agent_ended(engine, conv, settings.handover.when_agent_leaves).await?;
+            agent_ended(engine, conv, settings).await?;
             "agent left"
         }
         (Some(Participant::User), Some(MemberChange::Left)) => {
@@ -270,7 +278,7 @@ async fn message(
         conv.last_user_at_ms = Some(now_ms());
         note(engine, conv, Lane::User, Direction::In, &text, payload).await?;
         if conv.phase == Phase::Ended {
-            conv.phase = Phase::Bot;
+            conv.phase = endpoint_reopened(conv, None);
         }
         if conv.phase == Phase::Bot {
             save(engine, conv).await?;
@@ -372,26 +380,21 @@ async fn enter_agent(
     Ok(())
 }
 
-/// The agent left without a transfer: the user is told, then the bot takes over again
-/// or the conversation ends (setting).
+/// What the bot says when it has the conversation back after an agent.
+const BOT_IS_BACK: &str =
+    "The agent has left. I'm back to help you; ask for an agent again at any time.";
+
+/// The agent left without a transfer (P13). What follows depends on who owns the
+/// customer's side. In handover mode the relay does: its user is told, then the bot takes
+/// over again or the conversation ends (setting). In endpoint mode 8x8 does: the bot gets
+/// the conversation back only when 8x8 hands it back (a post-agent assignment, then an
+/// update naming the relay's webhook); without one 8x8 closes the chat, and anything the
+/// bot posted would re-open it in the queue — so the bot says nothing.
 async fn agent_ended(
     engine: &Arc<Engine>,
     conv: &mut Conversation,
-    then: AgentLeaves,
+    settings: &Settings,
 ) -> Result<(), EngineError> {
-    if conv.phase == Phase::Ended {
-        // The user left first; 8x8 then frees the agent. Nothing to resume.
-        note(
-            engine,
-            conv,
-            Lane::System,
-            Direction::In,
-            "The agent left the conversation.",
-            Value::Null,
-        )
-        .await?;
-        return Ok(());
-    }
     note(
         engine,
         conv,
@@ -401,15 +404,31 @@ async fn agent_ended(
         Value::Null,
     )
     .await?;
-    match then {
-        AgentLeaves::ResumeBot => {
-            conv.phase = Phase::Bot;
-            bot_turn::say(
+    // The user left first (8x8 then frees the agent), or in endpoint mode 8x8's handback
+    // came before this event (P12): nothing to change.
+    if conv.phase == Phase::Ended || (conv.mode == Mode::Endpoint && conv.phase == Phase::Bot) {
+        return Ok(());
+    }
+    if conv.mode == Mode::Endpoint {
+        if settings.handover.handback {
+            note(
                 engine,
                 conv,
-                "The agent has left. I'm back to help you; ask for an agent again at any time.",
+                Lane::System,
+                Direction::Local,
+                "Waiting for 8x8 to hand the conversation back to the bot (handback).",
+                Value::Null,
             )
             .await?;
+        } else {
+            end(engine, conv, "Ended by the agent. Without a handback 8x8 closes the chat and the bot stays silent; a new customer message re-opens it in the queue.").await?;
+        }
+        return Ok(());
+    }
+    match settings.handover.when_agent_leaves {
+        AgentLeaves::ResumeBot => {
+            conv.phase = Phase::Bot;
+            bot_turn::say(engine, conv, BOT_IS_BACK).await?;
         }
         AgentLeaves::Close => {
             bot_turn::say(
@@ -423,6 +442,18 @@ async fn agent_ended(
         }
     }
     Ok(())
+}
+
+/// Where 8x8 takes an ended endpoint conversation that comes back to life: where its
+/// update says, or else to the queue it was last in (chat-gateway.md §6.5) — the bot
+/// only has it if it was never queued.
+fn endpoint_reopened(conv: &Conversation, assignment: Option<&str>) -> Phase {
+    match assignment {
+        Some("queue") => Phase::Queued,
+        Some("webhook" | "script") => Phase::Bot,
+        _ if conv.queue_id.is_some() || conv.queued_at_ms.is_some() => Phase::Queued,
+        _ => Phase::Bot,
+    }
 }
 
 /// An ended conversation lives again (a new interaction in 8x8, chat-gateway.md §6.5):

@@ -12,51 +12,113 @@ use crate::script::{Step::*, *};
 
 const AGENT_LEFT: &str = "The agent left the conversation.";
 const CLOSED: &str = "Closed after the agent left.";
+const ENDED_BY_AGENT: &str = "Ended by the agent. Without a handback 8x8 closes the chat and the bot stays silent; a new customer message re-opens it in the queue.";
+const WAITING_FOR_HANDBACK: &str =
+    "Waiting for 8x8 to hand the conversation back to the bot (handback).";
 
 cases! {
     // ---- the agent leaves (P13) ----
 
-    endpoint_agent_left_resumes_the_bot: [
+    // Endpoint mode, no handback: 8x8 closes the chat when the agent ends it, so the bot
+    // says nothing (a post would re-open it in the queue) and the conversation ends —
+    // whatever the "when the agent leaves" setting, which is the relay's own user's.
+    endpoint_agent_left_without_handback_ends_silently: [
         endpoint_with_agent(),
         Event(agent_left("agent-7")),
+        InPhase(Phase::Ended),
+        Lines(&[("system/in", AGENT_LEFT), ("system/local", ENDED_BY_AGENT)]),
+        Calls(vec![]),
+        Check("an end time", |s| assert!(s.conv().ended_at_ms.is_some())),
+        // 8x8's idle update that follows changes nothing more.
+        Event(idle()),
+        Lines(&[]),
+        Calls(vec![]),
+    ];
+
+    endpoint_agent_left_with_close_set_also_ends_silently: [
+        Settings(|s| s.handover.when_agent_leaves = AgentLeaves::Close),
+        endpoint_with_agent(),
+        Event(agent_left("agent-7")),
+        InPhase(Phase::Ended),
+        Lines(&[("system/in", AGENT_LEFT), ("system/local", ENDED_BY_AGENT)]),
+        Calls(vec![]),
+    ];
+
+    // The customer writes after that: 8x8 re-opens the chat in the last queue (§6.5);
+    // the bot stays quiet even when the message comes before 8x8's updates (P12).
+    endpoint_customer_after_the_agent_ended_is_queued_again: [
+        endpoint_with_agent(),
+        Event(agent_left("agent-7")),
+        InPhase(Phase::Ended),
+        Seen,
+        Event(customer("hello?")),
+        InPhase(Phase::Queued),
+        Lines(&[("user/in", "hello?")]),
+        Calls(vec![]),
+    ];
+
+    endpoint_reopen_update_naming_the_queue_is_queued: [
+        endpoint_with_agent(),
+        Event(agent_left("agent-7")),
+        Seen,
+        Event(update(json!({ "state": "active", "assignment": { "type": "queue", "id": "q-support" } }))),
+        InPhase(Phase::Queued),
+        Lines(&[("system/in", "The conversation was re-opened.")]),
+        Event(queued("Support")),
+        Event(agent_joined("agent-8")),
+        InPhase(Phase::Agent),
+        Calls(vec![]),
+    ];
+
+    // Endpoint mode with handback on: the re-assignment to the queue is followed by a
+    // post-agent assignment to the relay's webhook; when the agent leaves the bot waits
+    // for 8x8's hand-back, and only then says it is back.
+    endpoint_with_handback_is_given_back_by_8x8: [
+        Settings(|s| s.handover.handback = true),
+        HandbackWebhook(Some("wh-relay")),
+        Event(customer("I need an agent")),
+        Calls(vec![send(GW, "bot", CONNECTING), to_queue(GW), post_agent(GW, "wh-relay")]),
+        Event(queued("Support")),
+        Event(agent_joined("agent-7")),
+        Seen,
+        Event(agent_left("agent-7")),
+        InPhase(Phase::Agent),
+        Lines(&[("system/in", AGENT_LEFT), ("system/local", WAITING_FOR_HANDBACK)]),
+        Calls(vec![]),
+        Event(update(json!({ "state": "active", "assignment": { "type": "webhook", "id": "wh-relay" } }))),
         InPhase(Phase::Bot),
-        Lines(&[("system/in", AGENT_LEFT), ("bot/out", BOT_IS_BACK)]),
+        Lines(&[("system/in", "Handed back to the bot after the agent."), ("bot/out", BOT_IS_BACK)]),
         Calls(vec![send(GW, "bot", BOT_IS_BACK)]),
-        // The bot answers again.
         Event(customer("hours")),
         Lines(&[("user/in", "hours"), ("bot/out", HOURS)]),
         Calls(vec![send(GW, "bot", HOURS)]),
     ];
 
-    endpoint_agent_left_closes: [
-        Settings(|s| s.handover.when_agent_leaves = AgentLeaves::Close),
-        endpoint_with_agent(),
-        Event(agent_left("agent-7")),
-        InPhase(Phase::Ended),
-        Lines(&[("system/in", AGENT_LEFT), ("bot/out", GOODBYE), ("system/local", CLOSED)]),
-        Calls(vec![send(GW, "bot", GOODBYE), user_leave(GW)]),
-        Check("an end time", |s| assert!(s.conv().ended_at_ms.is_some())),
-    ];
-
-    // What the code does today: in endpoint mode the handback setting schedules nothing
-    // (the escalation is a re-assignment, no create to follow up), and the agent leaving
-    // resumes the bot exactly as without it; 8x8's later hand-back update changes
-    // nothing more.
-    endpoint_with_handback_on_requests_no_post_agent_assignment: [
+    // The hand-back update may come before the agent-left event (P12).
+    endpoint_handback_before_agent_left: [
         Settings(|s| s.handover.handback = true),
         HandbackWebhook(Some("wh-relay")),
-        Event(customer("I need an agent")),
-        Calls(vec![send(GW, "bot", CONNECTING), to_queue(GW)]),
-        Event(queued("Support")),
-        Event(agent_joined("agent-7")),
+        endpoint_with_agent(),
+        Event(update(json!({ "state": "active", "assignment": { "type": "webhook", "id": "wh-relay" } }))),
+        InPhase(Phase::Bot),
         Seen,
         Event(agent_left("agent-7")),
         InPhase(Phase::Bot),
-        Lines(&[("system/in", AGENT_LEFT), ("bot/out", BOT_IS_BACK)]),
-        Calls(vec![send(GW, "bot", BOT_IS_BACK)]),
-        Event(update(json!({ "state": "active", "assignment": { "type": "webhook", "id": "wh-relay" } }))),
-        InPhase(Phase::Bot),
-        Lines(&[]),
+        Lines(&[("system/in", AGENT_LEFT)]),
+        Calls(vec![]),
+    ];
+
+    // Handback on, but 8x8 closed the chat instead (the post-agent assignment failed):
+    // the idle update ends it, the bot says nothing.
+    endpoint_with_handback_but_8x8_closes: [
+        Settings(|s| s.handover.handback = true),
+        HandbackWebhook(Some("wh-relay")),
+        endpoint_with_agent(),
+        Event(agent_left("agent-7")),
+        Seen,
+        Event(idle()),
+        InPhase(Phase::Ended),
+        Lines(&[("system/local", "8x8 closed the conversation.")]),
         Calls(vec![]),
     ];
 
@@ -105,9 +167,10 @@ cases! {
             assert_eq!(s.conv().agent_id.as_deref(), Some("agent-9"));
             assert_eq!(s.conv().queue_name.as_deref(), Some("Billing"));
         }),
+        // Endpoint mode: the second agent ending it is 8x8's close, not the relay's.
         Event(agent_left("agent-9")),
         InPhase(Phase::Ended),
-        Calls(vec![send(GW, "bot", GOODBYE), user_leave(GW)]),
+        Calls(vec![]),
     ];
 
     // ---- endings (§6.4) ----
@@ -147,16 +210,32 @@ cases! {
 
     // ---- re-opening (§6.5) ----
 
+    // 8x8 re-opens a conversation that was queued in its last queue (§6.5): the bot
+    // leaves the customer to the agent who will take it.
     reopen_of_an_ended_endpoint_conversation: [
         endpoint_with_agent(),
         Event(user_left()),
         InPhase(Phase::Ended),
         Seen,
         Event(update(json!({ "state": "active" }))),
-        InPhase(Phase::Bot),
+        InPhase(Phase::Queued),
         Lines(&[("system/in", "The conversation was re-opened.")]),
         Calls(vec![]),
         Check("no end time", |s| assert_eq!(s.conv().ended_at_ms, None)),
+        Event(customer("hours")),
+        Lines(&[("user/in", "hours")]),
+        Calls(vec![]),
+    ];
+
+    // Never queued: the re-opened conversation is the bot's again.
+    reopen_of_an_ended_bot_conversation: [
+        Event(active()),
+        Event(user_left()),
+        InPhase(Phase::Ended),
+        Seen,
+        Event(update(json!({ "state": "active" }))),
+        InPhase(Phase::Bot),
+        Lines(&[("system/in", "The conversation was re-opened.")]),
         Event(customer("hours")),
         Lines(&[("user/in", "hours"), ("bot/out", HOURS)]),
         Calls(vec![send(GW, "bot", HOURS)]),
@@ -256,10 +335,10 @@ cases! {
     idle_update_naming_the_last_agent_does_not_bring_it_back: [
         endpoint_with_agent(),
         Event(agent_left("agent-7")),
-        InPhase(Phase::Bot),
+        InPhase(Phase::Ended),
         Seen,
         Event(update(json!({ "state": "idle", "assignment": { "type": "agent", "id": "agent-7" } }))),
-        InPhase(Phase::Bot),
+        InPhase(Phase::Ended),
         Lines(&[]),
         Calls(vec![]),
     ];

@@ -587,6 +587,13 @@ pub fn user_leave(gateway_id: &str) -> (&'static str, Value) {
     ("userLeave", json!({ "conversationId": gateway_id }))
 }
 
+pub fn post_agent(gateway_id: &str, webhook: &str) -> (&'static str, Value) {
+    (
+        "postAgentAssignment",
+        json!({ "conversationId": gateway_id, "request": { "type": "webhook", "id": webhook } }),
+    )
+}
+
 pub fn to_queue(gateway_id: &str) -> (&'static str, Value) {
     (
         "patchAssignment",
