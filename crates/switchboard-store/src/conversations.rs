@@ -12,6 +12,8 @@ pub use switchboard_types::{Direction, Lane, Mode, Phase};
 use chat_gateway_client::types::CreateConversation;
 
 use crate::db::{Db, DbError};
+use crate::transcript_search;
+pub use crate::transcript_search::MatchedLine;
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -218,6 +220,11 @@ pub struct Summary {
     pub ended_at_ms: Option<i64>,
     pub last_user_at_ms: Option<i64>,
     pub last_text: Option<String>,
+    /// In an answer to a search: the newest transcript line that matched, if a line did
+    /// (a conversation can match by its user's name or ids alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub matched_line: Option<MatchedLine>,
 }
 
 impl Summary {
@@ -244,6 +251,7 @@ impl Summary {
             ended_at_ms: r.get("ended_at_ms")?,
             last_user_at_ms: r.get("last_user_at_ms")?,
             last_text: r.get("last_text")?,
+            matched_line: None,
         })
     }
 }
@@ -292,8 +300,10 @@ pub struct ListQuery {
     pub after: Option<Cursor>,
     pub phase: Option<PhaseFilter>,
     pub mode: Option<Mode>,
-    /// Matched, ignoring ASCII letter case, against the user's name and email, the last
-    /// line, the conversation's ids, the queue's name and the agent.
+    /// Matched, ignoring case and accents, against the user's name and email, the last
+    /// line, the conversation's ids, the queue's name and the agent (as one piece of
+    /// text), and against every transcript line (word by word: each word typed must start
+    /// a word of one line; `crate::transcript_search`).
     pub search: Option<String>,
 }
 
@@ -348,8 +358,14 @@ impl ListQuery {
             args.push(P::Text(mode.as_str().into()));
         }
         if let Some(words) = self.search.as_deref().filter(|w| !w.is_empty()) {
-            sql.push_str(SEARCH);
             args.push(P::Text(crate::search_text::fold(words)));
+            match transcript_search::fts_query(words) {
+                Some(fts) => {
+                    sql.push_str(transcript_search::CONDITION);
+                    args.push(P::Text(fts));
+                }
+                None => sql.push_str(SEARCH),
+            }
         }
         sql.push_str(" ORDER BY created_at_ms DESC, id DESC LIMIT ?");
         args.push(P::Integer(self.limit.into()));
@@ -668,13 +684,25 @@ impl ConversationStore {
 
     /// One page of the list as the UI shows it: summaries, newest first, from a keyset
     /// cursor (the same cost at row 9,800 as at row 0), filtered and searched.
+    /// With a search, each conversation a transcript line matched carries its newest
+    /// matching line (`matched_line`).
     pub async fn page(&self, query: ListQuery) -> Result<Vec<Summary>, DbError> {
         let (sql, args) = query.sql();
+        let fts = query
+            .search
+            .as_deref()
+            .and_then(transcript_search::fts_query);
         self.db
             .call(move |c| {
                 let mut stmt = c.prepare_cached(&sql)?;
                 let rows = stmt.query_map(rusqlite::params_from_iter(args), Summary::from_row)?;
-                rows.collect()
+                let mut page = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+                if let Some(fts) = fts {
+                    for s in &mut page {
+                        s.matched_line = transcript_search::newest_match(c, &s.id, &fts)?;
+                    }
+                }
+                Ok(page)
             })
             .await
     }

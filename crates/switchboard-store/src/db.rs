@@ -2,8 +2,8 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 10; 4, 5, 7, 8, 9 and 10 change indexes only, 6 adds the search column, see
-//! the migrations):
+//! Schema (version 11; 4, 5, 7, 8, 9 and 10 change indexes only, 6 adds the search column,
+//! 11 the transcript search index; see the migrations):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
 //!   token, accepted or not — the inspector's source and the inbox queue at once.
@@ -37,6 +37,12 @@
 //!   for case and accents by `crate::search_text`). In `messages`, `author_type` is the
 //!   transcript lane (`user`, `bot`, `agent`, `system`) and `direction` is `in` (from
 //!   8x8), `out` (to 8x8) or `local`.
+//! - `transcript_search` (version 11): an FTS5 index of every transcript line, folded like
+//!   `search_text`, contentless (the text stays in `messages`), kept in step by triggers on
+//!   `messages` that call `search_fold` (registered on every connection this crate opens;
+//!   a bare `sqlite3` shell cannot add or delete transcript lines). `transcript_keys(key,
+//!   conversation_id)` numbers the conversations that have lines; a line's rowid in the
+//!   index is `key << 32 | (line id & 0xFFFFFFFF)` (`crate::transcript_search`).
 //!
 //! Files are created with `auto_vacuum=INCREMENTAL`, so the pages that retention
 //! (`crate::retention`) frees can be handed back to the file system a few at a time
@@ -186,7 +192,29 @@ const MIGRATIONS: &[&str] = &[
         WHERE operation = 'createConversation' AND status IN ('pending', 'sending');
     CREATE INDEX outbox_pending ON outbox(id) WHERE status = 'pending';
     CREATE INDEX outbox_pending_next ON outbox(next_attempt_at_ms) WHERE status = 'pending';",
+    // Search through whole transcripts: an FTS5 index of every line, kept by triggers and
+    // filled from the stored lines here (crate::transcript_search).
+    crate::transcript_search::MIGRATION,
 ];
+
+/// A file brought up to `version` only, as an older build left it (tests of a migration).
+#[cfg(test)]
+pub(crate) fn migrate_up_to(conn: &mut Connection, version: usize) {
+    for (i, sql) in MIGRATIONS.iter().take(version).enumerate() {
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(sql).unwrap();
+        after_migration(i + 1, &tx).unwrap();
+        tx.pragma_update(None, "user_version", i as i64 + 1)
+            .unwrap();
+        tx.commit().unwrap();
+    }
+}
+
+/// The version a migration brings a file to.
+#[cfg(test)]
+pub(crate) fn version_of(migration: &str) -> usize {
+    MIGRATIONS.iter().position(|m| *m == migration).unwrap() + 1
+}
 
 /// What a migration needs beyond SQL, run in the same transaction.
 fn after_migration(version: usize, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
@@ -476,6 +504,8 @@ fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
     // Every statement the relay runs stays prepared: with rusqlite's default of 16 the
     // ~60 distinct statements pushed each other out and were parsed again and again.
     conn.set_prepared_statement_cache_capacity(256);
+    // Before any migration: the transcript index's triggers fold lines with it.
+    crate::transcript_search::register(&conn)?;
     Ok(conn)
 }
 

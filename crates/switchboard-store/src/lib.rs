@@ -2,7 +2,8 @@
 //! every webhook delivery and the restart-surviving queue to the engine
 //! ([`deliveries`], [`inbox_queue`]), the outbox of calls bound for 8x8 ([`outbox`]), the
 //! conversations and their transcripts ([`conversations`]), the folded text a search
-//! looks through ([`search_text`]), the write units that commit everything one event
+//! looks through ([`search_text`]) and the index of every transcript line
+//! ([`transcript_search`]), the write units that commit everything one event
 //! causes together with its "processed" mark ([`write_unit`]), and the retention that
 //! deletes finished records past their age and shrinks the file ([`retention`]).
 //!
@@ -23,6 +24,7 @@ pub mod inbox_queue;
 pub mod outbox;
 pub mod retention;
 pub mod search_text;
+pub mod transcript_search;
 pub mod write_unit;
 
 pub use conversations::{

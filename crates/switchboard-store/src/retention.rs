@@ -351,6 +351,9 @@ fn conversations_batch(
             .execute([&id])?;
         tx.prepare_cached("DELETE FROM conversations WHERE id = ?1")?
             .execute([&id])?;
+        // The lines' search index rows went with them (triggers); this is its number.
+        tx.prepare_cached("DELETE FROM transcript_keys WHERE conversation_id = ?1")?
+            .execute([&id])?;
         step.conversations += 1;
         step.lines += lines as u64;
     }

@@ -97,7 +97,12 @@ export type ConversationSummary = { id: string, mode: Mode, phase: Phase, gatewa
  * The user as the conversation knows them: the tester's form, or 8x8's user data
  * with what later events add. Free-form JSON; these are the fields the UI reads.
  */
-user: { name?: string | null, email?: string | null, language?: string | null, phone?: string | null, channel?: string | null, [key: string]: unknown }, greeted: boolean, queueId: string | null, queueName: string | null, agentId: string | null, transferPending: boolean, handedOver: boolean, createdAtMs: number, updatedAtMs: number, queuedAtMs: number | null, agentJoinedAtMs: number | null, firstAgentReplyAtMs: number | null, endedAtMs: number | null, lastUserAtMs: number | null, lastText: string | null, };
+user: { name?: string | null, email?: string | null, language?: string | null, phone?: string | null, channel?: string | null, [key: string]: unknown }, greeted: boolean, queueId: string | null, queueName: string | null, agentId: string | null, transferPending: boolean, handedOver: boolean, createdAtMs: number, updatedAtMs: number, queuedAtMs: number | null, agentJoinedAtMs: number | null, firstAgentReplyAtMs: number | null, endedAtMs: number | null, lastUserAtMs: number | null, lastText: string | null, 
+/**
+ * In an answer to a search: the newest transcript line that matched, if a line did
+ * (a conversation can match by its user's name or ids alone).
+ */
+matchedLine?: MatchedLine, };
 
 /**
  * `ConversationUserData` (chat-gateway.md §4.1): what the agent sees about the customer.
@@ -355,6 +360,15 @@ export type Keys = { endpoint: KeyState, handover: KeyState, };
  * Who a transcript line is from (or, for `system`, what happened).
  */
 export type Lane = "user" | "bot" | "agent" | "system";
+
+/**
+ * A transcript line a search matched, shown in the list under the conversation.
+ */
+export type MatchedLine = { 
+/**
+ * The line's id in the transcript.
+ */
+id: number, lane: Lane, text: string, atMs: number, };
 
 /**
  * How the conversation reached the relay.

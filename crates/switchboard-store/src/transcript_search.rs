@@ -1,0 +1,418 @@
+//! Search through whole transcripts: every line of every conversation in an SQLite FTS5
+//! index, folded for case and accents exactly as the list's other fields are
+//! (`crate::search_text::fold`, registered as the SQL function `search_fold`).
+//!
+//! The index (`transcript_search`) is contentless: it holds the folded words, not the
+//! text (the text stays in `messages`), and `contentless_delete=1` lets a line be removed
+//! by rowid. Triggers on `messages` keep it in step with every insert, delete and edit of
+//! a line, so no writer — the engine, retention, a seeder — can forget it.
+//!
+//! A row's rowid says which conversation the line belongs to without reading the line:
+//! `key << 32 | (line id & 0xFFFFFFFF)`, where `key` is the conversation's number in
+//! `transcript_keys`. A search then turns its matches into conversations with a shift,
+//! however many lines match, and one conversation's lines are one rowid range, so its
+//! newest matching line is a seek. Line ids below 2^32 (four billion lines) map back to
+//! their line exactly.
+//!
+//! Only this module and `conversations.rs` know the index exists; the engine and the
+//! relay ask `ConversationStore::page`, so a second backend can answer the same query
+//! its own way (PostgreSQL: a `tsvector` column and a GIN index).
+
+use rusqlite::{functions::FunctionFlags, params, Connection, OptionalExtension};
+use serde::Serialize;
+use ts_rs::TS;
+
+pub use switchboard_types::Lane;
+
+/// The migration that adds the index (db.rs, version 11). `after_migration` has nothing
+/// to do: the last statements fill the index from the lines already stored.
+pub const MIGRATION: &str = "
+    CREATE TABLE transcript_keys (
+        key             INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL UNIQUE
+    );
+    CREATE VIRTUAL TABLE transcript_search USING fts5(
+        text, content = '', contentless_delete = 1,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER transcript_search_insert AFTER INSERT ON messages
+    WHEN new.text IS NOT NULL AND new.text <> '' BEGIN
+        INSERT INTO transcript_keys (conversation_id)
+            SELECT new.conversation_id WHERE NOT EXISTS
+                (SELECT 1 FROM transcript_keys WHERE conversation_id = new.conversation_id);
+        INSERT INTO transcript_search (rowid, text) VALUES (
+            ((SELECT key FROM transcript_keys WHERE conversation_id = new.conversation_id) << 32)
+                | (new.id & 4294967295),
+            search_fold(new.text));
+    END;
+    CREATE TRIGGER transcript_search_delete AFTER DELETE ON messages
+    WHEN old.text IS NOT NULL AND old.text <> '' BEGIN
+        DELETE FROM transcript_search WHERE rowid =
+            ((SELECT key FROM transcript_keys WHERE conversation_id = old.conversation_id) << 32)
+                | (old.id & 4294967295);
+    END;
+    CREATE TRIGGER transcript_search_update AFTER UPDATE OF text, conversation_id ON messages BEGIN
+        DELETE FROM transcript_search WHERE old.text IS NOT NULL AND old.text <> '' AND rowid =
+            ((SELECT key FROM transcript_keys WHERE conversation_id = old.conversation_id) << 32)
+                | (old.id & 4294967295);
+        INSERT INTO transcript_keys (conversation_id)
+            SELECT new.conversation_id WHERE new.text IS NOT NULL AND new.text <> '' AND NOT EXISTS
+                (SELECT 1 FROM transcript_keys WHERE conversation_id = new.conversation_id);
+        INSERT INTO transcript_search (rowid, text)
+            SELECT ((SELECT key FROM transcript_keys WHERE conversation_id = new.conversation_id) << 32)
+                | (new.id & 4294967295), search_fold(new.text)
+            WHERE new.text IS NOT NULL AND new.text <> '';
+    END;
+    INSERT INTO transcript_keys (conversation_id)
+        SELECT DISTINCT conversation_id FROM messages WHERE text IS NOT NULL AND text <> '';
+    INSERT INTO transcript_search (rowid, text)
+        SELECT (k.key << 32) | (m.id & 4294967295), search_fold(m.text)
+        FROM messages m JOIN transcript_keys k ON k.conversation_id = m.conversation_id
+        WHERE m.text IS NOT NULL AND m.text <> '';
+    INSERT INTO transcript_search (transcript_search) VALUES ('optimize');";
+
+/// Registers `search_fold(text)` on a connection: the triggers and the migration call it.
+pub fn register(c: &Connection) -> rusqlite::Result<()> {
+    c.create_scalar_function(
+        "search_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(ctx
+                .get::<Option<String>>(0)?
+                .map(|s| crate::search_text::fold(&s)))
+        },
+    )
+}
+
+/// The FTS5 query for what the user typed: every word must occur in the same line, each
+/// as the start of a word there ("parc" finds "parcel"), a word of several parts as those
+/// parts in a row ("INV-991" finds "inv 991" and "INV-991"). Quoted, so nothing typed is
+/// read as FTS5 syntax. `None` when no word has a letter or digit: only the other
+/// fields are searched then.
+pub fn fts_query(typed: &str) -> Option<String> {
+    let folded = crate::search_text::fold(typed);
+    let words: Vec<String> = folded
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// The condition a list query adds for a search: the conversation's own fields hold the
+/// folded words (`?` 1), or one of its lines matches the FTS5 query (`?` 2). The
+/// subquery runs once per query, not per conversation.
+pub const CONDITION: &str = " AND (instr(search_text, ?) > 0 OR id IN (
+    SELECT conversation_id FROM transcript_keys WHERE key IN (
+        SELECT rowid >> 32 FROM transcript_search WHERE transcript_search MATCH ?)))";
+
+/// A transcript line a search matched, shown in the list under the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchedLine {
+    /// The line's id in the transcript.
+    pub id: i64,
+    pub lane: Lane,
+    pub text: String,
+    pub at_ms: i64,
+}
+
+/// The newest line of `conversation_id` that matches `fts` (an [`fts_query`]).
+pub fn newest_match(
+    c: &Connection,
+    conversation_id: &str,
+    fts: &str,
+) -> rusqlite::Result<Option<MatchedLine>> {
+    let Some(key) = c
+        .prepare_cached("SELECT key FROM transcript_keys WHERE conversation_id = ?1")?
+        .query_row([conversation_id], |r| r.get::<_, i64>(0))
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let Some(rowid) = c
+        .prepare_cached(
+            "SELECT rowid FROM transcript_search WHERE transcript_search MATCH ?1
+             AND rowid >= ?2 AND rowid <= ?3 ORDER BY rowid DESC LIMIT 1",
+        )?
+        .query_row(params![fts, key << 32, (key << 32) | 0xFFFF_FFFF], |r| {
+            r.get::<_, i64>(0)
+        })
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    c.prepare_cached(
+        "SELECT id, author_type, text, created_at_ms FROM messages
+         WHERE id = ?1 AND conversation_id = ?2",
+    )?
+    .query_row(params![rowid & 0xFFFF_FFFF, conversation_id], |r| {
+        Ok(MatchedLine {
+            id: r.get(0)?,
+            lane: Lane::parse(&r.get::<_, String>(1)?),
+            text: r.get(2)?,
+            at_ms: r.get(3)?,
+        })
+    })
+    .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversations::{
+        Conversation, ConversationStore, Cursor, Direction, ListQuery, Mode, Phase, PhaseFilter,
+    };
+    use crate::db::Db;
+    use crate::retention::{Policy, Retention};
+
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+    async fn store() -> (tempfile::TempDir, Db, ConversationStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        (dir, db.clone(), ConversationStore::new(db))
+    }
+
+    /// A conversation with these lines (user, bot, user …), the last one its `last_text`.
+    async fn talk(store: &ConversationStore, id: &str, at: i64, phase: Phase, lines: &[&str]) {
+        let mut c = Conversation::new(id.into(), Mode::Endpoint, at);
+        c.phase = phase;
+        c.user = serde_json::json!({ "name": format!("User {id}") });
+        c.last_text = lines.last().map(|l| l.to_string());
+        if phase == Phase::Ended {
+            c.ended_at_ms = Some(at);
+        }
+        store.save(&c).await.unwrap();
+        for (i, text) in lines.iter().enumerate() {
+            let lane = if i % 2 == 0 { Lane::User } else { Lane::Bot };
+            store
+                .add_entry(
+                    id,
+                    lane,
+                    Direction::In,
+                    text,
+                    serde_json::Value::Null,
+                    None,
+                    None,
+                    at + i as i64,
+                )
+                .await
+                .unwrap();
+        }
+    }
+
+    async fn search(store: &ConversationStore, words: &str) -> Vec<(String, Option<String>)> {
+        let mut q = ListQuery::newest(50);
+        q.search = Some(words.into());
+        store
+            .page(q)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.id, s.matched_line.map(|l| l.text)))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_word_in_the_middle_of_a_transcript_finds_its_conversation_and_line() {
+        let (_dir, _db, store) = store().await;
+        let middle = "Where is my parcel? The invoice INV-991 says Zürich.";
+        talk(
+            &store,
+            "c1",
+            100,
+            Phase::Bot,
+            &["Hello", middle, "Thanks, bye"],
+        )
+        .await;
+        talk(
+            &store,
+            "c2",
+            200,
+            Phase::Bot,
+            &["Hi", "Nothing to see", "Bye"],
+        )
+        .await;
+        talk(
+            &store,
+            "c3",
+            300,
+            Phase::Bot,
+            &["Zoë here", "Où est mon colis ?", "Merci"],
+        )
+        .await;
+        let c1 = vec![("c1".to_string(), Some(middle.to_string()))];
+        for words in [
+            "parcel",
+            "PARCEL",
+            "invoice",
+            "INV-991",
+            "inv-991",
+            "parc",
+            "zurich",
+            "ZÜRICH",
+            "invoice parcel",
+        ] {
+            assert_eq!(search(&store, words).await, c1, "search {words:?}");
+        }
+        // Accents and case fold as in the other fields, both ways.
+        assert_eq!(
+            search(&store, "ou est").await,
+            [("c3".to_string(), Some("Où est mon colis ?".to_string()))]
+        );
+        assert_eq!(
+            search(&store, "ZOE").await,
+            [("c3".to_string(), Some("Zoë here".to_string()))]
+        );
+        // Words of one line, not spread over two; a word's middle is not a word's start.
+        assert_eq!(search(&store, "parcel thanks").await, []);
+        assert_eq!(search(&store, "arcel").await, []);
+        // The other fields still match, with no line to show when no line matched.
+        assert_eq!(search(&store, "user c2").await, [("c2".to_string(), None)]);
+        assert_eq!(search(&store, "\"").await, []);
+        // FTS5 syntax typed by the user is only text.
+        assert_eq!(search(&store, "parcel OR NEAR(").await, []);
+        assert_eq!(search(&store, "my parcel*").await, c1);
+    }
+
+    #[tokio::test]
+    async fn a_search_pages_by_keyset_and_keeps_its_filters() {
+        let (_dir, _db, store) = store().await;
+        for i in 0..9 {
+            let phase = if i % 3 == 0 { Phase::Ended } else { Phase::Bot };
+            // Three in one millisecond straddle the page boundaries.
+            let at = if (3..6).contains(&i) { 500 } else { i * 100 };
+            let middle = if i == 4 {
+                "no match here"
+            } else {
+                "about the parcel, please"
+            };
+            talk(&store, &format!("c{i}"), at, phase, &["hi", middle, "ok"]).await;
+        }
+        let mut q = ListQuery::newest(2);
+        q.search = Some("parcel".into());
+        let mut ids = Vec::new();
+        loop {
+            let page = store.page(q.clone()).await.unwrap();
+            let Some(last) = page.last() else { break };
+            assert!(page.iter().all(|s| s.matched_line.is_some()));
+            q.after = Some(Cursor {
+                created_at_ms: last.created_at_ms,
+                id: Some(last.id.clone()),
+            });
+            ids.extend(page.into_iter().map(|s| s.id));
+        }
+        assert_eq!(ids, ["c8", "c7", "c6", "c5", "c3", "c2", "c1", "c0"]);
+        let mut q = ListQuery::newest(50);
+        q.search = Some("parcel".into());
+        q.phase = PhaseFilter::parse("ended");
+        let ended: Vec<String> = store
+            .page(q)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(ended, ["c6", "c3", "c0"]);
+    }
+
+    #[tokio::test]
+    async fn retention_takes_the_index_rows_with_the_lines() {
+        let (_dir, db, store) = store().await;
+        let now = 1_000 * DAY_MS;
+        talk(
+            &store,
+            "old",
+            now - 200 * DAY_MS,
+            Phase::Ended,
+            &["hi", "my parcel", "bye"],
+        )
+        .await;
+        talk(
+            &store,
+            "new",
+            now - DAY_MS,
+            Phase::Ended,
+            &["hi", "your parcel", "bye"],
+        )
+        .await;
+        let indexed = |db: &Db| {
+            db.blocking(|c| {
+                c.query_row(
+                    "SELECT (SELECT COUNT(*) FROM transcript_search WHERE transcript_search MATCH 'parcel'),
+                            (SELECT group_concat(conversation_id) FROM transcript_keys)",
+                    [],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )
+                .unwrap()
+            })
+        };
+        assert_eq!(indexed(&db), (2, "old,new".to_string()));
+        let policy = Policy {
+            deliveries_days: 14,
+            outbox_days: 30,
+            conversations_days: 90,
+        };
+        let pass = Retention::new(db.clone()).run(now, policy).await.unwrap();
+        assert_eq!((pass.conversations, pass.transcript_lines), (1, 3));
+        assert_eq!(indexed(&db), (1, "new".to_string()));
+        assert_eq!(
+            search(&store, "parcel").await,
+            [("new".to_string(), Some("your parcel".to_string()))]
+        );
+        // A line edited in place is found by its new words only.
+        db.blocking(|c| {
+            c.execute(
+                "UPDATE messages SET text = 'a letter' WHERE text = 'your parcel'",
+                [],
+            )
+        })
+        .unwrap();
+        assert_eq!(search(&store, "parcel").await, []);
+        assert_eq!(search(&store, "letter").await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_migration_indexes_the_lines_already_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = Connection::open(&path).unwrap();
+        crate::db::migrate_up_to(&mut conn, crate::db::version_of(MIGRATION) - 1);
+        conn.execute_batch(
+            "INSERT INTO conversations (id, role, user_json, created_at_ms, updated_at_ms, search_text)
+                VALUES ('c1', 'endpoint', '{}', 1, 1, 'c1'), ('c2', 'endpoint', '{}', 2, 2, 'c2');
+             INSERT INTO messages (conversation_id, direction, author_type, text, created_at_ms) VALUES
+                ('c1', 'in', 'user', 'Hello', 1), ('c2', 'in', 'user', 'Hi', 2),
+                ('c1', 'in', 'user', 'the parcel INV-991', 3), ('c1', 'out', 'bot', '', 4),
+                ('c1', 'out', 'bot', 'bye', 5)",
+        )
+        .unwrap();
+        drop(conn);
+        let store = ConversationStore::new(Db::open(&path).unwrap());
+        assert_eq!(
+            search(&store, "inv-991").await,
+            [("c1".to_string(), Some("the parcel INV-991".to_string()))]
+        );
+        assert_eq!(
+            search(&store, "hi").await,
+            [("c2".to_string(), Some("Hi".to_string()))]
+        );
+    }
+
+    #[test]
+    fn what_is_typed_becomes_quoted_prefix_phrases() {
+        assert_eq!(fts_query("Parcel"), Some("\"parcel\"*".into()));
+        assert_eq!(
+            fts_query("  INV-991  Zoë "),
+            Some("\"inv-991\"* \"zoe\"*".into())
+        );
+        assert_eq!(
+            fts_query("say \"hi\" OR NEAR(x"),
+            Some("\"say\"* \"\"\"hi\"\"\"* \"or\"* \"near(x\"*".into())
+        );
+        assert_eq!(fts_query(" -- ?! "), None);
+        assert_eq!(fts_query(""), None);
+    }
+}
