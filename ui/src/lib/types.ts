@@ -36,6 +36,7 @@ export type {
   KeyChanges,
   KeyState,
   Lane,
+  MatchedLine,
   Mode,
   NewUser,
   OutboxEntry,

@@ -10,7 +10,8 @@
 
 import { getConversation, listConversations } from "../api";
 import { listen } from "../live";
-import type { Conversation, ConversationQuery, ConversationSummary, Entry, ListCursor, Phase, Envelope } from "../types";
+import { lineMatches } from "./highlight";
+import type { Conversation, ConversationQuery, ConversationSummary, Entry, ListCursor, MatchedLine, Phase, Envelope } from "../types";
 
 /** The first page: enough to fill the screen and a little scrolling, quickly. */
 export const PAGE_SIZE = 200;
@@ -64,6 +65,11 @@ export class ListView {
   readonly filter: Filter;
   /** The oldest conversation the relay sent for this view. */
   cursor = $state.raw<ListCursor | undefined>(undefined);
+  /**
+   * With a search: the transcript line that matched, by conversation (the relay's, then
+   * newer lines seen live). Kept here, not on the shared record: it belongs to this search.
+   */
+  hits = $state.raw(new Map<string, MatchedLine>());
   readonly #store: ConversationStore;
 
   constructor(store: ConversationStore, filter: Filter) {
@@ -106,17 +112,27 @@ export class ListView {
     if (this.unfiltered) return all.slice(0, end);
     const { phase, mode, search } = this.filter;
     const out: ConversationSummary[] = [];
+    const hits = this.hits;
     for (let i = 0; i < end; i++) {
       const c = all[i]!;
-      if (matches(c, phase, mode, search)) out.push(c);
+      // A transcript line matched (the relay searched lines this page does not hold).
+      if (matches(c, phase, mode, search) || (hits.has(c.id) && matches(c, phase, mode, ""))) out.push(c);
     }
     return out;
   }
 
+  /** A line seen live that matches this view's search (the newest is shown). */
+  lineSeen(e: Entry) {
+    if (!this.filter.search || e.lane === "system" || !lineMatches(e.text, this.filter.search)) return;
+    this.hits = new Map(this.hits).set(e.conversationId, { id: e.id, lane: e.lane, text: e.text, atMs: e.atMs });
+  }
+
   async loadMore(): Promise<void> {
     if (this.loading || this.exhausted) return;
-    // Every conversation is held: the filter applies here, nothing to ask.
-    if (this !== this.#store.base && this.#store.base.exhausted) {
+    // Every conversation is held: a filter applies here, nothing to ask. A search still
+    // asks: it looks through transcripts, which the list does not hold.
+    const everyRecordHeld = this !== this.#store.base && this.#store.base.exhausted;
+    if (everyRecordHeld && !this.filter.search) {
       this.exhausted = true;
       return;
     }
@@ -128,14 +144,20 @@ export class ListView {
     if (search) query.q = search;
     try {
       // From where the matches are already known, so nothing is fetched twice.
-      const from = this.covered() ?? undefined;
+      const from = everyRecordHeld ? this.cursor : (this.covered() ?? undefined);
       const size = from ? NEXT_PAGE_SIZE : PAGE_SIZE;
       const page = await listConversations(size, from, query);
       const last = page.at(-1);
       if (last) this.cursor = older(this.cursor, { createdAtMs: last.createdAtMs, id: last.id });
       if (page.length < size) this.exhausted = true;
       this.error = null;
-      this.#store.putMany(page);
+      const hits = new Map(this.hits);
+      const records = page.map(({ matchedLine, ...c }) => {
+        if (matchedLine) hits.set(c.id, matchedLine);
+        return c;
+      });
+      this.hits = hits;
+      this.#store.putMany(records);
     } catch (e) {
       this.error = e instanceof Error ? e.message : String(e);
     } finally {
@@ -314,6 +336,7 @@ class ConversationStore {
       } else if (!c) {
         this.#refetch(entry.conversationId);
       }
+      for (const view of this.#views.values()) view.lineSeen(entry);
       for (const fn of this.#entryListeners) fn(entry);
     }
   }
