@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::{
     error::{ApiError, ClientError},
-    observe::{RequestObserver, SentRequest},
+    observe::{ExchangeObserver, HttpExchange, RequestObserver, SentRequest},
     retry::{self, RetryPolicy},
     types::*,
     Connection,
@@ -28,6 +28,7 @@ pub struct ChatGatewayClient {
     conn: Connection,
     policy: RetryPolicy,
     observer: Option<RequestObserver>,
+    exchanges: Option<ExchangeObserver>,
 }
 
 impl std::fmt::Debug for ChatGatewayClient {
@@ -74,12 +75,19 @@ impl ChatGatewayClient {
             conn,
             policy,
             observer: None,
+            exchanges: None,
         }
     }
 
     /// Calls `observer` with every request before it is sent.
     pub fn observe(mut self, observer: RequestObserver) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Calls `observer` after every attempt with its exchange (status, time, body).
+    pub fn on_exchange(mut self, observer: ExchangeObserver) -> Self {
+        self.exchanges = Some(observer);
         self
     }
 
@@ -444,10 +452,33 @@ impl ChatGatewayClient {
                 req.multipart(form)
             }
         };
-        let response = req.send().await.map_err(|e| self.transport(e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|e| self.transport(e))?;
+        let started = std::time::Instant::now();
+        let answer = async {
+            let response = req.send().await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            Ok::<_, reqwest::Error>((status, headers, response.bytes().await?))
+        }
+        .await;
+        if let Some(observer) = &self.exchanges {
+            let mut shown = url.clone();
+            // Never in a Base URL 8x8 gives, but a typed one could carry a login.
+            let _ = shown.set_username("");
+            let _ = shown.set_password(None);
+            let (status, body) = match &answer {
+                Ok((status, _, bytes)) => (Some(status.as_u16()), Some(bytes)),
+                Err(e) => (e.status().map(|s| s.as_u16()), None),
+            };
+            observer(&HttpExchange {
+                method: method.to_string(),
+                url: shown.to_string(),
+                status,
+                duration_ms: started.elapsed().as_millis() as u64,
+                response_body: body.map(|b| HttpExchange::cut_body(b)),
+                response_bytes: body.map_or(0, |b| b.len() as u64),
+            });
+        }
+        let (status, headers, bytes) = answer.map_err(|e| self.transport(e))?;
         tracing::debug!(%method, path = url.path(), status = status.as_u16(), "8x8 call");
         if status.is_success() {
             return Ok(Raw { headers, bytes });

@@ -31,6 +31,6 @@ pub use call::OutboundCall;
 pub use client::{http_client, ChatGatewayClient};
 pub use connection::Connection;
 pub use error::{ApiError, ClientError};
-pub use observe::{RequestObserver, SentRequest};
+pub use observe::{ExchangeObserver, HttpExchange, RequestObserver, SentRequest};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

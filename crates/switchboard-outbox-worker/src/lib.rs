@@ -20,7 +20,8 @@ use futures_util::{stream::FuturesUnordered, FutureExt, StreamExt};
 use tokio::{sync::watch, task::JoinHandle};
 
 use chat_gateway_client::{
-    http_client, retry, ChatGatewayClient, ClientError, Connection, OutboundCall, RetryPolicy,
+    http_client, retry, ChatGatewayClient, ClientError, Connection, HttpExchange, OutboundCall,
+    RetryPolicy,
 };
 use switchboard_store::{outbox::Backoff, Outbox, OutboxEntry, OutboxError};
 use switchboard_types::{now_ms, OutboxStatus, RelayEvent};
@@ -69,7 +70,11 @@ pub fn spawn(
     })
 }
 
-type Attempt = (OutboxEntry, Result<Option<serde_json::Value>, ClientError>);
+type Attempt = (
+    OutboxEntry,
+    Result<Option<serde_json::Value>, ClientError>,
+    Option<HttpExchange>,
+);
 
 async fn run(
     outbox: Arc<Outbox>,
@@ -117,7 +122,7 @@ async fn run(
                 while let Some(Some(more)) = in_flight.next().now_or_never() {
                     answers.push(more);
                 }
-                for (_, result) in &answers {
+                for (_, result, _) in &answers {
                     if let Some(until) = rate_limited_until(result, &outbox.backoff()) {
                         paused_until = paused_until.max(until);
                     }
@@ -125,10 +130,10 @@ async fn run(
                 // Side by side: the database commits the wave's outcomes together, where
                 // one after another each waited for a commit of its own.
                 let recorded = futures_util::future::join_all(answers.into_iter().map(
-                    |(entry, result)| {
+                    |(entry, result, exchange)| {
                         let mut stop = stop.clone();
                         let (outbox, publish) = (&outbox, &publish);
-                        async move { record(outbox, publish, entry, result, &mut stop).await }
+                        async move { record(outbox, publish, entry, result, exchange, &mut stop).await }
                     },
                 ))
                 .await;
@@ -175,6 +180,9 @@ fn attempt(
 ) -> impl Future<Output = Attempt> {
     let observer = outbox.observer();
     async move {
+        // What the attempt looked like on the wire, for the inspector.
+        let seen = Arc::new(std::sync::Mutex::new(None::<HttpExchange>));
+        let keep = seen.clone();
         let result = match (
             conn,
             serde_json::from_value::<OutboundCall>(entry.request.clone()),
@@ -184,14 +192,18 @@ fn attempt(
             ))),
             (Err(e), _) => Err(e),
             (Ok(conn), Ok(call)) => {
-                let mut client = ChatGatewayClient::with_http(http, conn, RetryPolicy::once());
+                let mut client = ChatGatewayClient::with_http(http, conn, RetryPolicy::once())
+                    .on_exchange(Arc::new(move |x: &HttpExchange| {
+                        *keep.lock().unwrap_or_else(|e| e.into_inner()) = Some(x.clone());
+                    }));
                 if let Some(o) = observer {
                     client = client.observe(o);
                 }
                 call.execute(&client).await
             }
         };
-        (entry, result)
+        let exchange = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
+        (entry, result, exchange)
     }
 }
 
@@ -202,9 +214,15 @@ async fn record(
     publish: &Publisher,
     entry: OutboxEntry,
     result: Result<Option<serde_json::Value>, ClientError>,
+    exchange: Option<HttpExchange>,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<bool, OutboxError> {
-    let outcome = Outcome::of(&entry, result, &outbox.backoff());
+    let mut outcome = Outcome::of(&entry, result, &outbox.backoff());
+    // A success's status is known only from the wire (the typed answer drops it).
+    outcome.http_status = outcome
+        .http_status
+        .or(exchange.as_ref().and_then(|x| x.status));
+    outcome.exchange = exchange;
     let finished = outcome.is_final();
     // The entry as stored now, without reading it back: what `record_attempt` wrote.
     let mut stored = entry;
@@ -290,6 +308,7 @@ struct Outcome {
     error: Option<String>,
     http_status: Option<u16>,
     response: Option<String>,
+    exchange: Option<HttpExchange>,
     at: i64,
 }
 
@@ -342,6 +361,7 @@ impl Outcome {
             error,
             http_status,
             response,
+            exchange: None,
             at: now,
         }
     }
@@ -351,16 +371,15 @@ impl Outcome {
     }
 
     async fn store(&self, outbox: &Outbox, id: i64) -> Result<(), OutboxError> {
-        let (status, next_at, error, http_status, response, now) = (
+        let outcome = (
             self.status,
             self.next_at,
             self.error.clone(),
             self.http_status,
             self.response.clone(),
-            self.at,
         );
         outbox
-            .record_attempt(id, status, next_at, error, http_status, response, now)
+            .record_attempt_on_wire(id, outcome, self.exchange.as_ref(), self.at)
             .await?;
         Ok(())
     }

@@ -2,8 +2,8 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 11; 4, 5, 7, 8, 9 and 10 change indexes only, 6 adds the search column,
-//! 11 the transcript search index; see the migrations):
+//! Schema (version 12; 4, 5, 7, 8, 9 and 10 change indexes only, 6 adds the search column,
+//! 11 the transcript search index, 12 the outbox's `exchange_json`; see the migrations):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
 //!   token, accepted or not — the inspector's source and the inbox queue at once.
@@ -23,7 +23,8 @@
 //!   conversation), `operation` (e.g. `sendMessage`), `request_json` (the typed call),
 //!   `status` (`pending`, `sending`, `delivered`, `failed`), `attempts`,
 //!   `next_attempt_at_ms`, `last_error`, `last_status`, `response_json` (e.g. the
-//!   `conversationId` of a create), `created_at_ms`, `updated_at_ms`, `finished_at_ms`.
+//!   `conversationId` of a create), `created_at_ms`, `updated_at_ms`, `finished_at_ms`,
+//!   `exchange_json` (version 12: the last attempt on the wire, `HttpExchange`).
 //! - `conversations`, `messages`: the conversation engine's record of 8x8 conversations
 //!   (role, state, assignment) and of the messages relayed in both directions, linked to
 //!   the delivery or outbox row they came from. Version 3 adds the engine's columns:
@@ -195,6 +196,9 @@ const MIGRATIONS: &[&str] = &[
     // Search through whole transcripts: an FTS5 index of every line, kept by triggers and
     // filled from the stored lines here (crate::transcript_search).
     crate::transcript_search::MIGRATION,
+    // What the last attempt of an outbox entry looked like on the wire (method, URL,
+    // status, duration, the answer cut to a few kB; never a header), for the inspector.
+    "ALTER TABLE outbox ADD COLUMN exchange_json TEXT;",
 ];
 
 /// A file brought up to `version` only, as an older build left it (tests of a migration).

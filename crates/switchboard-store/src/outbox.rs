@@ -17,7 +17,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use chat_gateway_client::{OutboundCall, RequestObserver};
+use chat_gateway_client::{HttpExchange, OutboundCall, RequestObserver};
 use switchboard_types::{now_ms, OutboxStatus};
 
 use crate::db::{Db, DbError};
@@ -65,6 +65,10 @@ pub struct OutboxEntry {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub finished_at_ms: Option<i64>,
+    /// The last attempt on the wire: method, URL, status, duration, the answer's body
+    /// (cut to a few kB). Absent before the first answer and for entries from before
+    /// schema version 12.
+    pub exchange: Option<HttpExchange>,
 }
 
 impl OutboxEntry {
@@ -88,9 +92,21 @@ impl OutboxEntry {
             created_at_ms: r.get(10)?,
             updated_at_ms: r.get(11)?,
             finished_at_ms: r.get(12)?,
+            exchange: r
+                .get::<_, Option<String>>(13)?
+                .and_then(|s| serde_json::from_str(&s).ok()),
         })
     }
 }
+
+/// An attempt's outcome: status, when to try next, error, HTTP status, 8x8's answer (JSON).
+pub type AttemptOutcome = (
+    OutboxStatus,
+    i64,
+    Option<String>,
+    Option<u16>,
+    Option<String>,
+);
 
 /// Written exactly as the `outbox_created` index (schema version 10) is, so the lookup
 /// reads that index instead of the whole outbox history.
@@ -105,7 +121,8 @@ pub(crate) const CREATES_IN_FLIGHT: &str = "SELECT EXISTS(SELECT 1 FROM outbox
      WHERE operation = 'createConversation' AND status IN ('pending', 'sending'))";
 
 pub const COLUMNS: &str = "id, ordering_key, operation, request_json, status, attempts, \
-     next_attempt_at_ms, last_error, last_status, response_json, created_at_ms, updated_at_ms, finished_at_ms";
+     next_attempt_at_ms, last_error, last_status, response_json, created_at_ms, updated_at_ms, finished_at_ms, \
+     exchange_json";
 
 pub struct Outbox {
     db: Db,
@@ -157,16 +174,34 @@ impl Outbox {
         response: Option<String>,
         now: i64,
     ) -> Result<(), OutboxError> {
+        let outcome = (status, next_at, error, http_status, response);
+        self.record_attempt_on_wire(id, outcome, None, now).await
+    }
+
+    /// [`Outbox::record_attempt`] with what the attempt looked like on the wire (kept
+    /// from the last attempt that had one: a refused connection keeps the one before).
+    pub async fn record_attempt_on_wire(
+        &self,
+        id: i64,
+        (status, next_at, error, http_status, response): AttemptOutcome,
+        exchange: Option<&HttpExchange>,
+        now: i64,
+    ) -> Result<(), OutboxError> {
+        let exchange = exchange
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| OutboxError::Encode(e.to_string()))?;
         self.db
             .write(Box::new(move |c| {
                 c.prepare_cached(
                     "UPDATE outbox SET status = ?1, next_attempt_at_ms = ?2,
                         last_error = COALESCE(?3, last_error), last_status = COALESCE(?4, last_status),
                         response_json = ?5, updated_at_ms = ?6,
-                        finished_at_ms = CASE WHEN ?1 IN ('delivered', 'failed') THEN ?6 END
+                        finished_at_ms = CASE WHEN ?1 IN ('delivered', 'failed') THEN ?6 END,
+                        exchange_json = COALESCE(?8, exchange_json)
                      WHERE id = ?7",
                 )?
-                .execute(rusqlite::params![status.as_str(), next_at, error, http_status, response, now, id])?;
+                .execute(rusqlite::params![status.as_str(), next_at, error, http_status, response, now, id, exchange])?;
                 Ok(())
             }))
             .await?;
@@ -481,6 +516,51 @@ mod tests {
             plan.iter().any(|p| p.contains("outbox_creating")),
             "creates in flight must be found through the outbox_creating index: {plan:?}"
         );
+    }
+
+    /// The inspector shows how the last attempt went on the wire; an attempt that never
+    /// reached 8x8 (no exchange) keeps the one before.
+    #[tokio::test]
+    async fn the_last_exchange_is_kept_with_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let outbox = Outbox::new(db.clone());
+        db.call(|c| {
+            c.execute(
+                "INSERT INTO outbox (id, ordering_key, operation, request_json, status,
+                    next_attempt_at_ms, created_at_ms, updated_at_ms)
+                 VALUES (1, 'k', 'sendMessage', '{}', 'sending', 0, 0, 0)",
+                [],
+            )
+        })
+        .await
+        .unwrap();
+        let exchange = HttpExchange {
+            method: "POST".into(),
+            url: "https://api.8x8.com/chat-gateway/v1/conversations/c/messages".into(),
+            status: Some(503),
+            duration_ms: 12,
+            response_body: Some("{\"message\":\"busy\"}".into()),
+            response_bytes: 18,
+        };
+        let retry = (
+            OutboxStatus::Pending,
+            5,
+            Some("busy".into()),
+            Some(503),
+            None,
+        );
+        outbox
+            .record_attempt_on_wire(1, retry.clone(), Some(&exchange), 1)
+            .await
+            .unwrap();
+        outbox
+            .record_attempt(1, retry.0, 9, retry.2, None, None, 2)
+            .await
+            .unwrap();
+        let entry = outbox.get(1).await.unwrap().unwrap();
+        assert_eq!(entry.exchange, Some(exchange));
+        assert_eq!(entry.last_status, Some(503));
     }
 
     /// Only heads go: an entry waits while an earlier one of its key is pending or being

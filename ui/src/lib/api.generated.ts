@@ -331,6 +331,32 @@ desktopNotifications: boolean, };
 
 export type History = { messages: Array<SendMessage>, };
 
+/**
+ * One HTTP exchange with 8x8 as the inspector shows it: what was asked, what came back
+ * and how long it took. Never the headers, so never the API key.
+ */
+export type HttpExchange = { method: string, 
+/**
+ * The full URL asked (Base URL, path and query); no credentials are ever in it.
+ */
+url: string, 
+/**
+ * The HTTP status; `None` when no answer came (refused, timed out, TLS).
+ */
+status: number | null, 
+/**
+ * From sending the request to the end of the answer's body.
+ */
+durationMs: number, 
+/**
+ * The answer's body as text, cut to [`HttpExchange::BODY_LIMIT`] bytes.
+ */
+responseBody: string | null, 
+/**
+ * The whole body's size, to say how much was cut.
+ */
+responseBytes: number, };
+
 export type Injected = { delivery: DeliverySummary, };
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
@@ -380,7 +406,13 @@ export type NewUser = { name?: string | null, email?: string | null, language?: 
 /**
  * One entry as the inspector shows it.
  */
-export type OutboxEntry = { id: number, orderingKey: string, operation: string, request: JsonValue, status: OutboxStatus, attempts: number, nextAttemptAtMs: number, lastError: string | null, lastStatus: number | null, response: JsonValue | null, createdAtMs: number, updatedAtMs: number, finishedAtMs: number | null, };
+export type OutboxEntry = { id: number, orderingKey: string, operation: string, request: JsonValue, status: OutboxStatus, attempts: number, nextAttemptAtMs: number, lastError: string | null, lastStatus: number | null, response: JsonValue | null, createdAtMs: number, updatedAtMs: number, finishedAtMs: number | null, 
+/**
+ * The last attempt on the wire: method, URL, status, duration, the answer's body
+ * (cut to a few kB). Absent before the first answer and for entries from before
+ * schema version 12.
+ */
+exchange: HttpExchange | null, };
 
 /**
  * `GET /api/inspector/outbox`: newest first.
