@@ -524,6 +524,7 @@ pub async fn synthetic(
             ))
         })?,
     };
+    check_conversation_id(&body)?;
     let event_id = fresh_event_id("synthetic");
     let mut headers = Map::new();
     headers.insert("content-type".into(), "application/json".into());
@@ -544,6 +545,41 @@ pub async fn synthetic(
         reason,
     )
     .await
+}
+
+/// A synthetic event must name a real conversation: a template's placeholder
+/// (`CONVERSATION_ID`, `<id>`, `{conversationId}`) would be stored and "processed" as an
+/// event of a conversation that does not exist.
+fn check_conversation_id(body: &Value) -> Result<(), InspectorError> {
+    if body.get("eventType").and_then(Value::as_str) == Some("WEB_HOOK_VERIFY") {
+        return Ok(());
+    }
+    let id = body
+        .get("conversationId")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("");
+    if id.is_empty() {
+        return Err(InspectorError::BadInput(
+            "The event has no conversationId: pick a conversation or type its 8x8 conversation id."
+                .into(),
+        ));
+    }
+    if is_placeholder(id) {
+        return Err(InspectorError::BadInput(format!(
+            "{id:?} is a placeholder, not an 8x8 conversation id: pick a conversation or type its id."
+        )));
+    }
+    Ok(())
+}
+
+fn is_placeholder(id: &str) -> bool {
+    let wrapped = |open: char, close: char| id.starts_with(open) && id.ends_with(close);
+    wrapped('<', '>')
+        || wrapped('{', '}')
+        || wrapped('[', ']')
+        || (id.chars().any(|c| c.is_ascii_uppercase())
+            && id.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
 }
 
 fn fresh_event_id(prefix: &str) -> String {
@@ -635,5 +671,29 @@ mod tests {
             }
         }
         assert!(template("NOPE", "c").is_none());
+    }
+
+    #[test]
+    fn a_placeholder_conversation_id_is_refused() {
+        let event = |id: &str| json!({ "eventType": "MESSAGE", "conversationId": id });
+        for id in [
+            "CONVERSATION_ID",
+            "<conversation id>",
+            "{conversationId}",
+            "",
+            "  ",
+        ] {
+            let e = check_conversation_id(&event(id)).unwrap_err().to_string();
+            assert!(e.contains("pick a conversation"), "{id:?}: {e}");
+        }
+        assert!(check_conversation_id(&json!({ "eventType": "QUEUED" })).is_err());
+        for id in [
+            "hc-FUY40TUYC_eegqdi",
+            "c-1",
+            "3f2a9c1e-0000-4000-8000-000000000000",
+        ] {
+            check_conversation_id(&event(id)).unwrap();
+        }
+        check_conversation_id(&json!({ "eventType": "WEB_HOOK_VERIFY" })).unwrap();
     }
 }
