@@ -32,7 +32,7 @@ test("a tester conversation from greeting through handover to an agent reply and
 
   await tester.getByTestId("user-name").fill("Ada Tester");
   await tester.getByTestId("user-email").fill("ada.tester@example.com");
-  await tester.getByTestId("user-language").fill("en");
+  await tester.getByTestId("user-language").selectOption("en");
   await tester.getByTestId("tester-start").click();
   const session = tester.getByTestId("tester-session");
   await line(session, "I am the virtual assistant").first().waitFor(WAIT);
