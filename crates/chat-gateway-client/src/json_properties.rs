@@ -7,20 +7,18 @@ use serde_json::Value;
 
 pub use crate::types::KeyValue;
 
+pub mod json_text;
+
 /// 8x8 shows at most this many properties to the agent (chat-gateway.md §4.1, P18).
 pub const MAX_ENTRIES: usize = 30;
 
 /// Parses the admin's text into 8x8's key/value list. Nested objects and arrays become
 /// compact JSON text, because 8x8 takes only strings.
 pub fn parse(text: &str) -> Result<Vec<KeyValue>, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "JSON properties are not valid JSON at line {}, column {}: {}",
-            e.line(),
-            e.column(),
-            describe(&e)
-        )
-    })?;
+    // The error shows beside the JSON properties field: "the text" is the one typed there.
+    json_text::check(text).map_err(|p| p.describe("The text"))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| json_text::from_error(&e).describe("The text"))?;
     let Value::Object(map) = value else {
         return Err(format!(
             "JSON properties must be a JSON object such as {{\"intent\": \"billing\"}}, not {}",
@@ -66,15 +64,6 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// serde_json's message without its own "at line … column …" tail (we say it first).
-fn describe(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,7 +92,15 @@ mod tests {
     fn errors_say_where_and_what() {
         let e = parse("{\n  \"a\": 1,\n  \"b\" 2\n}").unwrap_err();
         assert!(e.contains("line 3, column 7"), "{e}");
+        assert!(e.contains("colon") && !e.contains('`'), "{e}");
         assert!(parse("[1]").unwrap_err().contains("not an array"));
+        let e = parse(r#"{"intent": "billing", "intent": "sales"}"#).unwrap_err();
+        assert!(e.contains("\"intent\" appears twice"), "{e}");
+        let e = parse(r#"{"intent": "#).unwrap_err();
+        assert!(
+            e.contains("ends in the middle") && !e.contains("EOF"),
+            "{e}"
+        );
         assert!(parse(r#"{"": "x"}"#).unwrap_err().contains("empty key"));
         assert!(parse(r#"{"a": null}"#)
             .unwrap_err()
