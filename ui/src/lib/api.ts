@@ -306,12 +306,14 @@ export function sandboxConversation(gatewayId: string): Promise<SandboxConversat
   return request<SandboxConversation>(`/sandbox/conversations/${encodeURIComponent(gatewayId)}`);
 }
 
+/** `agentId`: the agent acting; the sandbox refuses (409 `conflict`) an agent that no
+ *  longer handles the chat, as 8x8 does. Without it, whoever handles the chat acts. */
 export type AgentAction =
   | { action: "accept"; agentId?: string }
-  | { action: "typing"; typing: boolean }
-  | { action: "say"; text: string }
-  | { action: "transfer"; queueId: string }
-  | { action: "end" };
+  | { action: "typing"; typing: boolean; agentId?: string }
+  | { action: "say"; text: string; agentId?: string }
+  | { action: "transfer"; queueId: string; agentId?: string }
+  | { action: "end"; agentId?: string };
 
 export function sandboxAgent(gatewayId: string, act: AgentAction): Promise<unknown> {
   const { action, ...body } = act;

@@ -30,6 +30,7 @@ pub fn router() -> Router<Arc<RelayState>> {
         .route("/settings/regenerate-token", post(regenerate_token))
         .route("/settings/export", get(export))
         .route("/settings/import", post(import))
+        .route("/settings/import/preview", post(preview_import))
         .route("/handover/preview", post(preview))
         .route("/connection/test", post(test_connection))
         .route("/webhook", get(webhook_state))
@@ -138,13 +139,16 @@ async fn regenerate_token(
 }
 
 async fn export(State(state): State<Arc<RelayState>>) -> Response {
-    let body = settings_update::export(&state.settings());
+    let body = settings_update::export_file(&state.settings());
     (
-        [(
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"switchboard-settings.json\"",
-        )],
-        Json(body),
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"switchboard-settings.json\"",
+            ),
+        ],
+        body,
     )
         .into_response()
 }
@@ -155,6 +159,15 @@ async fn import(
 ) -> Result<Json<SettingsView>, ApiError> {
     settings_update::import(&state, &body).await?;
     Ok(Json(view(&state).await))
+}
+
+/// `POST /api/settings/import/preview`: the settings an import of this file would save
+/// (or why it would be refused); nothing changes.
+async fn preview_import(
+    State(state): State<Arc<RelayState>>,
+    BodyBytes(body): BodyBytes,
+) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(settings_update::preview_import(&state, &body).await?))
 }
 
 /// `POST /api/handover/preview`.

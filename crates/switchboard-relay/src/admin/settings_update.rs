@@ -150,11 +150,12 @@ pub async fn regenerate_token(state: &RelayState) -> Result<Settings, UpdateErro
     Ok(next)
 }
 
-pub use switchboard_settings::export::export;
+pub use switchboard_settings::export::{export, export_file};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("This is not a Switchboard settings export ({0}).")]
+    /// What is wrong with the file, as a whole sentence.
+    #[error("{0}")]
     NotAnExport(String),
     #[error(transparent)]
     Update(#[from] UpdateError),
@@ -170,6 +171,20 @@ pub async fn import(state: &RelayState, body: &[u8]) -> Result<Settings, ImportE
         },
     )
     .await?)
+}
+
+/// What importing `body` would save — normalized, with this relay's token, validated
+/// like a save — without saving it, so the admin sees the changes before they apply.
+pub async fn preview_import(state: &RelayState, body: &[u8]) -> Result<Settings, ImportError> {
+    let current = state.settings();
+    let mut next = read_export(body)?.normalized();
+    next.endpoint.token = current.endpoint.token.clone();
+    next.version = current.version;
+    let errors = next.validate();
+    if !errors.is_empty() {
+        return Err(UpdateError::Invalid(errors).into());
+    }
+    Ok(next)
 }
 
 /// The settings inside an export file, not yet normalized or validated (that is the
