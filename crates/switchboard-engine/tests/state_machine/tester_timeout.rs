@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use switchboard_engine::Phase;
 
-use crate::script::{Step::*, *};
+use crate::script::Step::*;
 
 cases! {
     // The user said something, then nothing for the timeout: the chat ends, with no call
