@@ -17,3 +17,4 @@ mod inspector_api;
 mod keychain;
 mod relay_start;
 mod settings_api;
+mod settings_workflow;

@@ -634,7 +634,12 @@ export type TestRequest = { role: Role, baseUrl: string, tenant?: string | null,
 /**
  * The key as typed in the form; `None` tests the stored one.
  */
-apiKey?: string | null, };
+apiKey?: string | null, 
+/**
+ * The sandbox choice as the form has it now; `None` takes the saved one. With no key
+ * typed, a role that would be on the sandbox tests the sandbox.
+ */
+sandbox?: SandboxChoice | null, };
 
 export type UserInput = { quickReply: QuickReplyChoice, } | { text: string, };
 

@@ -17,7 +17,7 @@ use chat_gateway_client::{
     ChatGatewayClient, ClientError, Connection, RetryPolicy,
 };
 use switchboard_settings::secrets::Secret;
-use switchboard_settings::settings::{check_base_url, FieldError};
+use switchboard_settings::settings::{check_base_url, FieldError, SandboxChoice};
 use switchboard_settings::Role;
 
 /// A setup call is a person waiting on a spinner: fail in seconds, not minutes.
@@ -36,6 +36,11 @@ pub struct TestRequest {
     #[serde(default)]
     #[ts(optional = nullable)]
     pub api_key: Option<String>,
+    /// The sandbox choice as the form has it now; `None` takes the saved one. With no key
+    /// typed, a role that would be on the sandbox tests the sandbox.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub sandbox: Option<SandboxChoice>,
 }
 
 /// A connection test's verdict: `ok`, or the failure's code and plain words.
@@ -76,16 +81,33 @@ pub async fn test_connection(
     })?;
     let tenant = req
         .tenant
+        .as_deref()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
     let typed = req
         .api_key
+        .as_deref()
         .map(|k| k.trim().to_string())
         .filter(|k| !k.is_empty());
+    if typed.is_none() {
+        if let Some(conn) = sandbox_under_test(state, &req, &base_url) {
+            return Ok(test_sandbox(conn).await);
+        }
+    }
     let api_key = match typed {
         Some(k) => Secret::new(k),
         None => {
             let settings = state.settings();
+            let saved = match state.secrets.get(req.role.key_name(&settings)).await {
+                Ok(Some(k)) => k,
+                Ok(None) => {
+                    return Ok(TestOutcome::failed(
+                        ErrorCode::NoKey,
+                        "Type the API key first: none is saved for this connection yet.".into(),
+                    ))
+                }
+                Err(e) => return Ok(TestOutcome::failed(ErrorCode::NoKey, e.to_string())),
+            };
             // The saved key goes only where it was saved for: testing another Base URL
             // takes the key typed again. Otherwise anyone holding the admin token could
             // have the key sent to a server of theirs, though the UI never shows it.
@@ -100,16 +122,7 @@ pub async fn test_connection(
                     ),
                 ));
             }
-            match state.secrets.get(req.role.key_name(&settings)).await {
-                Ok(Some(k)) => k,
-                Ok(None) => {
-                    return Ok(TestOutcome::failed(
-                        ErrorCode::NoKey,
-                        "Enter the API key first: none is saved for this connection yet.".into(),
-                    ))
-                }
-                Err(e) => return Ok(TestOutcome::failed(ErrorCode::NoKey, e.to_string())),
-            }
+            saved
         }
     };
     let host = host_of(&base_url);
@@ -144,6 +157,59 @@ pub async fn test_connection(
         },
         Err(e) => explain(&e, &host),
     })
+}
+
+/// The sandbox's connection when that is what the form would use: no key typed, the
+/// role on the sandbox with the form's choice, and the Base URL the saved one (which the
+/// sandbox stands in for) or the sandbox's own. Any other Base URL is not the sandbox,
+/// and the saved-key rule applies to it.
+fn sandbox_under_test(state: &RelayState, req: &TestRequest, base_url: &str) -> Option<Connection> {
+    let saved = state.settings();
+    let mut draft = (*saved).clone();
+    if let Some(choice) = req.sandbox {
+        draft.sandbox = choice;
+    }
+    if !state.sandbox_active(&draft, req.role) {
+        return None;
+    }
+    let conn = sandbox_setup::connection(state)?;
+    let saved_url = req
+        .role
+        .connection(&saved)
+        .base_url
+        .trim()
+        .trim_end_matches('/')
+        .to_string();
+    (base_url == saved_url || base_url == conn.base_url.trim_end_matches('/')).then_some(conn)
+}
+
+/// Tests the embedded emulator with its own key and tenant, said as the sandbox.
+async fn test_sandbox(conn: Connection) -> TestOutcome {
+    let host = host_of(&conn.base_url);
+    let client = ChatGatewayClient::with_policy(conn, RetryPolicy::once());
+    let query = PageQuery {
+        size: Some(1),
+        page: None,
+        sort: None,
+    };
+    let result = tokio::time::timeout(SETUP_TIMEOUT, client.list_webhooks(&query))
+        .await
+        .unwrap_or(Err(ClientError::Timeout(SETUP_TIMEOUT)));
+    match result {
+        Ok(page) => TestOutcome {
+            ok: true,
+            code: None,
+            message: format!(
+                "Connected to the sandbox (the built-in 8x8 emulator at {host}); it needs no key of yours. {} webhook(s) are registered. The Base URL, API Key and 8x8-Tenant here apply once you switch to a real tenant.",
+                page.total_elements
+            ),
+        },
+        Err(e) => {
+            let mut outcome = explain(&e, &host);
+            outcome.message = format!("The sandbox (the built-in 8x8 emulator) did not answer: {}", outcome.message);
+            outcome
+        }
+    }
 }
 
 /// 8x8's failures in the words an admin can act on.
@@ -271,7 +337,7 @@ pub async fn register_webhook(state: &RelayState) -> Result<Registration, SetupE
                 webhook: hook.clone(),
                 verified: true,
                 message: format!(
-                    "Already registered as webhook {}; 8x8 verified the Endpoint URL again.",
+                    "Webhook unchanged: {} already points at this relay; 8x8 verified the Endpoint URL again.",
                     hook.id
                 ),
             });
@@ -282,7 +348,7 @@ pub async fn register_webhook(state: &RelayState) -> Result<Registration, SetupE
             return Ok(Registration {
                 action: RegistrationAction::Updated,
                 message: format!(
-                    "Webhook {} now points at the current Endpoint URL; 8x8 verified it.",
+                    "Webhook updated: {} now points at this relay; 8x8 verified the Endpoint URL.",
                     updated.id
                 ),
                 webhook: updated,
@@ -292,7 +358,7 @@ pub async fn register_webhook(state: &RelayState) -> Result<Registration, SetupE
         let created = client.create_webhook(&request).await?;
         Ok(Registration {
             action: RegistrationAction::Created,
-            message: format!("Created webhook {} for the Endpoint URL; 8x8 verified it. Use it on your 8x8 channel.", created.id),
+            message: format!("Webhook created ({}): 8x8 verified the Endpoint URL. Choose it for your 8x8 chat channel.", created.id),
             webhook: created,
             verified: true,
         })
