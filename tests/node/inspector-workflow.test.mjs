@@ -123,7 +123,7 @@ test("a replay opens the new delivery and follows it to its outcome", async () =
 
   const result = page.getByTestId("replay-result");
   await result.waitFor(WAIT);
-  const link = result.getByRole("link");
+  const link = result.getByRole("link").first();
   const newId = Number((await link.innerText()).match(/\d+/)[0]);
   assert.ok(newId > message.deliveries[0].id, `the new delivery: ${await result.innerText()}`);
   // The new delivery is the one open, and its outcome arrives without a reload.
@@ -139,6 +139,8 @@ test("a replay opens the new delivery and follows it to its outcome", async () =
   await selectedRow.filter({ hasText: `replay of delivery ${message.deliveries[0].id}` }).waitFor(WAIT);
   assert.equal(await selectedRow.count(), 1);
   assert.match(await selectedRow.getAttribute("data-event-id"), /^replay-/);
+  const r = await selectedRow.boundingBox();
+  assert.ok(r.y >= 0 && r.y < 900, `the new delivery's row is brought into view (y = ${r.y})`);
   await page.screenshot({ path: join(SHOTS, "replay-followed.png") });
   await context.close();
 });
