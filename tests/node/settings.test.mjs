@@ -294,7 +294,8 @@ test("Test connection: the sandbox's key succeeds, a wrong key gets the 401 expl
   await page.getByTestId("endpoint-test").click();
   await result.locator(".bad").waitFor({ timeout: 15_000 });
   assert.match(await result.innerText(), /reach|connect/i);
-  // Testing saves nothing.
+  // Testing saves nothing: with the typed key put away, the saved state shows again.
+  await page.getByTestId("endpoint-key").getByRole("button", { name: "Cancel" }).click();
   assert.equal(await page.getByTestId("endpoint-key-state").innerText(), "not set");
   noPageErrors(pageErrors);
 });
@@ -341,13 +342,15 @@ test("export leaves keys and the token out; import brings the settings back", as
   await page.getByLabel("8x8-Tenant (optional)").fill("something-else");
   await save(page);
   await page.getByTestId("import-settings").setInputFiles(file);
+  // The import is shown first and applied on confirm (settings-workflow.test.mjs has the details).
+  await page.getByTestId("import-preview").getByRole("button", { name: /^Import/ }).click();
   await page.getByText("Settings imported").waitFor();
   assert.equal(await page.getByLabel("8x8-Tenant (optional)").inputValue(), "exported-tenant");
 
   // A file that is not an export is refused with the server's reason, and nothing changes.
   await page.getByTestId("import-settings").setInputFiles({ name: "x.json", mimeType: "application/json", buffer: Buffer.from("[1,2") });
-  await page.getByTestId("save-problem").waitFor();
-  assert.match(await page.getByTestId("save-problem").innerText(), /Nothing was imported/);
+  await page.getByTestId("import-problem").waitFor();
+  assert.match(await page.getByTestId("import-problem").innerText(), /Nothing was imported/);
   assert.equal(await page.getByLabel("8x8-Tenant (optional)").inputValue(), "exported-tenant");
   void context;
   noPageErrors(pageErrors);

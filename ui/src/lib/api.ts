@@ -193,6 +193,15 @@ export function importSettings(text: string): Promise<SettingsView> {
   });
 }
 
+/** What importing `text` would save, checked like the import itself; nothing changes. */
+export function previewImport(text: string): Promise<Settings> {
+  return request<Settings>("/settings/import/preview", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: text,
+  });
+}
+
 export function previewHandover(jsonProperties: string): Promise<HandoverPreview> {
   const body: PreviewRequest = { jsonProperties };
   return send<HandoverPreview>("POST", "/handover/preview", body);

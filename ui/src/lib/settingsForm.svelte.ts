@@ -21,8 +21,12 @@ export class SettingsForm {
   draft = $state<Settings | null>(null);
   keys = $state<Partial<Record<Role, KeyChange>>>({});
   loadError = $state<ApiError | null>(null);
-  /** Why the last save, import or regeneration failed, beyond per-field messages. */
-  problem = $state<string | null>(null);
+  #problem = $state<string | null>(null);
+  /** What the problem line is about: fields still invalid keep it; fixed, it goes. */
+  #problemFrom = $state<"client-fields" | "server-fields" | "other">("other");
+  /** Bumped when the draft is replaced wholesale (discard, reload, import): results of
+   *  actions on the old values (a connection test) no longer describe what is shown. */
+  epoch = $state(0);
   saving = $state(false);
   /** Another window or an import changed the settings while this draft was dirty. */
   changedElsewhere = $state(false);
@@ -39,7 +43,37 @@ export class SettingsForm {
       (JSON.stringify(this.draft) !== JSON.stringify(this.view.settings) || Object.keys(this.keys).length > 0),
   );
 
-  #clientErrors = $derived(this.draft ? { ...validateSettings(this.draft, this.keys), ...this.extraErrors } : {});
+  #clientErrors = $derived(
+    this.draft
+      ? {
+          ...validateSettings(this.draft, this.keys, {
+            endpoint: this.view?.keys.endpoint.set ?? false,
+            handover: this.view?.keys.handover.set ?? false,
+          }),
+          ...this.extraErrors,
+        }
+      : {},
+  );
+
+  /** Why the last save, import or regeneration failed, beyond per-field messages; a
+   *  problem about fields lasts only while one of them is still wrong. */
+  get problem(): string | null {
+    if (this.#problem === null) return null;
+    if (this.#problemFrom === "client-fields") {
+      const onPage = Object.keys(this.#clientErrors).some((f) => document.getElementById(fieldId(f)));
+      return onPage ? this.#problem : null;
+    }
+    if (this.#problemFrom === "server-fields") {
+      const stands = Object.entries(this.#server).some(([f, v]) => JSON.stringify(v.sent) === JSON.stringify(this.#current(f)));
+      return stands ? this.#problem : null;
+    }
+    return this.#problem;
+  }
+
+  set problem(message: string | null) {
+    this.#problem = message;
+    this.#problemFrom = "other";
+  }
 
   #current(field: string): unknown {
     return field.startsWith("keys.") ? JSON.stringify(this.keys[field.slice(5) as Role] ?? null) : valueAt(this.draft, field);
@@ -61,6 +95,7 @@ export class SettingsForm {
   async load() {
     try {
       this.#accept(await getSettings());
+      this.epoch += 1;
       this.loadError = null;
     } catch (e) {
       this.loadError = e instanceof ApiError ? e : new ApiError(0, "unknown", String(e));
@@ -88,6 +123,7 @@ export class SettingsForm {
 
   discard() {
     if (this.view) this.#accept(this.view);
+    this.epoch += 1;
   }
 
   setKey(role: Role, action: KeyChange | undefined) {
@@ -105,6 +141,7 @@ export class SettingsForm {
     const blocking = Object.keys(this.#clientErrors).filter((f) => document.getElementById(fieldId(f)));
     if (blocking.length > 0) {
       this.problem = "Some fields need attention before saving; nothing was saved.";
+      this.#problemFrom = "client-fields";
       await this.#focusFirstInvalid();
       return false;
     }
@@ -124,11 +161,14 @@ export class SettingsForm {
         server[f.field] = { message: f.message, sent: sentValue };
       }
       this.#server = server;
-      this.problem = `Nothing was saved: ${err.message}`;
-      await this.#focusFirstInvalid();
       // Fields of the other settings page (or none at all) cannot show their message: say it here.
       const elsewhere = err.fields.filter((f) => !document.getElementById(fieldId(f.field)));
-      if (elsewhere.length > 0) this.problem += ` (${elsewhere.map((f) => `${f.field}: ${f.message}`).join("; ")})`;
+      this.problem =
+        `Nothing was saved: ${err.message}` +
+        (elsewhere.length > 0 ? ` (${elsewhere.map((f) => `${f.field}: ${f.message}`).join("; ")})` : "");
+      // Every field named beside its input: the line goes when they are fixed.
+      if (err.fields.length > 0 && elsewhere.length === 0) this.#problemFrom = "server-fields";
+      await this.#focusFirstInvalid();
       return false;
     } finally {
       this.saving = false;
@@ -158,15 +198,9 @@ export class SettingsForm {
     }
   }
 
-  async import(text: string): Promise<boolean> {
-    try {
-      this.#accept(await importSettings(text));
-      return true;
-    } catch (e) {
-      const err = e instanceof ApiError ? e : new ApiError(0, "unknown", String(e));
-      const detail = err.fields.map((f) => `${f.field}: ${f.message}`).join("; ");
-      this.problem = `Nothing was imported: ${err.message}${detail ? ` (${detail})` : ""}`;
-      return false;
-    }
+  /** Applies an import the admin has seen previewed; throws what the server refused. */
+  async import(text: string): Promise<void> {
+    this.#accept(await importSettings(text));
+    this.epoch += 1;
   }
 }

@@ -48,7 +48,12 @@ function checkId(id: string | null): string | null {
   return id && hasSpace(id.trim()) ? "An 8x8 id has no spaces; pick one from the list or leave it empty." : null;
 }
 
-export function validateSettings(s: Settings, keys: Partial<Record<Role, KeyChange>>): FieldErrors {
+/** `keysSet` says which roles have a key saved, so a message never offers to keep a key there is none of. */
+export function validateSettings(
+  s: Settings,
+  keys: Partial<Record<Role, KeyChange>>,
+  keysSet: Partial<Record<Role, boolean>> = {},
+): FieldErrors {
   const errors: FieldErrors = {};
   const put = (field: string, message: string | null) => {
     if (message) errors[field] = message;
@@ -72,7 +77,14 @@ export function validateSettings(s: Settings, keys: Partial<Record<Role, KeyChan
   for (const role of ["endpoint", "handover"] as const) {
     const action = keys[role];
     if (action?.action !== "replace") continue;
-    if (!action.value.trim()) put(`keys.${role}`, "Type the new API key, or cancel the replacement.");
+    if (!action.value.trim()) {
+      put(
+        `keys.${role}`,
+        keysSet[role]
+          ? "Type the new API key, or Cancel to keep the saved one."
+          : "Type the new API key, or Cancel to leave none set.",
+      );
+    }
     else if (hasSpace(action.value.trim())) put(`keys.${role}`, "An API key has no spaces; check what was pasted.");
   }
   return errors;
