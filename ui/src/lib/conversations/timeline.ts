@@ -19,7 +19,7 @@ function stepOf(text: string): { kind: StepKind; label: string } | null {
   let m: RegExpMatchArray | null;
   if ((m = t.match(/^Queued in (.+)$/))) return { kind: "queue", label: `Queued in ${m[1]}` };
   if ((m = t.match(/^Agent (.*) joined$/))) return { kind: "agent", label: m[1] ? `Agent ${m[1]} joined` : "An agent joined" };
-  if ((m = t.match(/^Agent (.*) left for the transfer$/))) return { kind: "change", label: `${m[1] || "The agent"} left for the transfer` };
+  if ((m = t.match(/^Agent (.*) left for the transfer$/))) return { kind: "change", label: `${m[1] ? `Agent ${m[1]}` : "The agent"} left for the transfer` };
   if (/transferred the conversation/i.test(t)) return { kind: "change", label: "Transferred by the agent" };
   if (/^The agent left/i.test(t)) return { kind: "change", label: "The agent left" };
   if (/^Handover to queue/i.test(t)) return { kind: "change", label: t };
