@@ -64,7 +64,7 @@ test("a tester conversation from greeting through handover to an agent reply and
 
   // Timeline: queued, agent joined, first reply, with the two waits measured.
   const timeline = detail.getByTestId("timeline");
-  for (const step of ["Created", "Queued in Sandbox support", "Agent joined (sandbox-agent-alex)", "First agent reply"]) {
+  for (const step of ["Started", "Queued in Sandbox support", "Agent sandbox-agent-alex joined", "First agent reply"]) {
     await timeline.getByTestId("timeline-step").filter({ hasText: step }).waitFor(WAIT);
   }
   assert.match(await timeline.getByTestId("wait-time").innerText(), /^\d+ s$/);
