@@ -160,6 +160,13 @@ test("after a transfer the chat is read-only, says where it went, the emulator r
     const flashed = await page.evaluate(() => window.__accepts);
     assert.deepEqual(flashed, [], "no Accept for a queue its scripted agent runs");
     assert.equal(await page.getByTestId("offer").count(), 0);
+
+    // The note is read from the sandbox, and the console remembers who it is: a reload
+    // shows the same.
+    await page.reload();
+    await page.getByTestId("console-chat").filter({ hasText: "Tara Transfer" }).click();
+    await page.getByTestId("console-locked").filter({ hasText: "Transferred to Sandbox escalations" }).waitFor(WAIT);
+    assert.equal(await page.getByTestId("console-agent-id").inputValue(), ME);
   } finally {
     await giveBack(page, ["101"]);
     await context.close();
