@@ -101,6 +101,11 @@ test("the agent sees who the customer is (user data, JSON properties, history as
     assert.match(await author("Let me transfer you to a colleague."), /sandbox-agent-alex.*scripted/i);
     assert.match(await author("Hanna here, I have your account open."), new RegExp(`You.*${ME}`));
     assert.doesNotMatch(await author("Hanna here, I have your account open."), /scripted/i);
+    // Between the messages, who joined and who handed the chat on, in order.
+    const events = await page.getByTestId("console-event").allInnerTexts();
+    const alexLeft = events.findIndex((e) => /sandbox-agent-alex \(scripted agent\) transferred the chat to Sandbox escalations/.test(e));
+    const meJoined = events.findIndex((e) => new RegExp(`You \\(${ME}\\) joined`).test(e));
+    assert.ok(alexLeft >= 0 && meJoined > alexLeft, JSON.stringify(events));
     const fromBot = page.getByTestId("console-message").filter({ has: page.locator('[data-author-kind="bot"]') });
     assert.ok((await fromBot.count()) > 0, "the bot's messages are marked as the bot's");
     for (const text of ["Talk to a person", "Hanna here, I have your account open."]) {
@@ -108,6 +113,7 @@ test("the agent sees who the customer is (user data, JSON properties, history as
       assert.match(await time.innerText(), /\d{1,2}:\d{2}/);
       assert.ok(Date.parse(await time.getAttribute("datetime")) > 0);
     }
+    await page.screenshot({ path: join(artifacts, "agent-console-contact.png"), fullPage: true });
     await page.getByTestId("console-end").click();
     await page.getByTestId("console-locked").waitFor(WAIT);
   } finally {
@@ -209,6 +215,7 @@ test("after End the chat is read-only with a note; a send the emulator refuses k
     assert.doesNotMatch(said, /no agent is handling|no longer handles conversation/);
     assert.equal(await page.getByTestId("console-input").inputValue(), "Are you still there, Leo?", "the text is kept");
     await page.getByTestId("console-locked").filter({ hasText: /customer left/i }).waitFor(WAIT);
+    await page.screenshot({ path: join(artifacts, "agent-console-refused.png"), fullPage: true });
   } finally {
     await giveBack(page, ["101"]);
     await context.close();
