@@ -1,11 +1,11 @@
 // One shared live feed for the whole page — the header's live indicator and status, the
 // conversation, tester, console and inspector pages: a single EventSource however many
 // components listen, opened with the first listener and closed with the last.
-// Everything live comes from here; nothing polls. One connection per tab matters: the
-// admin UI is plain HTTP/1.1 on loopback, where a browser opens at most six connections
-// to a host, and each open feed holds one for good.
+// Everything live comes from here; nothing polls. The tabs of one browser share a single
+// connection between them (lib/liveShare.ts): the admin UI is plain HTTP/1.1 on loopback,
+// where a browser opens at most six connections to a host, and each open feed holds one.
 
-import { subscribe } from "./api";
+import { sharedSubscribe } from "./liveShare";
 import type { LiveState, Envelope } from "./types";
 
 type Listener = (event: Envelope) => void;
@@ -20,7 +20,7 @@ let state: LiveState = "connecting";
 
 function ensure() {
   if (close) return;
-  close = subscribe(
+  close = sharedSubscribe(
     (event) => {
       for (const l of listeners) l(event);
     },
