@@ -1,11 +1,12 @@
 // The Bot section of the Endpoint settings page in a real browser against the headless
 // server: the built-in flow's YAML editor (the server's "line L" verdict shown beside it,
-// the line marked) and the external bot's URL and time limit.
+// the line marked in the editor, its message on hover) and the external bot's URL and time limit.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { artifacts, startServer } from "./lib/relay.mjs";
+import { codeEditor } from "./lib/code-editor.mjs";
 import { launchBrowser, openAdmin, openSettings, save } from "./lib/settings-browser.mjs";
 
 let browser;
@@ -42,8 +43,9 @@ test("built-in flow: a bad regex is named by line beside the editor and nothing 
 
   const kind = page.getByTestId("bot-kind");
   assert.equal(await kind.getByLabel("Built-in flow").isChecked(), true);
-  const flow = page.getByTestId("bot-flow");
-  const original = await flow.inputValue();
+  const flow = await codeEditor(page, "bot-flow");
+  assert.equal(await page.getByLabel("Flow (YAML)").getAttribute("id"), "f-bot-flow", "the editor is named by its label");
+  const original = await flow.text();
   assert.equal(original, (await saved()).flow);
 
   // Break the regex of the order rule.
@@ -63,18 +65,29 @@ test("built-in flow: a bad regex is named by line beside the editor and nothing 
   const line = Number(m[1]);
   assert.equal(line, regexIndex + 1, "the line named is the broken regex");
   assert.match(await page.getByTestId("save-problem").innerText(), /nothing was saved/i);
-  assert.equal(await flow.getAttribute("aria-invalid"), "true");
-  assert.match(await describedBy(flow), /^line \d+/m);
+  assert.equal(await flow.textbox.getAttribute("aria-invalid"), "true");
+  assert.match(await describedBy(flow.textbox), /^line \d+/m);
   // The line is marked in the gutter and behind the text.
   await page.getByTestId("bot-flow-error-line").waitFor();
   // …inside the editor's visible part (the editor scrolls to it).
   await page.waitForFunction(() => {
     const band = document.querySelector('[data-testid="bot-flow-error-line"]')?.getBoundingClientRect();
-    const box = document.querySelector('[data-testid="bot-flow"]')?.getBoundingClientRect();
+    const box = document.querySelector('[data-testid="bot-flow"] .cm-scroller')?.getBoundingClientRect();
     return band && box && band.top >= box.top && band.bottom <= box.bottom;
   });
-  assert.equal(await page.locator(".gutter .error-line").innerText(), String(line));
+  assert.match(await page.getByTestId("bot-flow-error-line").innerText(), /regex: '\(unclosed'/);
+  assert.equal(await flow.box.locator(".cm-error-line-number").innerText(), String(line));
+  // The message is on the line itself too: hovering the marked text shows it.
+  await flow.box.locator(".cm-lintRange-error").first().hover();
+  const tooltip = page.locator(".cm-tooltip-lint");
+  await tooltip.waitFor();
+  assert.equal(await tooltip.innerText(), message);
+  await page.mouse.move(0, 0);
   assert.equal((await saved()).flow, original, "the server kept the old flow");
+  // Tab is not taken by the editor: keyboard users move on to the next control.
+  await flow.textbox.focus();
+  await page.keyboard.press("Tab");
+  assert.equal(await flow.box.evaluate((box) => box.contains(document.activeElement)), false, "Tab leaves the editor");
   assert.equal(await page.getByTestId("discard").isDisabled(), false, "the edit is still unsaved");
   await page.getByTestId("bot-flow").scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(artifacts, "bot-flow-error.png"), fullPage: true });
@@ -91,13 +104,17 @@ test("built-in flow: a bad regex is named by line beside the editor and nothing 
 
   await page.reload();
   await page.getByTestId("dirty-state").waitFor();
-  assert.equal(await page.getByTestId("bot-flow").inputValue(), edited);
+  const reloaded = await codeEditor(page, "bot-flow");
+  assert.equal(await reloaded.text(), edited);
   assert.equal(await page.getByTestId("f-bot-flow-error").count(), 0);
 
-  // Discard puts back the saved flow.
-  await page.getByTestId("bot-flow").fill(original);
+  // Undo takes back typing; Discard puts back the saved flow.
+  await reloaded.fill(original);
+  await page.keyboard.press("ControlOrMeta+Z");
+  assert.equal(await reloaded.text(), edited, "undo restores the text before the edit");
+  await reloaded.fill(original);
   await page.getByTestId("discard").click();
-  assert.equal(await page.getByTestId("bot-flow").inputValue(), edited);
+  assert.equal(await reloaded.text(), edited);
   assert.deepEqual(pageErrors.map((e) => e.message), []);
 });
 

@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { artifacts, startServer } from "./lib/relay.mjs";
+import { codeEditor } from "./lib/code-editor.mjs";
 import { launchBrowser, openAdmin, openSettings, save } from "./lib/settings-browser.mjs";
 
 // The emulator's built-in credentials (GET {sandbox}/sim/info lists them).
@@ -155,7 +156,7 @@ test("both settings pages: invalid input is named beside its field, a save survi
   assert.equal(await page.getByLabel("8x8-Tenant (optional)").inputValue(), SANDBOX_TENANT);
   assert.equal(await channel.inputValue(), "web-chat-channel");
   assert.equal(await queue.inputValue(), "queue-42");
-  assert.match(await json.inputValue(), /"order": \{"id": 7\}/);
+  assert.match(await (await codeEditor(page, "json-properties")).text(), /"order": \{"id": 7\}/);
   assert.equal(await message.inputValue(), "Connecting you to a person.");
   assert.equal(await timeout.inputValue(), "45");
   assert.equal(await page.getByLabel("Close the conversation").isChecked(), true);
@@ -437,8 +438,12 @@ test("every control has a label, every description exists, and Save works from t
   const { page, pageErrors } = await session(t);
   const unlabelled = () =>
     page.evaluate(() =>
-      [...document.querySelectorAll("main input, main select, main textarea")]
-        .filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label"))
+      [...document.querySelectorAll("main input, main select, main textarea, main [contenteditable=true]")]
+        .filter((el) => {
+          // A code editor is a div: a <label for> cannot name it, aria-labelledby does.
+          const named = (el.getAttribute("aria-labelledby") ?? "").split(/\s+/).some((id) => document.getElementById(id)?.textContent.trim());
+          return !(el.labels?.length > 0) && !el.getAttribute("aria-label") && !named;
+        })
         .map((el) => el.outerHTML),
     );
   const danglingDescriptions = () =>
@@ -451,6 +456,7 @@ test("every control has a label, every description exists, and Save works from t
   await openSettings(page, "Handover settings");
   await page.getByLabel("Use the endpoint's connection").uncheck();
   await page.getByTestId("handover-key-replace").click();
+  await codeEditor(page, "json-properties");
   assert.deepEqual(await unlabelled(), []);
   assert.deepEqual(await danglingDescriptions(), []);
 
@@ -458,6 +464,7 @@ test("every control has a label, every description exists, and Save works from t
   page.once("dialog", (d) => void d.accept());
   await openSettings(page, "Endpoint settings");
   await page.getByTestId("endpoint-key-replace").click();
+  await codeEditor(page, "bot-flow");
   assert.deepEqual(await unlabelled(), []);
   assert.deepEqual(await danglingDescriptions(), []);
   await page.getByRole("button", { name: "Cancel" }).click();
