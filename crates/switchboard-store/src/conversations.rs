@@ -321,6 +321,12 @@ impl ListQuery {
     /// The statement and its parameters. Every shape is one of a few fixed strings, so
     /// the statement cache keeps them prepared.
     fn sql(&self) -> (String, Vec<rusqlite::types::Value>) {
+        self.sql_with("[]".into())
+    }
+
+    /// `matched`: the keys of the conversations whose lines the search matched
+    /// ([`transcript_search::Matches::keys_json`]).
+    fn sql_with(&self, matched: String) -> (String, Vec<rusqlite::types::Value>) {
         use rusqlite::types::Value as P;
         let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM conversations WHERE 1");
         let mut args: Vec<P> = Vec::new();
@@ -360,9 +366,9 @@ impl ListQuery {
         if let Some(words) = self.search.as_deref().filter(|w| !w.is_empty()) {
             args.push(P::Text(crate::search_text::fold(words)));
             match transcript_search::fts_query(words) {
-                Some(fts) => {
+                Some(_) => {
                     sql.push_str(transcript_search::CONDITION);
-                    args.push(P::Text(fts));
+                    args.push(P::Text(matched));
                 }
                 None => sql.push_str(SEARCH),
             }
@@ -687,19 +693,24 @@ impl ConversationStore {
     /// With a search, each conversation a transcript line matched carries its newest
     /// matching line (`matched_line`).
     pub async fn page(&self, query: ListQuery) -> Result<Vec<Summary>, DbError> {
-        let (sql, args) = query.sql();
         let fts = query
             .search
             .as_deref()
             .and_then(transcript_search::fts_query);
         self.db
             .call(move |c| {
+                let matches = match &fts {
+                    Some(fts) => Some(transcript_search::Matches::find(c, fts)?),
+                    None => None,
+                };
+                let (sql, args) =
+                    query.sql_with(matches.as_ref().map_or_else(String::new, |m| m.keys_json()));
                 let mut stmt = c.prepare_cached(&sql)?;
                 let rows = stmt.query_map(rusqlite::params_from_iter(args), Summary::from_row)?;
                 let mut page = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-                if let Some(fts) = fts {
+                if let Some(matches) = matches {
                     for s in &mut page {
-                        s.matched_line = transcript_search::newest_match(c, &s.id, &fts)?;
+                        s.matched_line = matches.line(c, &s.id)?;
                     }
                 }
                 Ok(page)

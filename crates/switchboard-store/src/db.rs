@@ -43,7 +43,7 @@
 //!   `messages` that call `search_fold` (registered on every connection this crate opens;
 //!   a bare `sqlite3` shell cannot add or delete transcript lines). `transcript_keys(key,
 //!   conversation_id)` numbers the conversations that have lines; a line's rowid in the
-//!   index is `key << 32 | (line id & 0xFFFFFFFF)` (`crate::transcript_search`).
+//!   index is `line id << 27 | key` (`crate::transcript_search`).
 //!
 //! Files are created with `auto_vacuum=INCREMENTAL`, so the pages that retention
 //! (`crate::retention`) frees can be handed back to the file system a few at a time

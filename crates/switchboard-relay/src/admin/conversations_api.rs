@@ -31,7 +31,9 @@ pub fn router() -> Router<Arc<RelayState>> {
 
 /// `GET /conversations`: `limit` (1–500, 50), the keyset cursor `before` (the last
 /// row's `createdAtMs`) with `beforeId` (its `id`), and the filters `phase` (a phase or
-/// `handedOver`), `mode` (`endpoint`, `handover`) and `q` (search words).
+/// `handedOver`), `mode` (`endpoint`, `handover`) and `q` (search words: the user's name
+/// and email, the ids, queue and agent, and every transcript line; a conversation a line
+/// matched carries that line as `matchedLine`).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ListParams {

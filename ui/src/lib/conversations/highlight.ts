@@ -38,11 +38,12 @@ function words(search: string): string[] {
     .filter((w) => w.length > 0);
 }
 
-/** Where `word` starts a word of `hay` (folded offsets), first to last. */
-function starts(hay: string, word: string): number[] {
+/** Where `word` starts a word of `hay` (folded offsets), first to last; `whole`: and ends it. */
+function starts(hay: string, word: string, whole = false): number[] {
   const found: number[] = [];
   for (let at = hay.indexOf(word); at >= 0; at = hay.indexOf(word, at + 1)) {
-    if (at === 0 || !WORD_CHAR.test(hay[at - 1]!)) found.push(at);
+    const end = at + word.length;
+    if ((at === 0 || !WORD_CHAR.test(hay[at - 1]!)) && (!whole || end === hay.length || !WORD_CHAR.test(hay[end]!))) found.push(at);
   }
   return found;
 }
@@ -52,11 +53,14 @@ function parts(word: string): string[] {
   return word.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
 }
 
-/** Whether every word of `search` starts a word of `text`: the relay's test for a line. */
+/**
+ * The relay's test for a line: every word of `search` is a word of `text`, the last one
+ * (perhaps still being typed) the start of one.
+ */
 export function lineMatches(text: string, search: string): boolean {
   const hay = folded(text).folded;
   const ws = words(search);
-  return ws.length > 0 && ws.every((w) => parts(w).every((p) => starts(hay, p).length > 0));
+  return ws.length > 0 && ws.every((w, i) => parts(w).every((p) => starts(hay, p, i < ws.length - 1).length > 0));
 }
 
 /**
