@@ -1,0 +1,85 @@
+// Flaws found walking through the three roles (admin, tester, agent) as they work, each
+// checked as the user meets it: the agent console's chat follows new messages and says
+// "typing" only while the customer is typing.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startServer } from "./lib/relay.mjs";
+import { api, launch, signedIn, until } from "./lib/browser.mjs";
+
+const WAIT = { timeout: 20_000 };
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const relayView = async (page, id) => (await api(page, "GET", `/conversations/${id}`)).body;
+const say = (page, id, text) => api(page, "POST", `/tester/conversations/${id}/messages`, { text });
+
+/** The console answering queue 101 here, with a tester user's chat accepted and open. */
+async function acceptedChat(name, viewport = { width: 1100, height: 760 }) {
+  const { context, page } = await signedIn(browser, server, "/agent-console");
+  await page.setViewportSize(viewport);
+  await page.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).click();
+  await page.getByTestId("queue-toggle-101").filter({ hasText: "Give back" }).waitFor(WAIT);
+  const c = (await api(page, "POST", "/tester/conversations", { name, email: "someone@example.com", language: "en" })).body;
+  await api(page, "POST", `/tester/conversations/${c.id}/messages`, { quickReply: { title: "Talk to a person", payload: "agent" } });
+  await page.getByTestId("offer").filter({ hasText: name }).getByTestId("offer-accept").click(WAIT);
+  const gateway = await until(async () => (await relayView(page, c.id)).conversation.gatewayId, "the 8x8 conversation");
+  await page.getByTestId("console-conversation").filter({ hasText: gateway }).waitFor(WAIT);
+  const done = async () => {
+    await page.getByTestId("console-end").click();
+    await page.getByTestId("console-locked").waitFor(WAIT);
+    await page.getByTestId("queue-toggle-101").filter({ hasText: "Give back" }).click();
+    await page.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).waitFor(WAIT);
+    await context.close();
+  };
+  return { page, id: c.id, done };
+}
+
+const messageBox = (page) => page.getByTestId("console-messages");
+const hiddenBelow = (page) => messageBox(page).evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+
+test("the agent console's chat follows new messages unless the agent scrolled up to read", async () => {
+  const { page, id, done } = await acceptedChat("Lena Longchat");
+  for (let i = 1; i <= 14; i++) {
+    await say(page, id, `Line ${i} of a long story about my parcel`);
+    await page.getByTestId("console-message").filter({ hasText: `Line ${i} of` }).waitFor(WAIT);
+  }
+  assert.ok(await messageBox(page).evaluate((el) => el.scrollHeight > el.clientHeight + 100), "the chat is taller than its box");
+  await until(async () => (await hiddenBelow(page)) < 4, `the latest message in view (${await hiddenBelow(page)} px below)`, 3000);
+
+  // Scrolled up to read: a new message leaves the agent where they were.
+  await messageBox(page).evaluate((el) => el.scrollTo({ top: 0 }));
+  await page.waitForTimeout(200);
+  await say(page, id, "One more thing about the parcel");
+  await page.getByTestId("console-message").filter({ hasText: "One more thing" }).waitFor(WAIT);
+  await page.waitForTimeout(300);
+  assert.equal(await messageBox(page).evaluate((el) => el.scrollTop), 0, "the agent stays where they were reading");
+  await done();
+});
+
+test("the agent console says the customer is typing only while they are", async () => {
+  const { page, id, done } = await acceptedChat("Tom Typer");
+  const typing = page.getByTestId("console-user-typing");
+  // A typing pulse shows; the message it led to ends it.
+  await api(page, "POST", `/tester/conversations/${id}/typing`);
+  await typing.waitFor(WAIT);
+  await say(page, id, "Here is my question");
+  await page.getByTestId("console-message").filter({ hasText: "Here is my question" }).waitFor(WAIT);
+  await typing.waitFor({ state: "detached", timeout: 1500 });
+
+  // A pulse with no message after it lasts 5 s, then goes, with nothing else happening.
+  await api(page, "POST", `/tester/conversations/${id}/typing`);
+  await typing.waitFor(WAIT);
+  await typing.waitFor({ state: "detached", timeout: 7000 });
+  await done();
+});
