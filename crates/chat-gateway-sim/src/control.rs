@@ -552,12 +552,21 @@ impl From<&Attachment> for AttachmentView {
 
 impl ConversationView {
     fn new(c: &Conversation, offer: Option<Offer>) -> Self {
-        let typing_until = c
+        // The customer's typing pulse (the bot's own pulses are not the customer
+        // typing); the message it led to ends it.
+        let typed_at = c
             .indicators
             .iter()
             .rev()
-            .find(|i| i.kind == "typing")
-            .map(|i| i.at_ms + 5_000);
+            .find(|i| i.kind == "typing" && i.author_type == "user")
+            .map(|i| i.at_ms);
+        let typing_until = typed_at
+            .filter(|&at| {
+                !c.messages
+                    .iter()
+                    .any(|m| m.author_type == "user" && m.created_ms >= at)
+            })
+            .map(|at| at + 5_000);
         Self {
             id: c.id.clone(),
             channel_id: c.channel_id.clone(),

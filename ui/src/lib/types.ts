@@ -114,7 +114,7 @@ export interface SandboxMessage {
 
 export interface SandboxConversation {
   id: string;
-  /** True for 5 s after the user's (or bot side's) typing pulse. */
+  /** True for 5 s after the customer's typing pulse, until the message it led to. */
   userTyping?: boolean;
   state?: string;
   agent?: string | null;

@@ -179,9 +179,22 @@ async fn handover_happy_path() {
         .collect();
     // Default sort is id:asc.
     assert_eq!(ids, vec!["agent-101", "bot", "user"]);
-    // The agent's view shows the user typing (a pulse lasts 5 s).
+    // The message the user typed ends their typing pulse in the agent's view; a new
+    // pulse shows (for 5 s), and the bot's own pulses are not the user typing.
     let view = env.ctl.conversation(&conv).await.unwrap();
-    assert!(view.user_typing);
+    assert!(!view.user_typing, "the message ended the typing");
+    for author in ["bot", "user"] {
+        let r = env
+            .api
+            .post(
+                &format!("{V1}/conversations/{conv}/typing"),
+                json!({ "authorType": author }),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        let view = env.ctl.conversation(&conv).await.unwrap();
+        assert_eq!(view.user_typing, author == "user", "after a {author} pulse");
+    }
     env.sim.shutdown().await;
 }
 
