@@ -118,6 +118,23 @@ test("built-in flow: a bad regex is named by line beside the editor and nothing 
   assert.deepEqual(pageErrors.map((e) => e.message), []);
 });
 
+test("built-in flow: a verdict about the end of the text marks the last line", async (t) => {
+  const { page, pageErrors, saved } = await session(t);
+  await openSettings(page, "Endpoint settings");
+  const flow = await codeEditor(page, "bot-flow");
+  const original = await flow.text();
+  // YAML that stops inside a list: the parser names the line after the last one.
+  await flow.fill("greeting:\n  reply: [unclosed\n  ");
+  await page.getByTestId("save").click();
+  const error = page.getByTestId("f-bot-flow-error");
+  await error.waitFor();
+  assert.match(await error.innerText(), /^line 4, column \d+:/);
+  assert.match(await page.getByTestId("bot-flow-error-line").innerText(), /^\s*$/, "the empty last line is marked");
+  assert.equal(await flow.box.locator(".cm-error-line-number").innerText(), "3");
+  assert.equal((await saved()).flow, original, "nothing was saved");
+  assert.deepEqual(pageErrors.map((e) => e.message), []);
+});
+
 test("external bot: the URL is required, the time limit is checked, a valid bot survives a reload", async (t) => {
   const { page, pageErrors, saved } = await session(t);
   await openSettings(page, "Endpoint settings");

@@ -182,11 +182,12 @@ export async function createEditor(options: EditorOptions): Promise<EditorHandle
     },
     setError(error) {
       const doc = view.state.doc;
-      if (!error || error.line < 1 || error.line > doc.lines) {
+      if (!error || error.line < 1) {
         view.dispatch(setDiagnostics(view.state, []), { effects: setErrorLine.of(null) });
         return;
       }
-      const line = doc.line(error.line);
+      // A parser that ran off the end names the line after the last; that is the end.
+      const line = doc.line(Math.min(error.line, doc.lines));
       // The underline runs from the column named (or the line's start) to the line's end; an
       // empty line still gets a mark the width of one character.
       const from = error.column ? Math.min(line.from + error.column - 1, line.to) : line.from;
