@@ -45,6 +45,9 @@ test("built-in flow: a bad regex is named by line beside the editor and nothing 
   assert.equal(await kind.getByLabel("Built-in flow").isChecked(), true);
   const flow = await codeEditor(page, "bot-flow");
   assert.equal(await page.getByLabel("Flow (YAML)").getAttribute("id"), "f-bot-flow", "the editor is named by its label");
+  // The editor injects its styles at run time: the admin page's Content-Security-Policy
+  // must allow them (blocked, the gutter would be a plain block above the text).
+  assert.equal(await flow.box.locator(".cm-gutters").evaluate((g) => getComputedStyle(g).display), "flex");
   const original = await flow.text();
   assert.equal(original, (await saved()).flow);
 
@@ -132,6 +135,28 @@ test("built-in flow: a verdict about the end of the text marks the last line", a
   assert.match(await page.getByTestId("bot-flow-error-line").innerText(), /^\s*$/, "the empty last line is marked");
   assert.equal(await flow.box.locator(".cm-error-line-number").innerText(), "3");
   assert.equal((await saved()).flow, original, "nothing was saved");
+  assert.deepEqual(pageErrors.map((e) => e.message), []);
+});
+
+test("flow editor from the keyboard: Enter keeps the indentation, Ctrl+] and Ctrl+[ indent, Tab leaves", async (t) => {
+  const { page, pageErrors } = await session(t);
+  await openSettings(page, "Endpoint settings");
+  const flow = await codeEditor(page, "bot-flow");
+  assert.match(await describedBy(flow.textbox), /Tab moves on to the next field/);
+  await flow.fill("greeting:\n  reply: Hi");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("quick_replies: []");
+  assert.equal(await flow.text(), "greeting:\n  reply: Hi\n  quick_replies: []");
+  await flow.textbox.focus();
+  await page.keyboard.press("ControlOrMeta+End");
+  await page.keyboard.press("ControlOrMeta+]");
+  assert.equal(await flow.text(), "greeting:\n  reply: Hi\n    quick_replies: []");
+  // (text() copies by selecting everything: back to the last line first.)
+  await page.keyboard.press("ControlOrMeta+End");
+  await page.keyboard.press("ControlOrMeta+[");
+  assert.equal(await flow.text(), "greeting:\n  reply: Hi\n  quick_replies: []");
+  await page.keyboard.press("Tab");
+  assert.equal(await flow.box.evaluate((box) => box.contains(document.activeElement)), false, "Tab leaves the editor");
   assert.deepEqual(pageErrors.map((e) => e.message), []);
 });
 
