@@ -147,12 +147,12 @@ pub async fn test_connection(
             ok: true,
             code: None,
             message: format!(
-                "Connected to {host}: 8x8 accepted the API key{}. {} webhook(s) are registered.",
+                "Connected to {host}: 8x8 accepted the API key{}. {}",
                 tenant
                     .as_deref()
                     .map(|t| format!(" and the tenant {t}"))
                     .unwrap_or_default(),
-                page.total_elements
+                webhooks_registered(page.total_elements)
             ),
         },
         Err(e) => explain(&e, &host),
@@ -183,6 +183,15 @@ fn sandbox_under_test(state: &RelayState, req: &TestRequest, base_url: &str) -> 
     (base_url == saved_url || base_url == conn.base_url.trim_end_matches('/')).then_some(conn)
 }
 
+/// How many webhooks 8x8 lists, as a sentence.
+fn webhooks_registered(count: u64) -> String {
+    match count {
+        0 => "No webhook is registered yet.".to_string(),
+        1 => "1 webhook is registered.".to_string(),
+        n => format!("{n} webhooks are registered."),
+    }
+}
+
 /// Tests the embedded emulator with its own key and tenant, said as the sandbox.
 async fn test_sandbox(conn: Connection) -> TestOutcome {
     let host = host_of(&conn.base_url);
@@ -200,8 +209,8 @@ async fn test_sandbox(conn: Connection) -> TestOutcome {
             ok: true,
             code: None,
             message: format!(
-                "Connected to the sandbox (the built-in 8x8 emulator at {host}); it needs no key of yours. {} webhook(s) are registered. The Base URL, API Key and 8x8-Tenant here apply once you switch to a real tenant.",
-                page.total_elements
+                "Connected to the sandbox (the built-in 8x8 emulator at {host}); it needs no key of yours. {} The Base URL, API Key and 8x8-Tenant here apply once you switch to a real tenant.",
+                webhooks_registered(page.total_elements)
             ),
         },
         Err(e) => {
