@@ -83,3 +83,30 @@ test("the agent console says the customer is typing only while they are", async 
   await typing.waitFor({ state: "detached", timeout: 7000 });
   await done();
 });
+
+test("Test connection on the sandbox counts the webhooks in plain words", async () => {
+  const { context, page } = await signedIn(browser, server, "/settings/endpoint");
+  await page.getByRole("button", { name: "Test connection" }).click();
+  const result = page.getByText(/Connected to the sandbox/);
+  await result.waitFor(WAIT);
+  const text = await result.innerText();
+  assert.doesNotMatch(text, /\(s\)/, text);
+  assert.match(text, /\b1 webhook is registered\./, text);
+  await context.close();
+});
+
+test("the inspector's filter shows its whole placeholder at 800 px", async () => {
+  const { context, page } = await signedIn(browser, server, "/inspector");
+  await page.setViewportSize({ width: 800, height: 700 });
+  const filter = page.getByTestId("delivery-filter");
+  await filter.waitFor(WAIT);
+  const { needed, room } = await filter.evaluate((el) => {
+    const style = getComputedStyle(el);
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const pad = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    return { needed: ctx.measureText(el.placeholder).width, room: el.clientWidth - pad };
+  });
+  assert.ok(needed <= room, `the placeholder needs ${Math.ceil(needed)} px, the field has ${Math.floor(room)}`);
+  await context.close();
+});
