@@ -237,24 +237,7 @@ async fn with_the_active_event_off_the_bot_waits_for_the_customer() {
 #[tokio::test]
 async fn endpoint_escalation_reassigns_to_the_queue_and_the_bot_steps_back() {
     let env = Env::start().await;
-    let id = env.webchat().await;
-    let seen = Seen::new("greeting");
-    eventually(&seen, GUARD, async || {
-        let v = env.maybe_transcript(&id).await;
-        seen.check(!lane(&v, "bot").is_empty(), v)
-    })
-    .await;
-    env.sim
-        .customer_say(&id, "I want a human agent")
-        .await
-        .unwrap();
-    let seen = Seen::new("queued in 8x8");
-    eventually(&seen, GUARD, async || {
-        let v = env.transcript(&id).await;
-        seen.check(v["conversation"]["phase"] == "queued", v)
-    })
-    .await;
-    env.sim.agent_accept(&id, Some("agent-ann")).await.unwrap();
+    let id = endpoint_with_agent(&env).await;
     env.sim
         .agent_say(&id, &SayBody::text("Hi, Ann here."))
         .await
