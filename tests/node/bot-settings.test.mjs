@@ -160,6 +160,44 @@ test("flow editor from the keyboard: Enter keeps the indentation, Ctrl+] and Ctr
   assert.deepEqual(pageErrors.map((e) => e.message), []);
 });
 
+test("while the editor loads the flow is a plain text field, and what is typed there carries over", async (t) => {
+  const { page, pageErrors, saved } = await session(t);
+  // Hold the editor's chunk back until the text has been edited in the stand-in.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await page.route(/\/assets\/editorView-[^/]*\.js$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await openSettings(page, "Endpoint settings");
+  const plain = page.getByTestId("bot-flow").locator("textarea");
+  assert.equal(await plain.inputValue(), (await saved()).flow, "the saved flow shows at once");
+  assert.equal(await page.getByLabel("Flow (YAML)").evaluate((el) => el.tagName), "TEXTAREA");
+  await plain.press("ControlOrMeta+End");
+  await plain.pressSequentially("# typed before the editor came");
+  release();
+  const flow = await codeEditor(page, "bot-flow");
+  assert.equal(await plain.count(), 0, "the editor took the textarea's place");
+  assert.equal(await flow.box.evaluate((box) => box.contains(document.activeElement)), true, "the focus moved into the editor");
+  await page.keyboard.type("!");
+  assert.match(await flow.text(), /# typed before the editor came!$/, "the caret stayed where the typing was");
+  await save(page);
+  assert.match((await saved()).flow, /# typed before the editor came!$/);
+  assert.deepEqual(pageErrors.map((e) => e.message), []);
+});
+
+test("if the editor cannot load, the plain text field stays and saves", async (t) => {
+  const { page, saved } = await session(t);
+  await page.route(/\/assets\/editorView-[^/]*\.js$/, (route) => route.abort());
+  await openSettings(page, "Endpoint settings");
+  const plain = page.getByTestId("bot-flow").locator("textarea");
+  await plain.press("ControlOrMeta+End");
+  await plain.pressSequentially("# still editable");
+  await save(page);
+  assert.match((await saved()).flow, /# still editable$/);
+  assert.equal(await plain.count(), 1);
+});
+
 test("external bot: the URL is required, the time limit is checked, a valid bot survives a reload", async (t) => {
   const { page, pageErrors, saved } = await session(t);
   await openSettings(page, "Endpoint settings");
