@@ -110,3 +110,19 @@ test("the inspector's filter shows its whole placeholder at 800 px", async () =>
   assert.ok(needed <= room, `the placeholder needs ${Math.ceil(needed)} px, the field has ${Math.floor(room)}`);
   await context.close();
 });
+
+test("the agent types straight away after Accept, and after Send the reply box keeps the keyboard", async () => {
+  const { page, id, done } = await acceptedChat("Kira Keyboard");
+  const box = page.getByTestId("console-input");
+  await until(async () => (await box.evaluate((el) => el === document.activeElement)) && true, "the reply box focused after Accept", 3000);
+  await page.keyboard.type("Hello Kira");
+  assert.equal(await box.inputValue(), "Hello Kira");
+  await page.getByTestId("console-send").click();
+  await page.getByTestId("console-message").filter({ hasText: "Hello Kira" }).waitFor(WAIT);
+  await page.keyboard.type("How can I help?");
+  assert.equal(await box.inputValue(), "How can I help?", "typing after a click on Send goes to the reply box");
+  await page.keyboard.press("Enter");
+  await page.getByTestId("console-message").filter({ hasText: "How can I help?" }).waitFor(WAIT);
+  await until(async () => (await relayView(page, id)).transcript.some((e) => e.text === "How can I help?"), "the reply at the customer");
+  await done();
+});
