@@ -126,3 +126,12 @@ test("the agent types straight away after Accept, and after Send the reply box k
   await until(async () => (await relayView(page, id)).transcript.some((e) => e.text === "How can I help?"), "the reply at the customer");
   await done();
 });
+
+test("the console's list of chats says each chat's state in words and who has it", async () => {
+  const { page, done } = await acceptedChat("Pia Phase");
+  const item = page.getByTestId("console-chat").filter({ hasText: "Pia Phase" });
+  await until(async () => /With agent \(you\)/.test(await item.innerText()), "the chat listed as with you", 5000).catch(async () =>
+    assert.fail(`listed as: ${await item.innerText()}`),
+  );
+  await done();
+});
