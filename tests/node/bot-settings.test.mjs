@@ -143,6 +143,8 @@ test("flow editor from the keyboard: Enter keeps the indentation, Ctrl+] and Ctr
   await openSettings(page, "Endpoint settings");
   const flow = await codeEditor(page, "bot-flow");
   assert.match(await describedBy(flow.textbox), /Tab moves on to the next field/);
+  await page.getByText("Flow (YAML)", { exact: true }).click();
+  assert.equal(await flow.box.evaluate((box) => box.contains(document.activeElement)), true, "a click on the label focuses the editor");
   await flow.fill("greeting:\n  reply: Hi");
   await page.keyboard.press("Enter");
   await page.keyboard.type("quick_replies: []");
