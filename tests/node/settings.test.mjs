@@ -106,6 +106,8 @@ test("both settings pages: invalid input is named beside its field, a save survi
   // The server's verdict, with line and column, arrives while typing.
   await page.getByTestId("f-handover-jsonProperties-error").waitFor();
   assert.match(await describedBy(json), /line 2, column \d+/);
+  // …and the line it names is marked in the editor.
+  assert.equal(await page.getByTestId("json-properties").locator(".cm-error-line-number").innerText(), "2");
   await message.fill("   ");
   await timeout.fill("0");
   await page.getByTestId("save").click();
