@@ -135,3 +135,32 @@ test("the console's list of chats says each chat's state in words and who has it
   );
   await done();
 });
+
+test("an 8x8 web-chat customer typing (endpoint mode) shows in the agent console", async () => {
+  const { context, page } = await signedIn(browser, server, "/agent-console");
+  await page.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).click();
+  await page.getByTestId("queue-toggle-101").filter({ hasText: "Give back" }).waitFor(WAIT);
+  const tester = await context.newPage();
+  await tester.goto(`${server.adminOrigin}/tester`);
+  await tester.getByTestId("mode-endpoint").check();
+  await tester.getByTestId("user-name").fill("Edda Endpoint");
+  await tester.getByTestId("tester-start").click();
+  const session = tester.getByTestId("tester-session").filter({ hasText: "Edda Endpoint" });
+  await session.getByTestId("entry").filter({ hasText: "I am the virtual assistant" }).first().waitFor(WAIT);
+  await session.getByTestId("tester-input").fill("Talk to a person");
+  await session.getByTestId("tester-input").press("Enter");
+  await page.getByTestId("offer").filter({ hasText: "Edda Endpoint" }).getByTestId("offer-accept").click(WAIT);
+  await page.getByTestId("console-input").waitFor(WAIT);
+  await session.getByTestId("tester-input").pressSequentially("Is anyone", { delay: 30 });
+  await page.getByTestId("console-user-typing").waitFor({ timeout: 5000 });
+  assert.match(await page.getByTestId("console-user-typing").innerText(), /Edda Endpoint is typing/);
+  await session.getByTestId("tester-input").press("Enter");
+  await page.getByTestId("console-message").filter({ hasText: "Is anyone" }).waitFor(WAIT);
+  await page.getByTestId("console-user-typing").waitFor({ state: "detached", timeout: 2000 });
+  await page.getByTestId("console-end").click();
+  await page.getByTestId("console-locked").waitFor(WAIT);
+  await session.getByTestId("tester-close").click();
+  await page.getByTestId("queue-toggle-101").filter({ hasText: "Give back" }).click();
+  await page.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).waitFor(WAIT);
+  await context.close();
+});

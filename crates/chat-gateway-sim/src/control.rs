@@ -1049,6 +1049,20 @@ async fn customer_typing(
         vec![]
     };
     sim.activity(&id, "typing", json!({"users": users}))?;
+    // The agent sees the web-chat customer typing as they see a bot-side user pulse.
+    if b.typing {
+        if let Some(c) = sim.lock().conversations.get_mut(&id) {
+            c.indicators.push(Indicator {
+                kind: "typing".into(),
+                author_type: "user".into(),
+                at_ms: now_ms(),
+                detail: Value::Null,
+            });
+            if c.indicators.len() > 100 {
+                c.indicators.remove(0);
+            }
+        }
+    }
     done()
 }
 

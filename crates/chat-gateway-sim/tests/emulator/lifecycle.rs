@@ -628,6 +628,8 @@ async fn web_chat_customer_reaches_the_bot_first_then_an_agent() {
             j["data"]["value"]["users"][0]["type"] == "user"
         })
         .await;
+    // The agent sees the web-chat customer typing too.
+    assert!(env.ctl.conversation(&conv).await.unwrap().user_typing);
 
     // P24: a user read receipt is refused on a non-ChatAPI channel.
     let rr = env
