@@ -391,7 +391,8 @@ pub struct ConversationView {
     pub indicators: Vec<Indicator>,
     pub created_at_ms: u64,
     pub attachments: Vec<AttachmentView>,
-    /// A bot/user typing pulse counts for 5 s (P23).
+    /// The customer typing: a user-side pulse (or the web-chat customer typing) counts for
+    /// 5 s (P23), until their next message. The bot's own pulses do not count.
     pub user_typing: bool,
     /// The offer waiting for an agent, if any.
     pub offer: Option<Offer>,
