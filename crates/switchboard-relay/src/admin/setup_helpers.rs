@@ -242,15 +242,33 @@ pub fn explain(e: &ClientError, host: &str) -> TestOutcome {
             ErrorCode::GatewayTls,
             format!("The secure connection (TLS) to {host} failed: {m}. Check the Base URL, and any proxy that intercepts HTTPS."),
         ),
-        ClientError::Connect(m) => TestOutcome::failed(
-            code,
-            format!("Cannot reach {host}: {m}. Check the Base URL and this machine's network."),
-        ),
+        ClientError::Connect(m) => TestOutcome::failed(code, unreachable(host, m)),
         ClientError::Timeout(d) => TestOutcome::failed(
             code,
             format!("{host} did not answer within {} s. Check the Base URL and this machine's network.", d.as_secs()),
         ),
         other => TestOutcome::failed(code, format!("{other}.")),
+    }
+}
+
+/// A connection that failed before 8x8 could answer, in plain words: the HTTP client's
+/// chain ("error sending request: client error (Connect): dns error: …") is only kept
+/// for what has no plainer name.
+fn unreachable(host: &str, m: &str) -> String {
+    let lower = m.to_ascii_lowercase();
+    if [
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        format!("Cannot reach {host}: that name is not found (DNS). Check the Base URL's spelling and this machine's network.")
+    } else if lower.contains("connection refused") {
+        format!("Cannot reach {host}: the connection was refused (nothing listens there). Check the Base URL, with its port.")
+    } else {
+        format!("Cannot reach {host}: {m}. Check the Base URL and this machine's network.")
     }
 }
 
@@ -580,5 +598,25 @@ mod tests {
         assert!(o.message.contains("TLS"), "{}", o.message);
         let e = ClientError::Connect("connection refused".into());
         assert_eq!(explain(&e, "h").code, Some(ErrorCode::GatewayUnreachable));
+    }
+
+    #[test]
+    fn a_host_that_cannot_be_reached_is_said_in_plain_words() {
+        let dns = ClientError::Connect(
+            "error sending request: client error (Connect): dns error: failed to lookup address information: Name or service not known".into(),
+        );
+        let o = explain(&dns, "api.8x8.com");
+        assert_eq!(o.code, Some(ErrorCode::GatewayUnreachable));
+        assert_eq!(
+            o.message,
+            "Cannot reach api.8x8.com: that name is not found (DNS). Check the Base URL's spelling and this machine's network."
+        );
+        let refused = ClientError::Connect(
+            "error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)".into(),
+        );
+        assert_eq!(
+            explain(&refused, "127.0.0.1:9").message,
+            "Cannot reach 127.0.0.1:9: the connection was refused (nothing listens there). Check the Base URL, with its port."
+        );
     }
 }
