@@ -164,3 +164,23 @@ test("an 8x8 web-chat customer typing (endpoint mode) shows in the agent console
   await page.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).waitFor(WAIT);
   await context.close();
 });
+
+test("with the handover role on a real 8x8 tenant, the agent console says its sandbox queues get no handovers", async () => {
+  const { context, page } = await signedIn(browser, server, "/agent-console");
+  const note = page.getByTestId("console-not-sandbox");
+  await page.getByTestId("queue-toggle-101").waitFor(WAIT);
+  assert.equal(await note.count(), 0, "no note while handovers go to the sandbox");
+  const saved = (await api(page, "GET", "/settings")).body.settings;
+  const real = structuredClone(saved);
+  real.sandbox = "off";
+  assert.equal((await api(page, "PUT", "/settings", { settings: real, keys: {} })).status, 200);
+  try {
+    await note.waitFor(WAIT);
+    assert.match(await note.innerText(), /real 8x8 tenant/i);
+    assert.match(await note.innerText(), /Handover settings/);
+  } finally {
+    assert.equal((await api(page, "PUT", "/settings", { settings: saved, keys: {} })).status, 200);
+  }
+  await note.waitFor({ state: "detached", ...WAIT });
+  await context.close();
+});
