@@ -3,30 +3,20 @@
 // an end (read-only, said plainly, refused by the emulator as by 8x8), offers only for
 // queues answered here, and the page at 800 px.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { artifacts, startServer } from "./lib/relay.mjs";
-import { api, launch, signedIn, until } from "./lib/browser.mjs";
+import { artifacts } from "./lib/relay.mjs";
+import { api, signedIn, until } from "./lib/browser.mjs";
+import { sandboxAndBrowser } from "./lib/suite.mjs";
 
 const WAIT = { timeout: 20_000 };
 const ME = "human-hanna";
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = sandboxAndBrowser();
 
 /** The console, signed in, answering `queues` here as agent `ME`. */
 async function openConsole(queues, options = {}) {
-  const { context, page } = await signedIn(browser, server, "/agent-console");
+  const { context, page } = await signedIn(env.browser, env.server, "/agent-console");
   if (options.viewport) await page.setViewportSize(options.viewport);
   for (const q of queues) {
     await page.getByTestId(`queue-toggle-${q}`).filter({ hasText: "Answer here" }).click();
@@ -224,11 +214,11 @@ test("after End the chat is read-only with a note; a send the emulator refuses k
 
 test("at 800 px nothing overflows and the composer and contact panel are usable", async () => {
   for (const [width, scheme] of [[800, "light"], [800, "dark"], [1440, "light"], [1440, "dark"]]) {
-    const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: scheme });
+    const context = await env.browser.newContext({ viewport: { width, height: 900 }, colorScheme: scheme });
     const page = await context.newPage();
-    await page.goto(server.adminUrl);
+    await page.goto(env.server.adminUrl);
     await page.getByTestId("live-state").waitFor();
-    await page.goto(`${server.adminOrigin}/agent-console`);
+    await page.goto(`${env.server.adminOrigin}/agent-console`);
     await page.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).click();
     await page.getByTestId("console-agent-id").fill(ME);
     const id = await handedOver(page, `Wendy ${width} ${scheme}`, "wendy.with.a.rather.long.address@example.com");

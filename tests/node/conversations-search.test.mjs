@@ -3,25 +3,15 @@
 // conversation was last active (relative, kept fresh by the page's own clock), and the
 // page is as tall as what it shows.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { artifacts, startServer } from "./lib/relay.mjs";
-import { api, launch, signedIn, until } from "./lib/browser.mjs";
+import { artifacts } from "./lib/relay.mjs";
+import { api, signedIn, until } from "./lib/browser.mjs";
+import { sandboxAndBrowser } from "./lib/suite.mjs";
 
 const WAIT = { timeout: 20_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = sandboxAndBrowser();
 
 /** A tester conversation that has said `lines`, one message each (the bot answers each). */
 async function conversation(page, name, lines) {
@@ -38,7 +28,7 @@ async function searchFor(page, words) {
 }
 
 test("a word only in the middle of a transcript finds its conversation and shows the line, highlighted", async () => {
-  const { context, page } = await signedIn(browser, server);
+  const { context, page } = await signedIn(env.browser, env.server);
   const middle = "Where is my parcel? Invoice INV-991 says it left Zürich on Monday.";
   const mia = await conversation(page, "Mia Middleton", ["Hello there", middle, "Never mind, thanks", "Goodbye"]);
   const other = await conversation(page, "Olga Other", ["Hi, I have a question about opening hours"]);
@@ -46,7 +36,7 @@ test("a word only in the middle of a transcript finds its conversation and shows
   const view = (await api(page, "GET", `/conversations/${mia.id}`)).body;
   assert.ok(!/parcel|inv-991|invoice/i.test(view.conversation.lastText ?? ""), view.conversation.lastText);
 
-  await page.goto(`${server.adminOrigin}/conversations`);
+  await page.goto(`${env.server.adminOrigin}/conversations`);
   const rows = page.getByTestId("conv-row");
   await rows.filter({ hasText: "Olga Other" }).waitFor(WAIT);
 
@@ -96,14 +86,14 @@ test("a word only in the middle of a transcript finds its conversation and shows
 });
 
 test("each row says when its conversation was last active, relative, with the full date on hover, without asking the relay again", async () => {
-  const { context, page } = await signedIn(browser, server);
+  const { context, page } = await signedIn(env.browser, env.server);
   const conv = await conversation(page, "Tim Timestamp", ["What time is it?"]);
   const record = (await api(page, "GET", `/conversations/${conv.id}?limit=0`)).body.conversation;
   const at = record.updatedAtMs;
 
   // The page's clock is the test's: now is the conversation's last change.
   await page.clock.setFixedTime(new Date(at + 5_000));
-  await page.goto(`${server.adminOrigin}/conversations`);
+  await page.goto(`${env.server.adminOrigin}/conversations`);
   const row = page.getByTestId("conv-row").filter({ hasText: "Tim Timestamp" });
   const when = row.getByTestId("row-time");
   await when.waitFor(WAIT);
@@ -135,10 +125,10 @@ test("each row says when its conversation was last active, relative, with the fu
 });
 
 test("hidden screen-reader text does not make the page taller than what it shows", async () => {
-  const { context, page } = await signedIn(browser, server);
+  const { context, page } = await signedIn(env.browser, env.server);
   const lines = Array.from({ length: 40 }, (_, i) => `Line number ${i + 1} of a long conversation`);
   const conv = await conversation(page, "Lena Longtalk", lines);
-  await page.goto(`${server.adminOrigin}/conversations?c=${conv.id}`);
+  await page.goto(`${env.server.adminOrigin}/conversations?c=${conv.id}`);
   const detail = page.getByTestId("conversation-detail");
   await detail.getByTestId("entry").filter({ hasText: "Line number 40 of" }).waitFor(WAIT);
   const sizes = await page.evaluate(() => {

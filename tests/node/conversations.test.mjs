@@ -2,26 +2,16 @@
 // export (JSON and CSV, with and without masking), and a list of 10,000 conversations
 // that stays virtualised, pages in as the reader scrolls, and filters and searches.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { artifacts, startServer } from "./lib/relay.mjs";
-import { api, launch, signedIn } from "./lib/browser.mjs";
+import { artifacts } from "./lib/relay.mjs";
+import { api, signedIn } from "./lib/browser.mjs";
+import { sandboxAndBrowser } from "./lib/suite.mjs";
 
 const WAIT = { timeout: 20_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = sandboxAndBrowser();
 
 async function downloadText(page, button) {
   const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
@@ -50,7 +40,7 @@ function parseCsv(text) {
 }
 
 test("a transcript exports as JSON and CSV, with emails and phone numbers masked on request", async () => {
-  const { context, page } = await signedIn(browser, server);
+  const { context, page } = await signedIn(env.browser, env.server);
   const conv = (
     await api(page, "POST", "/tester/conversations", {
       name: "Eve Export",
@@ -64,7 +54,7 @@ test("a transcript exports as JSON and CSV, with emails and phone numbers masked
   const transcript = (await api(page, "GET", `/conversations/${conv.id}`)).body.transcript;
   assert.ok(transcript.length >= 3, "greeting, the user's words and the bot's answer");
 
-  await page.goto(`${server.adminOrigin}/conversations?c=${conv.id}`);
+  await page.goto(`${env.server.adminOrigin}/conversations?c=${conv.id}`);
   const detail = page.getByTestId("conversation-detail");
   await detail.getByTestId("entry").filter({ hasText: "she said" }).waitFor(WAIT);
 
@@ -112,7 +102,7 @@ test("a transcript exports as JSON and CSV, with emails and phone numbers masked
 });
 
 test("10,000 conversations: the list stays virtualised, pages in on scroll, filters and searches", async () => {
-  const { context, page } = await signedIn(browser, server);
+  const { context, page } = await signedIn(env.browser, env.server);
   // The server's pages are stood in for, so the list can be tried at this size quickly;
   // the paging contract is the real one (newest first, `before` = last createdAtMs).
   const TOTAL = 10_000;
@@ -137,7 +127,7 @@ test("10,000 conversations: the list stays virtualised, pages in on scroll, filt
     pagesServed += 1;
     route.fulfill({ json: { conversations: rest.slice(0, limit) } });
   });
-  await page.goto(`${server.adminOrigin}/conversations`);
+  await page.goto(`${env.server.adminOrigin}/conversations`);
   const rows = page.getByTestId("conv-row");
   await rows.first().waitFor(WAIT);
   assert.equal(await rows.first().locator(".name").innerText(), `Load User ${TOTAL}`);
@@ -190,7 +180,7 @@ test("10,000 conversations: the list stays virtualised, pages in on scroll, filt
 });
 
 test("a search ignores accents and case, in the page and at the relay", async () => {
-  const { context, page } = await signedIn(browser, server);
+  const { context, page } = await signedIn(env.browser, env.server);
   const zoe = (await api(page, "POST", "/tester/conversations", { name: "Zoë Ångström", email: "zoe@example.com", language: "sv" })).body;
   await api(page, "POST", "/tester/conversations", { name: "Zoran Angst", email: "zoran@example.com", language: "en" });
 
@@ -202,7 +192,7 @@ test("a search ignores accents and case, in the page and at the relay", async ()
   }
 
   // The page's own filter over what it holds agrees.
-  await page.goto(`${server.adminOrigin}/conversations`);
+  await page.goto(`${env.server.adminOrigin}/conversations`);
   const rows = page.getByTestId("conv-row");
   await rows.filter({ hasText: "Zoran Angst" }).waitFor(WAIT);
   await page.getByTestId("conv-search").fill("zoe angstrom");

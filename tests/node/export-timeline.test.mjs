@@ -3,29 +3,18 @@
 // and phone numbers hidden; the timeline states each step as it was at that moment (the
 // queue and the agent of then, not of now) and reads as one straight sequence.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startServer } from "./lib/relay.mjs";
-import { api, launch, signedIn, until } from "./lib/browser.mjs";
+import { api, signedIn, until } from "./lib/browser.mjs";
+import { sandboxAndBrowser } from "./lib/suite.mjs";
 
 const WAIT = { timeout: 20_000 };
 const SHOTS = process.env.SHOTS_DIR ?? "/tmp/shots/export-timeline";
 mkdirSync(SHOTS, { recursive: true });
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = sandboxAndBrowser();
 
 async function downloadText(page, button) {
   const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
@@ -45,7 +34,7 @@ function csvRows(text) {
 }
 
 test("a masked export keeps every date and order number; only e-mail addresses and phone numbers are hidden", async () => {
-  const { context, page } = await signedIn(browser, server);
+  const { context, page } = await signedIn(env.browser, env.server);
   const conv = (
     await api(page, "POST", "/tester/conversations", { name: "Olga Order", email: "olga@example.com", phone: "+44 20 7946 0958", language: "en" })
   ).body;
@@ -53,7 +42,7 @@ test("a masked export keeps every date and order number; only e-mail addresses a
   assert.equal((await api(page, "POST", `/tester/conversations/${conv.id}/messages`, { text: words })).status, 200);
   const transcript = (await api(page, "GET", `/conversations/${conv.id}`)).body.transcript;
 
-  await page.goto(`${server.adminOrigin}/conversations?c=${conv.id}`);
+  await page.goto(`${env.server.adminOrigin}/conversations?c=${conv.id}`);
   const detail = page.getByTestId("conversation-detail");
   await detail.getByTestId("entry").filter({ hasText: "parcel" }).waitFor(WAIT);
   // Masking is on by default.
@@ -93,7 +82,7 @@ test("a masked export keeps every date and order number; only e-mail addresses a
 });
 
 test("the timeline states the queue and the agent of each moment, as one straight sequence", async () => {
-  const { context, page } = await signedIn(browser, server);
+  const { context, page } = await signedIn(env.browser, env.server);
   const conv = (await api(page, "POST", "/tester/conversations", { name: "Tim Transfer", language: "en" })).body;
   await api(page, "POST", `/tester/conversations/${conv.id}/messages`, { quickReply: { title: "Talk to a person", payload: "agent" } });
   const view = async () => (await api(page, "GET", `/conversations/${conv.id}`)).body;
@@ -107,7 +96,7 @@ test("the timeline states the queue and the agent of each moment, as one straigh
   assert.equal(c.agentId, "sandbox-agent-sam");
   const lineAt = (re) => transcript.find((e) => e.lane === "system" && re.test(e.text));
 
-  await page.goto(`${server.adminOrigin}/conversations?c=${conv.id}`);
+  await page.goto(`${env.server.adminOrigin}/conversations?c=${conv.id}`);
   const timeline = page.getByTestId("timeline");
   await timeline.getByTestId("timeline-step").filter({ hasText: "sandbox-agent-sam" }).waitFor(WAIT);
   const steps = await timeline.getByTestId("timeline-step").evaluateAll((lis) =>

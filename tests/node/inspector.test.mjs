@@ -3,32 +3,22 @@
 // stored delivery replayed with its event id is deduplicated, replayed as a new event it
 // is processed again; an edited replay is marked unsigned; synthetic events are injected.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { artifacts, startServer } from "./lib/relay.mjs";
-import { api, launch, signedIn, until } from "./lib/browser.mjs";
+import { artifacts } from "./lib/relay.mjs";
+import { api, signedIn, until } from "./lib/browser.mjs";
+import { sandboxAndBrowser } from "./lib/suite.mjs";
 
 const WAIT = { timeout: 20_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = sandboxAndBrowser();
 
 const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
 
 test("a forged delivery appears live as rejected, with its reason and the signature explained", async () => {
-  const { context, page } = await signedIn(browser, server, "/inspector");
+  const { context, page } = await signedIn(env.browser, env.server, "/inspector");
   await page.getByTestId("deliveries").waitFor();
   const kid = (await api(page, "GET", "/sandbox/info")).body.currentKid;
   assert.ok(kid);
@@ -42,7 +32,7 @@ test("a forged delivery appears live as rejected, with its reason and the signat
   });
   const eventId = `forged-${randomBytes(6).toString("hex")}`;
   const protectedHeader = b64url(JSON.stringify({ b64: false, crit: ["b64"], kid, alg: "RS256" }));
-  const answer = await fetch(server.endpointUrl, {
+  const answer = await fetch(env.server.endpointUrl, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -93,7 +83,7 @@ test("a forged delivery appears live as rejected, with its reason and the signat
 });
 
 test("a stored delivery replays deduplicated or re-processed as chosen; edited replays are unsigned; synthetic events", async () => {
-  const { context, page } = await signedIn(browser, server, "/inspector");
+  const { context, page } = await signedIn(env.browser, env.server, "/inspector");
   await page.getByTestId("deliveries").waitFor();
 
   // A handover, so the sandbox agent greets through a signed MESSAGE delivery.

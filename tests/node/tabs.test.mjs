@@ -3,34 +3,23 @@
 // its own event stream, the seventh tab never loaded, and pages left in the back/forward
 // cache kept theirs until navigation hung. The tabs now share one stream.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "./lib/relay.mjs";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, api, launch, signedIn } from "./lib/browser.mjs";
+import { CHROMIUM_ARGS, api, signedIn } from "./lib/browser.mjs";
+import { sandboxAndBrowser } from "./lib/suite.mjs";
 
 const WAIT = { timeout: 10_000 };
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = sandboxAndBrowser();
 
 test("twenty tabs all load, are live, and all see a new conversation", async () => {
-  const { context, page: first } = await signedIn(browser, server, "/conversations");
+  const { context, page: first } = await signedIn(env.browser, env.server, "/conversations");
   const pages = [first];
   let slowest = 0;
   for (let i = 1; i < 20; i++) {
     const page = await context.newPage();
     const opened = Date.now();
-    await page.goto(`${server.adminOrigin}/conversations`, { timeout: 10_000 });
+    await page.goto(`${env.server.adminOrigin}/conversations`, { timeout: 10_000 });
     await page.getByTestId("live-state").filter({ hasText: "Live" }).waitFor(WAIT);
     await page.getByTestId("conv-count").waitFor(WAIT);
     assert.ok(Date.now() - opened < 10_000, `tab ${i + 1} took ${Date.now() - opened} ms`);
@@ -65,14 +54,14 @@ test("fifty navigations in one tab each load (pages in the back/forward cache ke
     args: CHROMIUM_ARGS,
     ignoreDefaultArgs: ["--disable-back-forward-cache"],
   });
-  const { page } = await signedIn(cached, server, "/");
+  const { page } = await signedIn(cached, env.server, "/");
   const paths = ["/conversations", "/tester", "/inspector", "/", "/settings/endpoint"];
   let slowest = 0;
   for (let i = 0; i < 50; i++) {
     const path = paths[i % paths.length];
     const started = Date.now();
     // A full navigation, as from the address bar (not the app's own router).
-    await page.goto(`${server.adminOrigin}${path}`, { timeout: 10_000 });
+    await page.goto(`${env.server.adminOrigin}${path}`, { timeout: 10_000 });
     await page.getByTestId("live-state").filter({ hasText: "Live" }).waitFor(WAIT);
     assert.ok(Date.now() - started < 10_000, `navigation ${i + 1} to ${path} took ${Date.now() - started} ms`);
     slowest = Math.max(slowest, Date.now() - started);
@@ -80,7 +69,7 @@ test("fifty navigations in one tab each load (pages in the back/forward cache ke
   console.log(`50 navigations: the slowest loaded and went live in ${slowest} ms`);
   // Back through the cache: the page shown again comes from it and is live again.
   await page.evaluate(() => addEventListener("pageshow", (e) => (window.shownFromCache = e.persisted)));
-  await page.goto(`${server.adminOrigin}/tester`);
+  await page.goto(`${env.server.adminOrigin}/tester`);
   await page.getByTestId("live-state").filter({ hasText: "Live" }).waitFor(WAIT);
   // A page restored from the cache fires no "load": wait for the navigation to commit.
   await page.goBack({ waitUntil: "commit" });

@@ -3,28 +3,17 @@
 // chats say who is typing and when the bot waits, generated users are varied and get the
 // language the form says, closed chats end, and the form works from the keyboard.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "./lib/relay.mjs";
-import { api, launch, signedIn, until } from "./lib/browser.mjs";
+import { api, signedIn, until } from "./lib/browser.mjs";
+import { sandboxAndBrowser } from "./lib/suite.mjs";
 
 const WAIT = { timeout: 20_000 };
 const line = (scope, text) => scope.getByTestId("entry").filter({ hasText: text });
 /** How many pixels of a chat are below its visible part. */
 const below = (session) =>
   session.getByTestId("transcript").evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = sandboxAndBrowser();
 
 async function startOne(page, { name, mode = "handover" } = {}) {
   await page.getByTestId(`mode-${mode}`).check();
@@ -42,7 +31,7 @@ async function say(session, text, answer) {
 }
 
 test("the chat follows new messages, and offers them when the reader has scrolled up", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   const session = await startOne(page, { name: "Fiona Follow" });
   // Each exchange grows the chat past its height; the latest line stays in view.
   for (const [i, [text, answer]] of [
@@ -71,7 +60,7 @@ test("the chat follows new messages, and offers them when the reader has scrolle
 });
 
 test("simulated users and their modes outlive a page change and a reload, with the chat so far", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   const hanna = await startOne(page, { name: "Hanna Handover" });
   await say(hanna, "opening hours", "We are open Monday to Friday");
   const wendy = await startOne(page, { name: "Wendy Web", mode: "endpoint" });
@@ -123,7 +112,7 @@ test("simulated users and their modes outlive a page change and a reload, with t
 });
 
 test("an endpoint-mode chat never shows the customer or the bot as a typing agent", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   const session = await startOne(page, { name: "Tina Typist", mode: "endpoint" });
   // Record whether "Agent is typing…" ever shows while the user types and the bot answers.
   await session.evaluate((el) => {
@@ -142,7 +131,7 @@ test("an endpoint-mode chat never shows the customer or the bot as a typing agen
 });
 
 test("with Accept Conversation Active Event off, an endpoint-mode chat says the bot waits for the first message", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   // With "Accept Conversation Active Event" off the bot waits for the customer: the chat says so.
   const current = (await api(page, "GET", "/settings")).body.settings;
   const off = structuredClone(current);
@@ -202,7 +191,7 @@ async function closeAll(page) {
 }
 
 test("generated users have varied, plausible names with matching emails", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   await page.getByTestId("mode-handover").check();
   const users = [...(await startGenerated(page, 6)), ...(await startGenerated(page, 6))].map((s) => s.user);
   const names = users.map((u) => u.name);
@@ -215,7 +204,7 @@ test("generated users have varied, plausible names with matching emails", async 
 });
 
 test("every user gets the language the form says, and 'varied' says that it varies", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   await page.getByTestId("mode-handover").check();
   const language = page.getByTestId("user-language");
   assert.equal(await language.inputValue(), "en");
@@ -238,20 +227,20 @@ test("every user gets the language the form says, and 'varied' says that it vari
 });
 
 test("closing a user's panel ends the chat, and the Conversations list shows it ended", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   await page.getByTestId("mode-handover").check();
   const session = await startOne(page, { name: "Clara Closed" });
   await session.getByRole("button", { name: /^Close Clara Closed's panel/ }).click();
   await session.waitFor({ state: "detached", ...WAIT });
   const list = await context.newPage();
-  await list.goto(`${server.adminOrigin}/conversations`);
+  await list.goto(`${env.server.adminOrigin}/conversations`);
   const row = list.getByTestId("conv-row").filter({ hasText: "Clara Closed" });
   await row.getByTestId("row-phase").filter({ hasText: "Ended" }).waitFor(WAIT);
   await context.close();
 });
 
 test("the mode radios are one Tab stop moved by arrow keys", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   await page.getByTestId("mode-handover").check();
   await page.getByTestId("mode-handover").focus();
   await page.keyboard.press("Tab");
@@ -266,7 +255,7 @@ test("the mode radios are one Tab stop moved by arrow keys", async () => {
 });
 
 test("a chat line's time reads 'time · where', spaced", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   await page.getByTestId("mode-handover").check();
   const session = await startOne(page, { name: "Tim Time" });
   const time = await line(session, "I am the virtual assistant").first().locator("time").innerText();

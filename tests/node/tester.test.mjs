@@ -2,33 +2,23 @@
 // users chat with the bot, are handed over to the sandbox's scripted agent, and what
 // happens is seen live on the conversations page (list, transcript, timeline, agent view).
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { artifacts, startServer } from "./lib/relay.mjs";
-import { api, launch, signedIn, until } from "./lib/browser.mjs";
+import { artifacts } from "./lib/relay.mjs";
+import { api, signedIn, until } from "./lib/browser.mjs";
+import { sandboxAndBrowser } from "./lib/suite.mjs";
 
 const WAIT = { timeout: 20_000 };
 /** A transcript line (not the live region that announces it) containing `text`. */
 const line = (scope, text) => scope.getByTestId("entry").filter({ hasText: text });
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = sandboxAndBrowser();
 
 test("a tester conversation from greeting through handover to an agent reply and the end, seen live everywhere", async () => {
-  const { context, page: list } = await signedIn(browser, server, "/conversations");
+  const { context, page: list } = await signedIn(env.browser, env.server, "/conversations");
   await list.getByTestId("conv-count").waitFor();
   const tester = await context.newPage();
-  await tester.goto(`${server.adminOrigin}/tester`);
+  await tester.goto(`${env.server.adminOrigin}/tester`);
 
   await tester.getByTestId("user-name").fill("Ada Tester");
   await tester.getByTestId("user-email").fill("ada.tester@example.com");
@@ -109,7 +99,7 @@ test("a tester conversation from greeting through handover to an agent reply and
 });
 
 test("two simulated users at once each keep their own conversation", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   await page.getByTestId("user-count").fill("2");
   await page.getByTestId("tester-start").click();
   const sessions = page.getByTestId("tester-session");
@@ -156,7 +146,7 @@ test("two simulated users at once each keep their own conversation", async () =>
 });
 
 test("in endpoint mode the tester is an 8x8 web-chat customer whose words arrive as signed webhooks", async () => {
-  const { context, page } = await signedIn(browser, server, "/tester");
+  const { context, page } = await signedIn(env.browser, env.server, "/tester");
   await page.getByTestId("mode-endpoint").check();
   await page.getByTestId("user-name").fill("Wendy Webchat");
   await page.getByTestId("tester-start").click();
@@ -190,7 +180,7 @@ test("in endpoint mode the tester is an 8x8 web-chat customer whose words arrive
 });
 
 test("the sandbox agent console: an offer waits in the queue, is accepted, answered, transferred, and another is ended", async () => {
-  const { context, page: consolePage } = await signedIn(browser, server, "/agent-console");
+  const { context, page: consolePage } = await signedIn(env.browser, env.server, "/agent-console");
   // Answer queue 101 here instead of its scripted agent.
   await consolePage.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).click();
   await consolePage.getByTestId("queue-toggle-101").filter({ hasText: "Give back" }).waitFor(WAIT);
