@@ -184,3 +184,23 @@ test("with the handover role on a real 8x8 tenant, the agent console says its sa
   await note.waitFor({ state: "detached", ...WAIT });
   await context.close();
 });
+
+test("at 1100 px the contact panel sits right under the chat, however long the lists beside them", async () => {
+  const { page, done } = await acceptedChat("Gus Gap", { width: 1100, height: 760 });
+  // Two more customers wait in the queue: the lists beside the chat grow taller.
+  const waiting = [];
+  for (const name of ["Wanda Waiting", "Walt Waiting"]) {
+    const c = (await api(page, "POST", "/tester/conversations", { name, email: "w@example.com", language: "en" })).body;
+    await api(page, "POST", `/tester/conversations/${c.id}/messages`, { quickReply: { title: "Talk to a person", payload: "agent" } });
+    waiting.push(c.id);
+  }
+  await page.getByTestId("offer").nth(1).waitFor(WAIT);
+  const gap = await page.evaluate(() => {
+    const chat = document.querySelector("section.chat").getBoundingClientRect();
+    const contact = document.querySelector(".contact-wrap").getBoundingClientRect();
+    return contact.top - chat.bottom;
+  });
+  assert.ok(gap >= 0 && gap <= 17, `the contact panel is ${Math.round(gap)} px below the chat`);
+  for (const id of waiting) await api(page, "POST", `/tester/conversations/${id}/leave`);
+  await done();
+});
