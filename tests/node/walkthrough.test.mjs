@@ -204,3 +204,13 @@ test("at 1100 px the contact panel sits right under the chat, however long the l
   for (const id of waiting) await api(page, "POST", `/tester/conversations/${id}/leave`);
   await done();
 });
+
+test("the reply box stays put when the customer starts or stops typing", async () => {
+  const { page, id, done } = await acceptedChat("Stan Still");
+  const top = () => page.getByTestId("console-input").evaluate((el) => el.getBoundingClientRect().top);
+  const before = await top();
+  await api(page, "POST", `/tester/conversations/${id}/typing`);
+  await page.getByTestId("console-user-typing").waitFor(WAIT);
+  assert.equal(await top(), before, "the reply box moved when the typing note showed");
+  await done();
+});
