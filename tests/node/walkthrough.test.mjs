@@ -1,6 +1,9 @@
 // Flaws found walking through the three roles (admin, tester, agent) as they work, each
-// checked as the user meets it: the agent console's chat follows new messages and says
-// "typing" only while the customer is typing.
+// checked as the user meets it: the agent console follows new messages, says "typing"
+// only while the customer types (in both modes) without moving the reply box, gives the
+// reply box the keyboard, words its chat list, keeps the contact panel under the chat
+// and says when handovers go to a real tenant; the admin's Test connection counts
+// webhooks in words; the inspector's filter shows its placeholder.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
