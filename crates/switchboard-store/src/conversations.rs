@@ -321,12 +321,15 @@ impl ListQuery {
     /// The statement and its parameters. Every shape is one of a few fixed strings, so
     /// the statement cache keeps them prepared.
     fn sql(&self) -> (String, Vec<rusqlite::types::Value>) {
-        self.sql_with("[]".into())
+        self.sql_with(None)
     }
 
-    /// `matched`: the keys of the conversations whose lines the search matched
-    /// ([`transcript_search::Matches::keys_json`]).
-    fn sql_with(&self, matched: String) -> (String, Vec<rusqlite::types::Value>) {
+    /// `matched`: which conversations the search's transcript lines are in
+    /// ([`transcript_search::Matches::condition`]).
+    fn sql_with(
+        &self,
+        matched: Option<&transcript_search::Matches>,
+    ) -> (String, Vec<rusqlite::types::Value>) {
         use rusqlite::types::Value as P;
         let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM conversations WHERE 1");
         let mut args: Vec<P> = Vec::new();
@@ -365,12 +368,14 @@ impl ListQuery {
         }
         if let Some(words) = self.search.as_deref().filter(|w| !w.is_empty()) {
             args.push(P::Text(crate::search_text::fold(words)));
-            match transcript_search::fts_query(words) {
-                Some(_) => {
-                    sql.push_str(transcript_search::CONDITION);
-                    args.push(P::Text(matched));
+            match (transcript_search::fts_query(words), matched) {
+                (Some(_), Some(matched)) => {
+                    let (condition, arg) = matched.condition();
+                    sql.push_str(condition);
+                    args.push(arg);
                 }
-                None => sql.push_str(SEARCH),
+                // (the plan of a search without its lines: the fields alone)
+                _ => sql.push_str(SEARCH),
             }
         }
         sql.push_str(" ORDER BY created_at_ms DESC, id DESC LIMIT ?");
@@ -693,18 +698,29 @@ impl ConversationStore {
     /// With a search, each conversation a transcript line matched carries its newest
     /// matching line (`matched_line`).
     pub async fn page(&self, query: ListQuery) -> Result<Vec<Summary>, DbError> {
-        let fts = query
-            .search
-            .as_deref()
-            .and_then(transcript_search::fts_query);
+        self.page_with(query, transcript_search::COMMON_AFTER).await
+    }
+
+    /// [`ConversationStore::page`] with another bound for a common word (tests).
+    pub async fn page_with(
+        &self,
+        query: ListQuery,
+        common_after: usize,
+    ) -> Result<Vec<Summary>, DbError> {
+        let typed = query.search.clone().unwrap_or_default();
+        let fts = transcript_search::fts_query(&typed);
         self.db
             .call(move |c| {
                 let matches = match &fts {
-                    Some(fts) => Some(transcript_search::Matches::find(c, fts)?),
+                    Some(fts) => Some(transcript_search::Matches::find_with(
+                        c,
+                        fts,
+                        &typed,
+                        common_after,
+                    )?),
                     None => None,
                 };
-                let (sql, args) =
-                    query.sql_with(matches.as_ref().map_or_else(String::new, |m| m.keys_json()));
+                let (sql, args) = query.sql_with(matches.as_ref());
                 let mut stmt = c.prepare_cached(&sql)?;
                 let rows = stmt.query_map(rusqlite::params_from_iter(args), Summary::from_row)?;
                 let mut page = rows.collect::<rusqlite::Result<Vec<_>>>()?;

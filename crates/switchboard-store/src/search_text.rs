@@ -8,6 +8,11 @@ use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
 /// `s` folded for search.
 pub fn fold(s: &str) -> String {
+    // Most text is ASCII, where decomposing changes nothing and there are no marks to
+    // drop: the same result without the normalizer, which costs microseconds a line.
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.nfd()
         .filter(|c| !is_combining_mark(*c))
         .collect::<String>()
@@ -61,6 +66,17 @@ mod tests {
         assert!(fold("Sørensen").contains(&fold("sørensen")));
         // Scripts without case or marks pass through.
         assert_eq!(fold("山田 太郎"), "山田 太郎");
+    }
+
+    #[test]
+    fn ascii_folds_as_the_full_rule_folds_it() {
+        let all: String = (0u8..128).map(char::from).collect();
+        let full: String = all
+            .nfd()
+            .filter(|c| !is_combining_mark(*c))
+            .collect::<String>()
+            .to_lowercase();
+        assert_eq!(fold(&all), full);
     }
 
     #[test]

@@ -16,6 +16,10 @@
 //! that happened at nearly every line, 30 times the cost of a write. Room for 2^27
 //! (134 million) conversations and 2^36 (68 billion) lines over the database's life.
 //!
+//! A word in very many lines ("the") is not read from the index: past [`COMMON_AFTER`]
+//! matching lines the search tests the lines of the conversations the list walks, newest
+//! first, with the same rule FTS5 applies ([`Wanted`]), and stops when the page is full.
+//!
 //! Only this module and `conversations.rs` know the index exists; the engine and the
 //! relay ask `ConversationStore::page`, so a second backend can answer the same query
 //! its own way (PostgreSQL: a `tsvector` column and a GIN index).
@@ -77,7 +81,8 @@ pub const MIGRATION: &str = "
 const KEY_BITS: u32 = 27;
 const KEY_MASK: i64 = (1 << KEY_BITS) - 1;
 
-/// Registers `search_fold(text)` on a connection: the triggers and the migration call it.
+/// Registers `search_fold(text)` on a connection (the triggers and the migration call
+/// it) and `transcript_match(text, typed)` (a common word's search, [`Matches::Common`]).
 pub fn register(c: &Connection) -> rusqlite::Result<()> {
     c.create_scalar_function(
         "search_fold",
@@ -88,7 +93,69 @@ pub fn register(c: &Connection) -> rusqlite::Result<()> {
                 .get::<Option<String>>(0)?
                 .map(|s| crate::search_text::fold(&s)))
         },
+    )?;
+    c.create_scalar_function(
+        "transcript_match",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            // What was typed is the same for every line of a query: parsed once.
+            let wanted = ctx.get_or_create_aux(1, |typed| {
+                Ok::<_, rusqlite::types::FromSqlError>(Wanted::parse(typed.as_str()?))
+            })?;
+            Ok(ctx
+                .get::<Option<String>>(0)?
+                .is_some_and(|text| wanted.matches(&text)))
+        },
     )
+}
+
+/// What was typed, as [`fts_query`] puts it to FTS5, tested against one line's text
+/// without the index: every word must be in the line as its tokens in a row, the last
+/// word's last token only as the start of a token. Tokens are runs of letters and digits
+/// of the folded text, as FTS5's `unicode61` tokenizer cuts the folded lines.
+pub struct Wanted {
+    phrases: Vec<Vec<String>>,
+}
+
+fn tokens(folded: &str) -> impl Iterator<Item = &str> {
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+}
+
+impl Wanted {
+    pub fn parse(typed: &str) -> Self {
+        let folded = crate::search_text::fold(typed);
+        let phrases = folded
+            .split_whitespace()
+            .map(|w| tokens(w).map(str::to_string).collect::<Vec<_>>())
+            .filter(|p| !p.is_empty())
+            .collect();
+        Self { phrases }
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        let folded = crate::search_text::fold(text);
+        // Most lines lack a word altogether: a substring test says so before the tokens.
+        if !self.phrases.iter().all(|p| folded.contains(p[0].as_str())) {
+            return false;
+        }
+        let line: Vec<&str> = tokens(&folded).collect();
+        let last = self.phrases.len().saturating_sub(1);
+        !self.phrases.is_empty()
+            && self.phrases.iter().enumerate().all(|(i, phrase)| {
+                line.windows(phrase.len()).any(|run| {
+                    run.iter().zip(phrase).enumerate().all(|(j, (got, want))| {
+                        if i == last && j == phrase.len() - 1 {
+                            got.starts_with(want.as_str())
+                        } else {
+                            got == want
+                        }
+                    })
+                })
+            })
+    }
 }
 
 /// The FTS5 query for what the user typed: every word must occur in the same line, the
@@ -108,11 +175,25 @@ pub fn fts_query(typed: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" ") + "*")
 }
 
-/// The condition a list query adds for a search: the conversation's own fields hold the
-/// folded words (`?` 1), or it is one of the conversations whose lines matched (`?` 2, a
-/// JSON array of their keys, [`Matches::keys_json`]).
-pub const CONDITION: &str = " AND (instr(search_text, ?) > 0 OR id IN (
+/// The condition a list query adds for a search whose lines were read from the index:
+/// the conversation's own fields hold the folded words (`?` 1), or it is one of the
+/// conversations whose lines matched (`?` 2, a JSON array of their keys).
+const LINES_CONDITION: &str = " AND (instr(search_text, ?) > 0 OR id IN (
     SELECT conversation_id FROM transcript_keys WHERE key IN (SELECT value FROM json_each(?))))";
+
+/// The condition for a common word's search: the conversation's own fields, or one of its
+/// lines (`?` 2, what was typed). The list walks conversations newest first and stops when
+/// the page is full, so with a common word it asks this of a few hundred conversations, most
+/// of which match within their first lines.
+const COMMON_CONDITION: &str = " AND (instr(search_text, ?) > 0 OR EXISTS (
+    SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id
+    AND transcript_match(m.text, ?)))";
+
+/// How many matching lines a search reads from the index before it takes the word for a
+/// common one. Reading a rowid costs ~0.2 µs, so this bounds the index pass at a few ms;
+/// a word in more lines than this ("the", "order") is in most conversations, which the
+/// list then finds by asking its newest conversations one by one.
+pub const COMMON_AFTER: usize = 20_000;
 
 /// A transcript line a search matched, shown in the list under the conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -125,33 +206,66 @@ pub struct MatchedLine {
     pub at_ms: i64,
 }
 
-/// Which conversations a search's lines are in, and the newest matching line of each:
-/// one pass over the index per page asked for (the rowids alone, in rowid order, which is
-/// line order, so the last seen of a conversation is its newest line). One FTS5 query rather than one per
-/// conversation shown: a prefix word ("parcel" also finds "parcels") makes FTS5 merge the
-/// lists of every word it starts, and that is the cost of each query.
-pub struct Matches {
-    newest: HashMap<i64, i64>,
+/// Which conversations a search's lines are in.
+pub enum Matches {
+    /// Few enough lines matched to read them all from the index (the rowids alone, in
+    /// rowid order, which is line order): each conversation they are in, with its newest
+    /// matching line. One FTS5 query rather than one per conversation shown: a prefix
+    /// word ("parcel" also finds "parcels") makes FTS5 merge the lists of every word it
+    /// starts, and that is the cost of each query.
+    Lines { newest: HashMap<i64, i64> },
+    /// More than [`COMMON_AFTER`] lines matched: reading them all would cost more than
+    /// the page (half a million rowids for "the", ~100 ms), so the list query tests lines
+    /// of the conversations it walks instead ([`Wanted`], the same test FTS5 makes).
+    Common { typed: String },
 }
 
 impl Matches {
-    pub fn find(c: &Connection, fts: &str) -> rusqlite::Result<Self> {
+    pub fn find(c: &Connection, fts: &str, typed: &str) -> rusqlite::Result<Self> {
+        Self::find_with(c, fts, typed, COMMON_AFTER)
+    }
+
+    /// [`Matches::find`] with another bound (tests run both ways on small data).
+    pub fn find_with(
+        c: &Connection,
+        fts: &str,
+        typed: &str,
+        common_after: usize,
+    ) -> rusqlite::Result<Self> {
         let mut stmt = c.prepare_cached(
-            "SELECT rowid FROM transcript_search WHERE transcript_search MATCH ?1",
+            "SELECT rowid FROM transcript_search WHERE transcript_search MATCH ?1 LIMIT ?2",
         )?;
-        let mut rows = stmt.query([fts])?;
+        let mut rows = stmt.query(params![
+            fts,
+            i64::try_from(common_after)
+                .unwrap_or(i64::MAX)
+                .saturating_add(1)
+        ])?;
         let mut newest = HashMap::new();
+        let mut read = 0;
         while let Some(r) = rows.next()? {
+            read += 1;
+            if read > common_after {
+                return Ok(Self::Common {
+                    typed: typed.to_string(),
+                });
+            }
             let rowid: i64 = r.get(0)?;
             newest.insert(rowid & KEY_MASK, rowid);
         }
-        Ok(Self { newest })
+        Ok(Self::Lines { newest })
     }
 
-    /// For [`CONDITION`].
-    pub fn keys_json(&self) -> String {
-        let keys: Vec<String> = self.newest.keys().map(i64::to_string).collect();
-        format!("[{}]", keys.join(","))
+    /// The condition for the list query and its parameter.
+    pub fn condition(&self) -> (&'static str, rusqlite::types::Value) {
+        use rusqlite::types::Value as P;
+        match self {
+            Self::Lines { newest } => {
+                let keys: Vec<String> = newest.keys().map(i64::to_string).collect();
+                (LINES_CONDITION, P::Text(format!("[{}]", keys.join(","))))
+            }
+            Self::Common { typed } => (COMMON_CONDITION, P::Text(typed.clone())),
+        }
     }
 
     /// The newest matching line of `conversation_id`, if a line of it matched.
@@ -160,26 +274,39 @@ impl Matches {
         c: &Connection,
         conversation_id: &str,
     ) -> rusqlite::Result<Option<MatchedLine>> {
-        let key: Option<i64> = c
-            .prepare_cached("SELECT key FROM transcript_keys WHERE conversation_id = ?1")?
-            .query_row([conversation_id], |r| r.get(0))
-            .optional()?;
-        let Some(rowid) = key.and_then(|k| self.newest.get(&k)) else {
-            return Ok(None);
-        };
-        c.prepare_cached(
-            "SELECT id, author_type, text, created_at_ms FROM messages
-             WHERE id = ?1 AND conversation_id = ?2",
-        )?
-        .query_row(params![rowid >> KEY_BITS, conversation_id], |r| {
+        let read = |r: &rusqlite::Row<'_>| {
             Ok(MatchedLine {
                 id: r.get(0)?,
                 lane: Lane::parse(&r.get::<_, String>(1)?),
                 text: r.get(2)?,
                 at_ms: r.get(3)?,
             })
-        })
-        .optional()
+        };
+        match self {
+            Self::Lines { newest } => {
+                let key: Option<i64> = c
+                    .prepare_cached("SELECT key FROM transcript_keys WHERE conversation_id = ?1")?
+                    .query_row([conversation_id], |r| r.get(0))
+                    .optional()?;
+                let Some(rowid) = key.and_then(|k| newest.get(&k)) else {
+                    return Ok(None);
+                };
+                c.prepare_cached(
+                    "SELECT id, author_type, text, created_at_ms FROM messages
+                     WHERE id = ?1 AND conversation_id = ?2",
+                )?
+                .query_row(params![rowid >> KEY_BITS, conversation_id], read)
+                .optional()
+            }
+            Self::Common { typed } => c
+                .prepare_cached(
+                    "SELECT id, author_type, text, created_at_ms FROM messages
+                     WHERE conversation_id = ?1 AND transcript_match(text, ?2)
+                     ORDER BY id DESC LIMIT 1",
+                )?
+                .query_row(params![conversation_id, typed], read)
+                .optional(),
+        }
     }
 }
 
@@ -302,6 +429,86 @@ mod tests {
         // FTS5 syntax typed by the user is only text.
         assert_eq!(search(&store, "parcel OR NEAR(").await, []);
         assert_eq!(search(&store, "my parcel*").await, c1);
+    }
+
+    /// Every page of a search, with each row's matched line, reading at most
+    /// `common_after` lines from the index (0: always as a common word).
+    async fn all_pages(
+        store: &ConversationStore,
+        words: &str,
+        common_after: usize,
+    ) -> Vec<(String, Option<String>)> {
+        let mut q = ListQuery::newest(3);
+        q.search = Some(words.into());
+        let mut found = Vec::new();
+        loop {
+            let page = store.page_with(q.clone(), common_after).await.unwrap();
+            let Some(last) = page.last() else { break };
+            q.after = Some(Cursor {
+                created_at_ms: last.created_at_ms,
+                id: Some(last.id.clone()),
+            });
+            found.extend(
+                page.into_iter()
+                    .map(|s| (s.id, s.matched_line.map(|l| l.text))),
+            );
+        }
+        found
+    }
+
+    // A common word's search tests the lines of the conversations the list walks instead of
+    // reading the index: both ways find the same conversations, pages and lines.
+    #[tokio::test]
+    async fn a_common_word_is_found_as_the_index_finds_it() {
+        let (_dir, _db, store) = store().await;
+        let lines: [&[&str]; 8] = [
+            &["Hello", "Where is my parcel?", "It left Zürich"],
+            &["The invoice INV-991 is wrong", "Which invoice?", "inv 991"],
+            &["parcels, parcels everywhere", "ok"],
+            &["Nothing here", "Still nothing", "bye"],
+            &["PARCEL-TRACKING 4451 2367", "Zoë Ångström wrote"],
+            &["the the the", "invoice991", "in voice"],
+            &["Müller ordered", "order number 20261203", "ORDER again"],
+            &["Let me check the parcel", "the parcel arrived", "thanks"],
+        ];
+        for (i, l) in lines.iter().enumerate() {
+            talk(&store, &format!("c{i}"), 100 * i as i64, Phase::Bot, l).await;
+        }
+        for words in [
+            "parcel",
+            "parc",
+            "the",
+            "the parcel",
+            "invoice",
+            "inv-991",
+            "INV 99",
+            "inv",
+            "zurich",
+            "zoe angstrom",
+            "muller",
+            "order",
+            "2026120",
+            "4451 2367",
+            "parcel-tracking",
+            "nothing",
+            "voice",
+            "xyz",
+            "parcels",
+            "ordered again",
+        ] {
+            let from_index = all_pages(&store, words, usize::MAX).await;
+            let walked = all_pages(&store, words, 0).await;
+            assert_eq!(walked, from_index, "{words:?}");
+        }
+        // And what both find is right.
+        let ids =
+            |v: Vec<(String, Option<String>)>| v.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        assert_eq!(ids(all_pages(&store, "inv-991", 0).await), ["c1"]);
+        assert_eq!(
+            ids(all_pages(&store, "parcel", 0).await),
+            ["c7", "c4", "c2", "c0"]
+        );
+        assert_eq!(ids(all_pages(&store, "zoe angstrom", 0).await), ["c4"]);
     }
 
     #[tokio::test]

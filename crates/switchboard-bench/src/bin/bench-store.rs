@@ -322,12 +322,27 @@ async fn cases(state: &Arc<RelayState>, seeded: &seed::Seeded, page: u32, rare: 
         cases.push(list_case(
             &store,
             format!("list: search \"{words}\" ({what})"),
-            q,
+            q.clone(),
             format!(
                 "/conversations?limit={page}&q={}",
                 words.replace(' ', "%20")
             ),
         ));
+        // The same with every matching line read from the index, however many (the way
+        // before a common word took the other way): the figures to set the new ones by.
+        let s = store.clone();
+        cases.push(Case {
+            label: "  the same, every matching line read from the index".to_string(),
+            store: Box::new(move || {
+                let s = s.clone();
+                let q = q.clone();
+                Box::pin(async move {
+                    s.page_with(q, usize::MAX).await.expect("a page");
+                })
+            }),
+            path: None,
+            query: None,
+        });
     }
     let mut q = newest.clone();
     q.search = Some("parcel".into());
