@@ -142,3 +142,17 @@ test("hidden screen-reader text does not make the page taller than what it shows
   );
   await context.close();
 });
+
+test("at 800 px a short list above the conversation is as tall as its rows, with no empty panel under them", async () => {
+  const { context, page } = await signedIn(env.browser, env.server, "/conversations");
+  await page.setViewportSize({ width: 800, height: 900 });
+  await conversation(page, "Sid Short", ["One line"]);
+  await page.getByTestId("conv-row").first().waitFor(WAIT);
+  const sizes = await page.evaluate(() => {
+    const list = document.querySelector('[data-testid="conv-list"]');
+    return { rows: list.getBoundingClientRect().height, scroller: list.parentElement.getBoundingClientRect().height };
+  });
+  assert.ok(sizes.rows < 800, `a short list for this test: ${JSON.stringify(sizes)}`);
+  assert.ok(sizes.scroller <= sizes.rows + 2, `the list's box is ${sizes.scroller - sizes.rows} px taller than its rows`);
+  await context.close();
+});
