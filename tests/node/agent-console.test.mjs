@@ -127,6 +127,9 @@ test("after a transfer the chat is read-only, says where it went, the emulator r
         }
       }).observe(document.body, { childList: true, subtree: true });
     });
+    // The queue the chat is in is no place to transfer it to.
+    const targets = await page.getByTestId("console-transfer-queue").locator("option:not([disabled])").evaluateAll((os) => os.map((o) => o.value));
+    assert.ok(targets.includes("102") && !targets.includes("101"), targets.join());
     await page.getByTestId("console-input").fill("a draft I had not sent");
     await page.getByTestId("console-transfer-queue").selectOption("102");
     await page.getByTestId("console-transfer").click();
