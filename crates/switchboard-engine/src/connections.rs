@@ -5,6 +5,7 @@
 
 use futures_util::future::BoxFuture;
 use switchboard_settings::{Role, Settings};
+use switchboard_types::contact_center::{QueueFigures, ScheduleState};
 
 pub trait Connections: Send + Sync {
     /// The channel and queue a handover goes to: the settings', or the sandbox's while
@@ -24,4 +25,18 @@ pub trait Connections: Send + Sync {
         conversation_id: &'a str,
         author: &'a str,
     ) -> BoxFuture<'a, ()>;
+
+    /// The queue's real-time figures from the handover role's 8x8 (cached a few
+    /// seconds), or why they cannot be read, in words for the transcript.
+    fn queue_figures<'a>(
+        &'a self,
+        queue_id: &'a str,
+    ) -> BoxFuture<'a, Result<QueueFigures, String>>;
+
+    /// The schedule's state now from the handover role's 8x8 (cached a few seconds), or
+    /// why it cannot be read.
+    fn schedule_state<'a>(
+        &'a self,
+        schedule_id: &'a str,
+    ) -> BoxFuture<'a, Result<ScheduleState, String>>;
 }

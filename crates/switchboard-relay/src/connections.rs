@@ -9,6 +9,7 @@ use chat_gateway_client::{ChatGatewayClient, ClientError, Connection, RetryPolic
 use futures_util::{future::BoxFuture, FutureExt};
 use switchboard_engine::Connections;
 use switchboard_settings::{Role, Settings};
+use switchboard_types::contact_center::{QueueFigures, ScheduleState};
 
 use crate::{admin::sandbox_setup, admin::setup_helpers, relay::RelayState};
 
@@ -142,5 +143,20 @@ impl Connections for RelayConnections {
             w.up_to_date.then_some(w.webhook.map(|h| h.id)).flatten()
         }
         .boxed()
+    }
+
+    fn queue_figures<'a>(
+        &'a self,
+        _queue_id: &'a str,
+    ) -> BoxFuture<'a, Result<QueueFigures, String>> {
+        // Wired to 8x8's statistics API in the next step.
+        async { Err("queue statistics are not read yet".to_string()) }.boxed()
+    }
+
+    fn schedule_state<'a>(
+        &'a self,
+        _schedule_id: &'a str,
+    ) -> BoxFuture<'a, Result<ScheduleState, String>> {
+        async { Err("schedules are not read yet".to_string()) }.boxed()
     }
 }

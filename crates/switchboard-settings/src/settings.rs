@@ -141,6 +141,10 @@ pub struct HandoverSettings {
     /// Only the desktop app shows them (the headless server has no desktop); files saved
     /// before the field existed load with it on, through the section's serde default.
     pub desktop_notifications: bool,
+    /// What the handover checks in the contact center first (opening hours, agents,
+    /// queue length) and what the customer is told while waiting. The flow's
+    /// `handover.contact_center` block, when it has one, replaces this one.
+    pub contact_center: switchboard_types::contact_center::ContactCenterChecks,
 }
 
 impl Default for Settings {
@@ -192,6 +196,7 @@ impl Default for HandoverSettings {
             when_agent_leaves: AgentLeaves::ResumeBot,
             handback: false,
             desktop_notifications: true,
+            contact_center: Default::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! events the UI receives, the conversation's phases and transcript lanes, field errors
 //! as the forms show them, and the random tokens that guard the listeners.
 
+pub mod contact_center;
 pub mod conversation;
 pub mod events;
 mod field_error;

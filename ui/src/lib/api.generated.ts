@@ -13,11 +13,31 @@ export type AdminStatus = { port: number, };
 export type AgentLeaves = "resumeBot" | "close";
 
 /**
+ * Which agents count as able to take a chat, in the same steps as Cognigy's "test
+ * condition of queue" node (docs/contact-center.md §2).
+ */
+export type AgentStates = "available" | "availableOrBusy" | "availableBusyOrOffline" | "availableBusyOfflineOrBreak" | "loggedIn";
+
+/**
  * `{type: queue|script, id}`; responses may also say `agent` (and more, extensible).
  */
 export type Assignment = { type: string, id: string, };
 
 export type AttachmentRef = { id: string, };
+
+export type Availability = { 
+/**
+ * No agent in these states means nobody can take the chat.
+ */
+states: AgentStates, 
+/**
+ * Said when nobody can.
+ */
+message: string, 
+/**
+ * Offer to wait anyway (quick replies: wait / keep talking to the bot).
+ */
+offerWait: boolean, };
 
 export type Backend = "secretService" | "memory" | "unavailable";
 
@@ -62,6 +82,42 @@ export type ConnectionStatus = {
  * Where 8x8 calls go now (the sandbox's address while it is active).
  */
 effectiveBaseUrl: string, configuredBaseUrl: string, tenant: string | null, apiKeySet: boolean, apiKeyFromEnvironment: boolean, };
+
+export type ContactCenterChecks = { 
+/**
+ * Hand over only while 8x8's schedule is open.
+ */
+openingHours: OpeningHours | null, 
+/**
+ * Hand over only when the queue has agents in the chosen states.
+ */
+availability: Availability | null, 
+/**
+ * Ask before handing over into a long queue.
+ */
+queueLimit: QueueLimit | null, 
+/**
+ * What a check does when 8x8 cannot answer it.
+ */
+onError: OnCheckError, 
+/**
+ * Tell the waiting customer the queue's figures every this many seconds; 0 is off.
+ */
+queueUpdateSeconds: number, 
+/**
+ * The queue update; `{waiting}` and `{typical_wait}` are filled in.
+ */
+queueUpdateMessage: string, 
+/**
+ * Typed while queued (whole message, any letter case), ends the wait and gives the
+ * conversation back to the bot; empty is off. The queued message also offers it as a
+ * quick reply.
+ */
+cancelWord: string, 
+/**
+ * What the customer is told at each step; an empty text is silent.
+ */
+status: StatusMessages, };
 
 export type Conversation = { id: string, mode: Mode, phase: Phase, 
 /**
@@ -327,7 +383,13 @@ handback: boolean,
  * Only the desktop app shows them (the headless server has no desktop); files saved
  * before the field existed load with it on, through the section's serde default.
  */
-desktopNotifications: boolean, };
+desktopNotifications: boolean, 
+/**
+ * What the handover checks in the contact center first (opening hours, agents,
+ * queue length) and what the customer is told while waiting. The flow's
+ * `handover.contact_center` block, when it has one, replaces this one.
+ */
+contactCenter: ContactCenterChecks, };
 
 export type History = { messages: Array<SendMessage>, };
 
@@ -404,6 +466,25 @@ export type Mode = "endpoint" | "handover";
 export type NewUser = { name?: string | null, email?: string | null, language?: string | null, phone?: string | null, };
 
 /**
+ * When 8x8's statistics or schedule cannot be read: never a stuck conversation.
+ */
+export type OnCheckError = "handOver" | "treatAsClosed";
+
+export type OpeningHours = { 
+/**
+ * 8x8's schedule id (`GET /cc/v1/schedules`).
+ */
+scheduleId: string, 
+/**
+ * Custom choices that count as closed too, e.g. `Choice #2`.
+ */
+closedChoices: Array<string>, 
+/**
+ * Said instead of handing over while closed; the bot carries on.
+ */
+message: string, };
+
+/**
  * One entry as the inspector shows it.
  */
 export type OutboxEntry = { id: number, orderingKey: string, operation: string, request: JsonValue, status: OutboxStatus, attempts: number, nextAttemptAtMs: number, lastError: string | null, lastStatus: number | null, response: JsonValue | null, createdAtMs: number, updatedAtMs: number, finishedAtMs: number | null, 
@@ -434,6 +515,39 @@ export type Phase = "bot" | "handover" | "queued" | "agent" | "transferred" | "e
  * `POST /api/handover/preview`.
  */
 export type PreviewRequest = { jsonProperties: string, handoverMessage?: string | null, };
+
+/**
+ * A queue's figures as a check reads them: 8x8's real-time statistics, reduced to what a
+ * handover decides on (docs/contact-center.md §1).
+ */
+export type QueueFigures = { queueId: string, queueName: string | null, 
+/**
+ * Interactions waiting now (the whole queue; 8x8 gives no per-conversation position).
+ */
+waiting: number, 
+/**
+ * Seconds the longest-waiting interaction has waited.
+ */
+longestWaitSeconds: number, 
+/**
+ * The 30-minute average wait, seconds: the queue's typical wait.
+ */
+averageWaitSeconds: number, agentsAvailable: number, agentsBusy: number, agentsWorkingOffline: number, agentsOnBreak: number, agentsLoggedOut: number, agentsWrapUp: number, };
+
+export type QueueLimit = { 
+/**
+ * More than this many waiting is too long; `None` does not look at it.
+ */
+maxWaiting: number | null, 
+/**
+ * Someone waiting longer than this many seconds is too long; `None` does not look.
+ */
+maxLongestWaitSeconds: number | null, 
+/**
+ * Said with the choice to wait or keep talking to the bot; `{waiting}` and
+ * `{longest_wait}` are filled in.
+ */
+message: string, };
 
 export type QuickReplyChoice = { title: string, payload: string, };
 
@@ -536,6 +650,11 @@ export type SandboxView = { available: boolean, forced: boolean, endpointActive:
 export type SaveRequest = { settings: Settings, keys?: KeyChanges, };
 
 /**
+ * A schedule's state now (`GET /cc/v1/schedules/{id}/status`).
+ */
+export type ScheduleState = { "kind": "open" } | { "kind": "closed" } | { "kind": "choice", "choice": string };
+
+/**
  * A message as `POST …/messages` and `history.messages[]` take it (chat-gateway.md §4.3).
  */
 export type SendMessage = { 
@@ -607,6 +726,11 @@ recheck: Recheck | null, };
  * `GET /api/status`: the relay as the first screen shows it.
  */
 export type Status = { version: string, shell: string, startedAtMs: number, endpoint: EndpointStatus, admin: AdminStatus, sandbox: SandboxStatus, connection: ConnectionStatus, keychain: KeychainStatus, database: DatabaseStatus, settingsLocation: string, uiBuilt: boolean, };
+
+/**
+ * What the customer is told; `{agent}` is the agent's display name (or "An agent").
+ */
+export type StatusMessages = { queued: string, agentJoined: string, transferred: string, agentLeft: string, ended: string, cancelled: string, };
 
 /**
  * `POST /api/inspector/synthetic`.

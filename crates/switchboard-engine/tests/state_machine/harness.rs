@@ -22,7 +22,10 @@ use switchboard_store::{
     inbox_queue::Handoff,
     Db, DeliveryStore, InboxQueue, Outbox, Recorded,
 };
-use switchboard_types::{now_ms, EventBus, OutboxStatus};
+use switchboard_types::{
+    contact_center::{QueueFigures, ScheduleState},
+    now_ms, EventBus, OutboxStatus,
+};
 use tokio::sync::watch;
 
 /// How long [`eventually`] waits by default. Everything here settles in milliseconds;
@@ -47,6 +50,10 @@ pub const QUEUE: &str = "q-support";
 /// (best-effort, sent directly rather than through the outbox) go nowhere.
 pub struct FakeConnections {
     pub handback: Mutex<Option<String>>,
+    /// 8x8's queue statistics as a check reads them, or the error it gets.
+    pub figures: Mutex<Result<QueueFigures, String>>,
+    /// 8x8's schedule state, or the error.
+    pub schedule: Mutex<Result<ScheduleState, String>>,
 }
 
 impl Connections for FakeConnections {
@@ -66,6 +73,25 @@ impl Connections for FakeConnections {
         _author: &'a str,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async {})
+    }
+
+    fn queue_figures<'a>(
+        &'a self,
+        queue_id: &'a str,
+    ) -> BoxFuture<'a, Result<QueueFigures, String>> {
+        let answer = self.figures.lock().unwrap().clone().map(|mut f| {
+            f.queue_id = queue_id.to_string();
+            f
+        });
+        Box::pin(async move { answer })
+    }
+
+    fn schedule_state<'a>(
+        &'a self,
+        _schedule_id: &'a str,
+    ) -> BoxFuture<'a, Result<ScheduleState, String>> {
+        let answer = self.schedule.lock().unwrap().clone();
+        Box::pin(async move { answer })
     }
 }
 
@@ -95,6 +121,11 @@ impl Harness {
         let (stop, stopping) = watch::channel(false);
         let connections = Arc::new(FakeConnections {
             handback: Mutex::new(None),
+            figures: Mutex::new(Ok(QueueFigures {
+                agents_available: 1,
+                ..QueueFigures::default()
+            })),
+            schedule: Mutex::new(Ok(ScheduleState::Open)),
         });
         let engine = Engine::new(EngineContext {
             db,

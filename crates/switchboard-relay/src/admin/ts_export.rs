@@ -101,6 +101,8 @@ fn generate() -> String {
     d.add::<SettingsView>();
     d.add::<Settings>();
     d.add::<BotSettings>();
+    d.add::<switchboard_types::contact_center::QueueFigures>();
+    d.add::<switchboard_types::contact_center::ScheduleState>();
     d.add::<KeyState>();
     d.add::<Warning>();
     d.add::<WarningCode>();
