@@ -3,6 +3,7 @@
 //! as the forms show them, and the random tokens that guard the listeners.
 
 pub mod contact_center;
+pub mod contact_center_rules;
 pub mod conversation;
 pub mod events;
 mod field_error;
