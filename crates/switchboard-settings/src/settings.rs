@@ -266,6 +266,11 @@ impl Settings {
                 "The inactivity timeout must be between 1 and 1440 minutes (24 hours).".into(),
             );
         }
+        // The block's own rules, shared with the flow's `handover.contact_center`; they
+        // bound its texts too, so the block is not in `text_fields`.
+        for (path, message) in self.handover.contact_center.problems() {
+            bad(&format!("handover.contactCenter.{path}"), message);
+        }
         for (field, days, what) in [
             (
                 "retention.deliveriesDays",
@@ -706,6 +711,50 @@ mod tests {
         assert_eq!(s.validate(), vec![], "both ends of the range are allowed");
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["retention"]["outboxDays"], 3650);
+    }
+
+    #[test]
+    fn a_bad_contact_center_value_is_named_by_its_field() {
+        use switchboard_types::contact_center::{OpeningHours, QueueLimit};
+        let mut s = valid();
+        let cc = &mut s.handover.contact_center;
+        cc.opening_hours = Some(OpeningHours {
+            schedule_id: String::new(),
+            ..OpeningHours::default()
+        });
+        cc.queue_limit = Some(QueueLimit {
+            max_waiting: Some(20_000),
+            ..QueueLimit::default()
+        });
+        cc.queue_update_seconds = 5;
+        cc.status.agent_joined = "{name} joined".into();
+        let errors = s.validate();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "handover.contactCenter.openingHours.scheduleId",
+                "handover.contactCenter.queueLimit.maxWaiting",
+                "handover.contactCenter.queueUpdateSeconds",
+                "handover.contactCenter.status.agentJoined",
+            ]
+        );
+        assert_eq!(
+            errors[3].message,
+            "{name} is not filled in here; this message can use {agent}."
+        );
+    }
+
+    #[test]
+    fn a_settings_file_without_the_contact_center_block_loads_and_validates() {
+        let mut old: Settings =
+            serde_json::from_str(r#"{"handover":{"queueId":"q1","handback":true}}"#).unwrap();
+        assert_eq!(
+            old.handover.contact_center,
+            switchboard_types::contact_center::ContactCenterChecks::default()
+        );
+        old.endpoint.token = token::generate();
+        assert_eq!(old.validate(), vec![]);
     }
 
     #[test]
