@@ -257,6 +257,16 @@ impl Bot {
         }
     }
 
+    /// What the built-in flow says when it hands over; an external bot has none of its
+    /// own (the Handover settings' message is said for it).
+    pub fn handover_message(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Builtin(flow) => Some(&flow.handover.message),
+            #[cfg(feature = "external")]
+            Kind::External(_) => None,
+        }
+    }
+
     /// Answers one input. The built-in flow never fails; an external bot's timeout,
     /// outage or garbage comes back as a [`BotError`] to show in the conversation, and
     /// the session is left as it was.

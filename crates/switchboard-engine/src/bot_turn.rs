@@ -10,7 +10,7 @@ use chat_gateway_client::{types::SendMessage, OutboundCall};
 use switchboard_bot::{Bot, BotInput, BotKind, BotReply, BotSession};
 use switchboard_settings::{Role, Settings};
 
-use crate::{handover, note, Conversation, Engine, EngineError, Mode};
+use crate::{contact_center, handover, note, Conversation, Engine, EngineError, Mode};
 use switchboard_types::{Direction, Lane};
 
 pub(crate) async fn run(
@@ -34,6 +34,21 @@ pub(crate) async fn run(
             return Ok(());
         }
     };
+    // An offer to wait for an agent anyway is the engine's question, not the bot's.
+    if let Some(reason) = conv.handover_offer.take() {
+        let (payload, text) = match &input {
+            BotInput::QuickReply { title, payload } => (Some(payload.as_str()), title.as_str()),
+            BotInput::Text(t) => (None, t.as_str()),
+            _ => (None, ""),
+        };
+        match contact_center::answer_to_offer(payload, text) {
+            Some(true) => return hand_over(engine, conv, &bot, &settings, &reason, true).await,
+            Some(false) => {
+                return say(engine, conv, "Alright. What else can I help you with?").await;
+            }
+            None => {}
+        }
+    }
     let mut session: BotSession = serde_json::from_value(conv.bot_session.clone())
         .unwrap_or_else(|_| BotSession::new(conv.id.clone()));
     // Only a bot that may take seconds shows it is typing: the built-in flow answers at
@@ -46,17 +61,26 @@ pub(crate) async fn run(
     let turn = bot.respond(&mut session, input).await;
     conv.bot_session = serde_json::to_value(&session).unwrap_or(Value::Null);
     match turn {
-        Ok(turn) => {
+        Ok(mut turn) => {
+            // The built-in flow's handover message is its last reply: it is said only
+            // once the contact center's checks let the handover go ahead.
+            let handover_message = match (&turn.handover, bot.kind()) {
+                (Some(_), BotKind::Builtin) => turn.replies.pop(),
+                _ => None,
+            };
             for reply in &turn.replies {
                 send_reply(engine, conv, reply).await?;
             }
             if let Some(reason) = turn.handover {
-                // The built-in flow says its own handover message; an external bot may
-                // not, and the user must know what is happening.
-                if bot.kind() == BotKind::External {
-                    say(engine, conv, &settings.handover.handover_message).await?;
+                let verdict = contact_center::before_handover(engine, conv, &reason, false).await?;
+                if verdict == contact_center::Verdict::HandOver {
+                    match handover_message {
+                        Some(m) => send_reply(engine, conv, &m).await?,
+                        // An external bot may not say it, and the user must know.
+                        None => say(engine, conv, &settings.handover.handover_message).await?,
+                    }
+                    handover::start(engine, conv, &reason).await?;
                 }
-                handover::start(engine, conv, &reason).await?;
             }
         }
         Err(e) => {
@@ -74,6 +98,37 @@ pub(crate) async fn run(
     Ok(())
 }
 
+/// The customer chose to wait after an offer: the schedule is checked again (time has
+/// passed), the queue is not, and the handover goes ahead.
+async fn hand_over(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    bot: &Bot,
+    settings: &Settings,
+    reason: &str,
+    waited: bool,
+) -> Result<(), EngineError> {
+    note(
+        engine,
+        conv,
+        Lane::System,
+        Direction::Local,
+        "The customer chose to wait for an agent.",
+        Value::Null,
+    )
+    .await?;
+    let verdict = contact_center::before_handover(engine, conv, reason, waited).await?;
+    if verdict == contact_center::Verdict::HandOver {
+        let message = match bot.handover_message() {
+            Some(m) => m.to_string(),
+            None => settings.handover.handover_message.clone(),
+        };
+        say(engine, conv, &message).await?;
+        handover::start(engine, conv, reason).await?;
+    }
+    Ok(())
+}
+
 /// The bot for the settings as they are, built once per settings snapshot: parsing the
 /// flow (or building the external bot's HTTP client) for every turn cost more than the
 /// rest of the turn together (bench-whole-path).
@@ -84,6 +139,15 @@ pub(crate) struct BotCache(Mutex<Option<BuiltBot>>);
 type BuiltBot = (Arc<Settings>, Result<Arc<Bot>, String>);
 
 impl BotCache {
+    /// The built-in flow's own contact-center checks, if it has them.
+    pub(crate) fn contact_center(
+        &self,
+        settings: &Arc<Settings>,
+    ) -> Option<switchboard_types::contact_center::ContactCenterChecks> {
+        let _ = self.get(settings);
+        None
+    }
+
     fn get(&self, settings: &Arc<Settings>) -> Result<Arc<Bot>, String> {
         let mut cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match &*cached {
@@ -116,16 +180,35 @@ pub(crate) async fn say(
     .await
 }
 
-async fn send_reply(
+pub(crate) async fn send_reply(
     engine: &Engine,
     conv: &mut Conversation,
     reply: &BotReply,
 ) -> Result<(), EngineError> {
-    let payload = if reply.quick_replies.is_empty() {
+    send_reply_with(engine, conv, reply, Value::Null).await
+}
+
+/// [`send_reply`] with more facts on the transcript line (e.g. the figures a queue
+/// update said).
+pub(crate) async fn send_reply_with(
+    engine: &Engine,
+    conv: &mut Conversation,
+    reply: &BotReply,
+    extra: Value,
+) -> Result<(), EngineError> {
+    let mut payload = if reply.quick_replies.is_empty() {
         Value::Null
     } else {
         json!({ "quickReplies": reply.quick_replies })
     };
+    if let Value::Object(extra) = extra {
+        if payload.is_null() {
+            payload = json!({});
+        }
+        for (k, v) in extra {
+            payload[k] = v;
+        }
+    }
     match (conv.mode, conv.gateway_id.clone()) {
         (Mode::Endpoint, Some(gateway_id)) => {
             let mut message = SendMessage::text("bot", &reply.text);

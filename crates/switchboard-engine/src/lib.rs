@@ -13,8 +13,10 @@
 mod actors;
 mod bot_turn;
 mod connections;
+mod contact_center;
 mod handover;
 mod on_event;
+mod queue_updates;
 mod tester;
 mod typing;
 
@@ -87,6 +89,7 @@ pub struct Engine {
     actors: actors::Actors,
     config: std::sync::RwLock<EngineConfig>,
     bot: bot_turn::BotCache,
+    queue_updates: queue_updates::LastTold,
 }
 
 /// What an actor is asked to do.
@@ -100,6 +103,8 @@ pub(crate) enum Job {
     Typing,
     Leave(String, oneshot::Sender<Result<Conversation, EngineError>>),
     HandoverCreated(i64),
+    /// Time to tell a queued customer the queue's figures.
+    QueueUpdate,
 }
 
 /// A conversation and its transcript, as the UI opens it.
@@ -124,6 +129,7 @@ impl Engine {
             actors: actors::Actors::default(),
             config: std::sync::RwLock::new(EngineConfig::default()),
             bot: bot_turn::BotCache::default(),
+            queue_updates: queue_updates::LastTold::default(),
         })
     }
 
@@ -197,6 +203,7 @@ pub fn spawn(engine: Arc<Engine>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         handover::resume_pending_creates(&engine).await;
         tokio::spawn(sweeper(engine.clone(), stopped.clone()));
+        tokio::spawn(queue_updates::run(engine.clone(), stopped.clone()));
         loop {
             tokio::select! {
                 // The guard `wait_for` returns is not Send: drop it inside.
@@ -320,6 +327,11 @@ pub(crate) async fn handle_job(engine: &Arc<Engine>, key: &str, job: Job) {
         Job::Typing => tester::typing(engine, key).await,
         Job::Leave(reason, reply) => {
             let _ = reply.send(tester::leave(engine, key, &reason).await);
+        }
+        Job::QueueUpdate => {
+            if let Err(e) = queue_updates::tell(engine, key).await {
+                tracing::warn!(conversation = key, error = %e, "queue update failed");
+            }
         }
         Job::HandoverCreated(outbox_id) => {
             if let Err(e) = handover::created(engine, key, outbox_id).await {

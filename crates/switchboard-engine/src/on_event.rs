@@ -18,7 +18,9 @@ use switchboard_settings::Settings;
 use switchboard_store::QueuedEvent;
 use switchboard_types::{now_ms, Direction, Lane, RelayEvent};
 
-use crate::{bot_turn, handover, note, save, Conversation, Engine, EngineError, Mode, Phase};
+use crate::{
+    bot_turn, contact_center, handover, note, save, Conversation, Engine, EngineError, Mode, Phase,
+};
 
 pub(crate) async fn handle(
     engine: &Arc<Engine>,
@@ -147,6 +149,7 @@ async fn conversation_update(
         }
         Some("idle") if conv.phase != Phase::Ended && conv.phase != Phase::Bot => {
             end(engine, conv, "8x8 closed the conversation.").await?;
+            tell(engine, conv, Step::Ended, None).await?;
         }
         _ => {}
     }
@@ -169,6 +172,13 @@ async fn queued_in(
     if conv.phase == Phase::Ended {
         reopen(engine, conv).await?;
     }
+    // The step the customer is told of: the first queue of a handover, or the queue a
+    // transfer moved it to. A repeated QUEUED (P12) says nothing again.
+    let step = match conv.phase {
+        Phase::Handover | Phase::Bot => Some(Step::Queued),
+        Phase::Transferred => Some(Step::Transferred),
+        _ => None,
+    };
     // An agent may already have joined (events can come out of order).
     if conv.phase != Phase::Agent {
         conv.phase = Phase::Queued;
@@ -187,6 +197,9 @@ async fn queued_in(
         json!({ "queueId": q.queue_id, "queueName": q.queue_name }),
     )
     .await?;
+    if let Some(step) = step {
+        tell(engine, conv, step, None).await?;
+    }
     Ok("queued")
 }
 
@@ -352,7 +365,7 @@ async fn activity(
 }
 
 async fn enter_agent(
-    engine: &Engine,
+    engine: &Arc<Engine>,
     conv: &mut Conversation,
     agent: Option<String>,
 ) -> Result<(), EngineError> {
@@ -372,10 +385,11 @@ async fn enter_agent(
             conv,
             Lane::System,
             Direction::In,
-            &format!("Agent {} joined.", agent.unwrap_or_default()),
+            &format!("Agent {} joined.", agent.clone().unwrap_or_default()),
             Value::Null,
         )
         .await?;
+        tell(engine, conv, Step::AgentJoined, agent.as_deref()).await?;
     }
     Ok(())
 }
@@ -383,6 +397,8 @@ async fn enter_agent(
 /// What the bot says when it has the conversation back after an agent.
 const BOT_IS_BACK: &str =
     "The agent has left. I'm back to help you; ask for an agent again at any time.";
+/// The same after a configured "agent left" message.
+const BOT_IS_BACK_AFTER: &str = "I'm back to help you; ask for an agent again at any time.";
 
 /// The agent left without a transfer (P13). What follows depends on who owns the
 /// customer's side. In handover mode the relay does: its user is told, then the bot takes
@@ -425,18 +441,33 @@ async fn agent_ended(
         }
         return Ok(());
     }
+    // A configured "agent left" message replaces the relay's own first words.
+    let left = contact_center::checks(engine, &engine.settings())
+        .status
+        .agent_left;
+    let left = left.trim();
+    if !left.is_empty() {
+        bot_turn::say(engine, conv, left).await?;
+    }
     match settings.handover.when_agent_leaves {
         AgentLeaves::ResumeBot => {
             conv.phase = Phase::Bot;
-            bot_turn::say(engine, conv, BOT_IS_BACK).await?;
+            let back = if left.is_empty() {
+                BOT_IS_BACK
+            } else {
+                BOT_IS_BACK_AFTER
+            };
+            bot_turn::say(engine, conv, back).await?;
         }
         AgentLeaves::Close => {
-            bot_turn::say(
-                engine,
-                conv,
-                "The agent has ended the chat. Thank you for contacting us.",
-            )
-            .await?;
+            if left.is_empty() {
+                bot_turn::say(
+                    engine,
+                    conv,
+                    "The agent has ended the chat. Thank you for contacting us.",
+                )
+                .await?;
+            }
             handover::leave_8x8(engine, conv).await?;
             end(engine, conv, "Closed after the agent left.").await?;
         }
@@ -505,4 +536,50 @@ fn opens_a_conversation(kind: &EventKind) -> bool {
         EventKind::Activity(a) => a.name != "typing",
         EventKind::Transfer | EventKind::WebhookVerify | EventKind::Unknown => false,
     }
+}
+
+/// A step of the handover the customer may be told of (the status messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Queued,
+    AgentJoined,
+    Transferred,
+    Ended,
+}
+
+/// Tells the customer of a step when its status message is set. In handover mode the
+/// relay's user sees only what the relay says, so every step is told. In endpoint mode
+/// 8x8's own channel already shows an agent joining, a transfer and the end; only being
+/// queued (with the cancel offer) is sent there as a bot message (P33).
+async fn tell(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    step: Step,
+    agent: Option<&str>,
+) -> Result<(), EngineError> {
+    if conv.mode == Mode::Endpoint && step != Step::Queued {
+        return Ok(());
+    }
+    let checks = contact_center::checks(engine, &engine.settings());
+    let reply = match step {
+        Step::Queued => contact_center::queued_reply(&checks, conv.mode),
+        Step::AgentJoined => plain(&checks.status.agent_joined, agent),
+        Step::Transferred => plain(&checks.status.transferred, agent),
+        Step::Ended => plain(&checks.status.ended, agent),
+    };
+    if let Some(reply) = reply {
+        bot_turn::send_reply(engine, conv, &reply).await?;
+    }
+    Ok(())
+}
+
+fn plain(text: &str, agent: Option<&str>) -> Option<switchboard_bot::BotReply> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| switchboard_bot::BotReply {
+        text: text.replace(
+            "{agent}",
+            agent.filter(|a| !a.is_empty()).unwrap_or("An agent"),
+        ),
+        quick_replies: Vec::new(),
+    })
 }

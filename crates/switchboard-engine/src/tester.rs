@@ -13,7 +13,8 @@ use switchboard_settings::Role;
 use switchboard_types::{now_ms, Direction, Lane, RelayEvent};
 
 use crate::{
-    bot_turn, handover, note, on_event::end, save, Conversation, Engine, EngineError, Mode, Phase,
+    bot_turn, contact_center, handover, note, on_event::end, save, Conversation, Engine,
+    EngineError, Mode, Phase,
 };
 
 #[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
@@ -93,6 +94,17 @@ pub(crate) async fn input(
         ),
     };
     conv.last_user_at_ms = Some(now_ms());
+    let payload = match &bot_input {
+        BotInput::QuickReply { payload, .. } => Some(payload.as_str()),
+        _ => None,
+    };
+    let checks = contact_center::checks(engine, &engine.settings());
+    let waiting = matches!(conv.phase, Phase::Queued | Phase::Handover);
+    if waiting && conv.gateway_id.is_some() && contact_center::is_cancel(&checks, payload, &text) {
+        cancel_wait(engine, &mut conv, &text).await?;
+        save(engine, &mut conv).await?;
+        return Ok(conv);
+    }
     match conv.phase {
         Phase::Bot => {
             note(
@@ -171,6 +183,47 @@ pub(crate) async fn input(
     }
     save(engine, &mut conv).await?;
     Ok(conv)
+}
+
+/// The user left the queue before an agent joined (the cancel word or its quick reply):
+/// the 8x8 side ends the way a user leaving ends it (P27), and the bot has the
+/// conversation again. The 8x8 conversation is remembered as an earlier one, so its
+/// closing events are history rather than news.
+async fn cancel_wait(
+    engine: &Arc<Engine>,
+    conv: &mut Conversation,
+    text: &str,
+) -> Result<(), EngineError> {
+    note(
+        engine,
+        conv,
+        Lane::User,
+        Direction::Local,
+        text,
+        Value::Null,
+    )
+    .await?;
+    handover::leave_8x8(engine, conv).await?;
+    if let (Some(h), Some(id)) = (conv.handover.as_mut(), conv.gateway_id.take()) {
+        h.local.earlier_gateway_ids.push(id);
+    }
+    conv.phase = Phase::Bot;
+    conv.transfer_pending = false;
+    note(
+        engine,
+        conv,
+        Lane::System,
+        Direction::Local,
+        "The user left the queue before an agent joined; the 8x8 conversation is ended and the bot has the conversation again.",
+        Value::Null,
+    )
+    .await?;
+    let checks = contact_center::checks(engine, &engine.settings());
+    let cancelled = checks.status.cancelled.trim();
+    if !cancelled.is_empty() {
+        bot_turn::say(engine, conv, cancelled).await?;
+    }
+    Ok(())
 }
 
 /// Typing reaches the agent only while 8x8 has the conversation; a transient hint, sent

@@ -49,6 +49,9 @@ pub struct Conversation {
     pub ended_at_ms: Option<i64>,
     pub last_user_at_ms: Option<i64>,
     pub last_text: Option<String>,
+    /// The handover the bot offered (a long queue, no agent available) and the customer
+    /// has not answered yet: the reason it was asked for, to hand over with if they wait.
+    pub handover_offer: Option<String>,
 }
 
 impl Conversation {
@@ -89,6 +92,7 @@ impl Conversation {
             ended_at_ms: None,
             last_user_at_ms: None,
             last_text: None,
+            handover_offer: None,
         }
     }
 
@@ -119,6 +123,7 @@ impl Conversation {
             ended_at_ms: r.get("ended_at_ms")?,
             last_user_at_ms: r.get("last_user_at_ms")?,
             last_text: r.get("last_text")?,
+            handover_offer: r.get("handover_offer")?,
         })
     }
 }
@@ -400,7 +405,7 @@ const COLUMNS: &str =
     "id, role, phase, gateway_id, state, channel_id, user_json, bot_session_json, \
     greeted, queue_id, queue_name, agent_id, transfer_pending, handover_json, created_at_ms, \
     updated_at_ms, queued_at_ms, agent_joined_at_ms, first_agent_reply_at_ms, ended_at_ms, \
-    last_user_at_ms, last_text";
+    last_user_at_ms, last_text, handover_offer";
 
 /// What [`ConversationStore::route_of`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -519,7 +524,7 @@ impl ConversationStore {
                 c.prepare_cached(
                     &format!(
                         "INSERT OR REPLACE INTO conversations ({COLUMNS}, search_text) VALUES \
-                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
                     ),
                 )?
                 .execute(params![
@@ -545,6 +550,7 @@ impl ConversationStore {
                         c2.ended_at_ms,
                         c2.last_user_at_ms,
                         c2.last_text,
+                        c2.handover_offer,
                         c2.search_text(),
                     ])?;
                 Ok(())
@@ -760,6 +766,20 @@ impl ConversationStore {
                      AND COALESCE(last_user_at_ms, created_at_ms) < ?1"
                 ))?;
                 let rows = stmt.query_map([before_ms], Conversation::from_row)?;
+                rows.collect()
+            })
+            .await
+    }
+
+    /// Conversations waiting in an 8x8 queue for an agent now (both modes), read through
+    /// the phase index: the queue updates' timer asks every second.
+    pub async fn queued(&self) -> Result<Vec<Conversation>, DbError> {
+        self.db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM conversations WHERE phase = 'queued'"
+                ))?;
+                let rows = stmt.query_map([], Conversation::from_row)?;
                 rows.collect()
             })
             .await

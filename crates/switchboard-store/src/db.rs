@@ -2,8 +2,9 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 12; 4, 5, 7, 8, 9 and 10 change indexes only, 6 adds the search column,
-//! 11 the transcript search index, 12 the outbox's `exchange_json`; see the migrations):
+//! Schema (version 13; 4, 5, 7, 8, 9 and 10 change indexes only, 6 adds the search column,
+//! 11 the transcript search index, 12 the outbox's `exchange_json`, 13 the conversation's
+//! `handover_offer`; see the migrations):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
 //!   token, accepted or not — the inspector's source and the inbox queue at once.
@@ -199,6 +200,9 @@ const MIGRATIONS: &[&str] = &[
     // What the last attempt of an outbox entry looked like on the wire (method, URL,
     // status, duration, the answer cut to a few kB; never a header), for the inspector.
     "ALTER TABLE outbox ADD COLUMN exchange_json TEXT;",
+    // The handover the bot offered and the customer has not answered yet (a long queue,
+    // no agent available: wait or keep talking to the bot); the reason it asked for it.
+    "ALTER TABLE conversations ADD COLUMN handover_offer TEXT;",
 ];
 
 /// A file brought up to `version` only, as an older build left it (tests of a migration).

@@ -12,7 +12,9 @@
 //!   messages, the agent, handback, leaving;
 //! - lifecycle.rs — agent left, transfer, endings, re-opening, the inactivity timeout
 //!   and events out of order;
-//! - tester_timeout.rs — the inactivity timeout for a user still with the bot.
+//! - tester_timeout.rs — the inactivity timeout for a user still with the bot;
+//! - contact_center.rs — the checks before a handover (opening hours, agents, queue
+//!   length, 8x8 failing), the offer to wait, queue updates, status messages, cancel.
 
 mod harness;
 mod script;
@@ -30,6 +32,7 @@ macro_rules! cases {
     };
 }
 
+mod contact_center;
 mod endpoint;
 mod handover;
 mod lifecycle;

@@ -9,8 +9,9 @@
 use std::{collections::HashMap, time::Duration};
 
 use serde_json::{json, Value};
-use switchboard_engine::{Conversation, EngineConfig, NewUser, Phase, UserInput};
+use switchboard_engine::{Conversation, EngineConfig, NewUser, Phase, QuickReplyChoice, UserInput};
 use switchboard_settings::Settings;
+use switchboard_types::contact_center::{QueueFigures, ScheduleState};
 use switchboard_types::now_ms;
 
 use crate::harness::{eventually, Harness, PATIENCE};
@@ -49,10 +50,16 @@ pub enum Step {
     Settings(fn(&mut Settings)),
     /// How long a "minute" of the inactivity timeout is.
     Minute(Duration),
+    /// Let this much time pass (the clock's own steps: queue updates).
+    Sleep(Duration),
     /// The id of this relay's webhook in 8x8, for a handback.
     HandbackWebhook(Option<&'static str>),
     /// Look at another 8x8 conversation (and its local conversation) from here on.
     Focus(&'static str),
+    /// What 8x8's queue statistics answer from now on (figures, or the error).
+    Figures(Result<QueueFigures, &'static str>),
+    /// What 8x8's schedule status answers from now on.
+    Schedule(Result<ScheduleState, &'static str>),
 
     // ---- 8x8 ----
     /// 8x8 delivers an event (built by the functions below) for the 8x8 conversation in
@@ -69,6 +76,8 @@ pub enum Step {
     // ---- the tester (handover mode) ----
     Start,
     Say(&'static str),
+    /// The tester's user taps a quick reply: title, payload.
+    Tap(&'static str, &'static str),
     Leave,
 
     // ---- expectations ----
@@ -113,6 +122,10 @@ impl Step {
             Step::Minute(m) => format!("Minute({m:?})"),
             Step::HandbackWebhook(id) => format!("HandbackWebhook({id:?})"),
             Step::Focus(gw) => format!("Focus({gw})"),
+            Step::Figures(f) => format!("Figures({f:?})"),
+            Step::Sleep(d) => format!("Sleep({d:?})"),
+            Step::Schedule(st) => format!("Schedule({st:?})"),
+            Step::Tap(title, payload) => format!("Tap({title:?}, {payload:?})"),
             Step::Event(e) | Step::Twice(e) => {
                 let kind = if matches!(self, Step::Twice(_)) {
                     "Twice"
@@ -350,6 +363,29 @@ impl Runner {
             Step::Focus(gateway) => {
                 self.gateway = gateway.to_string();
                 self.local = None;
+            }
+            Step::Sleep(d) => tokio::time::sleep(d).await,
+            Step::Figures(answer) => {
+                *h.connections.figures.lock().unwrap() = answer.map_err(str::to_string)
+            }
+            Step::Schedule(answer) => {
+                *h.connections.schedule.lock().unwrap() = answer.map_err(str::to_string)
+            }
+            Step::Tap(title, payload) => {
+                let id = self.local().await.expect("a conversation to tap in");
+                self.h
+                    .engine
+                    .input(
+                        &id,
+                        UserInput::QuickReply {
+                            quick_reply: QuickReplyChoice {
+                                title: title.into(),
+                                payload: payload.into(),
+                            },
+                        },
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{at}: tap: {e}"));
             }
             Step::Event(body) => {
                 let id = h.new_event_id();
