@@ -24,14 +24,62 @@
 //!   keywords: [agent, human] # optional (and/or regex): these hand over at once
 //!   after_fallbacks: 2       # optional; misunderstood messages in a row, 0 (default) = never
 //!   reply: Connecting you to an agent.  # required; the last thing the bot says
+//!   contact_center:          # optional; the contact-center checks, below
 //! ```
+//!
+//! `handover.contact_center` is what the handover checks in the contact center first and
+//! what the customer is told while they wait: the Handover settings' contact-center
+//! block, in snake_case and held to the same rules. When the flow has it, it **replaces
+//! the settings' block whole**: a key left out here takes the default below, not the
+//! settings' value, and `contact_center: {}` turns every check off whatever the settings
+//! say. Without it (or with `contact_center:` and nothing after it) the settings' block
+//! applies. Each section is optional; a section left out is off.
+//!
+//! ```yaml
+//! contact_center:
+//!   opening_hours:             # hand over only while 8x8's schedule is open
+//!     schedule_id: sched-1     # required; the schedule's id in 8x8
+//!     closed_choices: ['Choice #2', 3]  # optional; choices that count as closed too: 1 to 6,
+//!                              # or 'Choice #1' to 'Choice #6' in quotes (" #" starts a comment)
+//!     message: We are closed right now.  # said instead; the bot carries on
+//!   availability:              # hand over only when an agent is in these states
+//!     states: available        # available (default), available_or_busy, available_busy_or_offline,
+//!                              # available_busy_offline_or_break, logged_in
+//!     message: No agent is available right now.
+//!     offer_wait: true         # default true: offer to wait anyway
+//!   queue_limit:               # ask first when the queue is long; one limit or both
+//!     max_waiting: 10          # more than this many waiting (0 to 10000)
+//!     max_longest_wait_seconds: 600  # someone waiting longer than this (1 to 86400)
+//!     message: "Our agents are busy: {waiting} waiting, the longest for {longest_wait}."
+//!   on_error: hand_over        # when 8x8 cannot answer a check: hand_over (default) or treat_as_closed
+//!   queue_update_seconds: 60   # tell the waiting customer the queue's figures; 0 (default) = never,
+//!                              # else 15 to 3600 (8x8 refreshes them every few seconds)
+//!   queue_update_message: "{waiting} waiting; the typical wait is {typical_wait}."
+//!   cancel_word: cancel        # typed while queued, leaves the queue (at most 40 characters)
+//!   status:                    # what the customer is told; "" is silent
+//!     queued: You are in the queue.
+//!     agent_joined: "{agent} joined the chat."
+//!     transferred: I am passing you to a colleague.
+//!     agent_left: The agent left the chat.
+//!     ended: The chat has ended.
+//!     cancelled: You left the queue.
+//! ```
+//!
+//! A text that starts with `{` needs quotes (YAML reads `{waiting}` as a mapping). The
+//! placeholders are only the ones shown: `{waiting}` and `{typical_wait}` in the queue
+//! update, `{waiting}` and `{longest_wait}` in the queue limit's message, `{agent}` in
+//! `agent_joined`. Messages are at most 2,000 characters.
 
 use std::fmt;
 
 use regex::{Regex, RegexBuilder};
 
+use switchboard_types::contact_center::ContactCenterChecks;
+
 use super::yaml::{self, Node, Pos};
 use super::QuickReply;
+
+mod contact_center;
 
 /// The most consecutive misunderstandings a flow may wait for before handing over; more
 /// would only frustrate the user.
@@ -70,6 +118,9 @@ pub struct Handover {
     /// Hand over after this many misunderstood messages in a row; 0 never does.
     pub after_fallbacks: u32,
     pub message: String,
+    /// The flow's `contact_center` block; when present it replaces the Handover
+    /// settings' block whole. `None` when the flow has none.
+    pub contact_center: Option<ContactCenterChecks>,
 }
 
 /// Keywords and a regex, compiled once when the flow is parsed.
@@ -202,7 +253,13 @@ const RULE_KEYS: &[&str] = &[
     "quick_replies",
     "handover",
 ];
-const HANDOVER_KEYS: &[&str] = &["keywords", "regex", "after_fallbacks", "reply"];
+const HANDOVER_KEYS: &[&str] = &[
+    "keywords",
+    "regex",
+    "after_fallbacks",
+    "reply",
+    "contact_center",
+];
 const QUICK_REPLY_KEYS: &[&str] = &["title", "payload"];
 
 /// The entries of one mapping, checked for unknown and repeated keys up front so that a
@@ -415,10 +472,17 @@ fn handover(node: &Node) -> Result<Handover> {
         }
     };
     let message = text(fields.required("reply")?, "the handover's reply")?;
+    let contact_center = fields
+        .entries
+        .iter()
+        .find(|(k, _, v)| *k == "contact_center" && !v.is_null())
+        .map(|(_, at, node)| contact_center::parse(*at, node))
+        .transpose()?;
     Ok(Handover {
         matcher,
         after_fallbacks,
         message,
+        contact_center,
     })
 }
 

@@ -249,6 +249,19 @@ impl Bot {
         }
     }
 
+    /// The flow's contact-center checks, which replace the Handover settings' block
+    /// whole; `None` for an external bot or a flow without the block (the settings'
+    /// block applies).
+    pub fn contact_center(
+        &self,
+    ) -> Option<&switchboard_types::contact_center::ContactCenterChecks> {
+        match &self.kind {
+            Kind::Builtin(flow) => flow.handover.contact_center.as_ref(),
+            #[cfg(feature = "external")]
+            Kind::External(_) => None,
+        }
+    }
+
     pub fn kind(&self) -> BotKind {
         match self.kind {
             Kind::Builtin(_) => BotKind::Builtin,
