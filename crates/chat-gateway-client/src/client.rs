@@ -369,6 +369,21 @@ impl ChatGatewayClient {
             .map(|_| ())
     }
 
+    /// A GET under the Contact Center API's `/cc/v1` (contact_center.rs): the same
+    /// headers, retries and observers as the Chat Gateway's calls; the body as sent.
+    pub(crate) async fn cc_get(&self, path: String) -> Result<Bytes, ClientError> {
+        self.send_at(
+            crate::contact_center::PREFIX,
+            Method::GET,
+            path,
+            &[],
+            Body::None,
+            true,
+        )
+        .await
+        .map(|raw| raw.bytes)
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -377,8 +392,21 @@ impl ChatGatewayClient {
         body: Body<'_>,
         idempotent: bool,
     ) -> Result<Raw, ClientError> {
+        self.send_at(PREFIX, method, path, query, body, idempotent)
+            .await
+    }
+
+    async fn send_at(
+        &self,
+        prefix: &str,
+        method: Method,
+        path: String,
+        query: &[(&str, String)],
+        body: Body<'_>,
+        idempotent: bool,
+    ) -> Result<Raw, ClientError> {
         let mut url = url::Url::parse(&format!(
-            "{}{PREFIX}{path}",
+            "{}{prefix}{path}",
             self.conn.base_url.trim_end_matches('/')
         ))
         .map_err(|e| ClientError::InvalidRequest(format!("the Base URL is not valid: {e}")))?;
@@ -564,7 +592,7 @@ fn conv(id: &str, rest: &str) -> String {
 }
 
 /// Percent-encodes one path segment (ids are opaque strings).
-fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

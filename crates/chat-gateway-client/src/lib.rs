@@ -5,7 +5,9 @@
 //!   change 8x8 state as data ([`call::OutboundCall`]) so they can be stored first;
 //! - inbound: webhook events ([`webhook::event`]), their signatures ([`webhook::signature`])
 //!   and the signing keys ([`webhook::jwk`]);
-//! - the handover's JSON properties ([`json_properties`]).
+//! - the handover's JSON properties ([`json_properties`]);
+//! - the Contact Center's queue statistics and schedules ([`contact_center`]), which the
+//!   handover checks read (`/cc/v1`, outside the Chat Gateway).
 //!
 //! The HTTP parts (the client, the signing-key fetcher) are the `http` feature, on by
 //! default: the engine uses only the types and leaves them out.
@@ -18,6 +20,7 @@ pub mod call;
 #[cfg(feature = "http")]
 mod client;
 mod connection;
+pub mod contact_center;
 pub mod error;
 pub mod json_properties;
 mod observe;
