@@ -49,7 +49,13 @@ pub use crate::seed::{AgentScript, ApiKeySeed, QueueSeed};
 pub use crate::settings::{Settings, SettingsPatch};
 pub use crate::store::{Indicator, Offer};
 
+pub use crate::contact_center::{AgentState, ScheduleState};
+pub use crate::control_contact_center::{
+    AgentStateBody, AgentView, ContactCenterView, QueueAgents, ScheduleStateBody, ScheduleView,
+};
+
 use crate::control::{LogRecords, Offers, Queues};
+use crate::control_contact_center::Schedules;
 
 /// What went wrong talking to the emulator's control API.
 #[derive(Debug, thiserror::Error)]
@@ -222,6 +228,78 @@ impl SimControl {
     pub async fn offers(&self) -> Result<Vec<Offer>> {
         let list: Offers = self.call(Method::GET, "/sim/offers".into(), |r| r).await?;
         Ok(list.offers)
+    }
+
+    /// `GET /sim/contact-center`: every queue's mock agents and every schedule.
+    pub async fn contact_center(&self) -> Result<ContactCenterView> {
+        self.call(Method::GET, "/sim/contact-center".into(), |r| r)
+            .await
+    }
+
+    /// `GET /sim/contact-center/queues/{queueId}/agents`: a queue's mock agents, their
+    /// states and what each is counted as now.
+    pub async fn queue_agents(&self, queue_id: &str) -> Result<QueueAgents> {
+        let path = format!("/sim/contact-center/queues/{}/agents", segment(queue_id)?);
+        self.call(Method::GET, path, |r| r).await
+    }
+
+    /// `PUT /sim/contact-center/queues/{queueId}/agents/{agentId}`: sets an agent's
+    /// state (adding the agent to the queue if new). The queue's scripted agent takes
+    /// offers only while available; set available, it takes the ones that waited.
+    pub async fn set_agent_state(
+        &self,
+        queue_id: &str,
+        agent_id: &str,
+        state: AgentState,
+    ) -> Result<AgentView> {
+        let path = format!(
+            "/sim/contact-center/queues/{}/agents/{}",
+            segment(queue_id)?,
+            segment(agent_id)?
+        );
+        let body = AgentStateBody { state, name: None };
+        self.call(Method::PUT, path, |r| r.json(&body)).await
+    }
+
+    /// `GET /sim/contact-center/schedules`.
+    pub async fn schedules(&self) -> Result<Vec<ScheduleView>> {
+        let list: Schedules = self
+            .call(Method::GET, "/sim/contact-center/schedules".into(), |r| r)
+            .await?;
+        Ok(list.schedules)
+    }
+
+    /// `GET /sim/contact-center/schedules/{scheduleId}`.
+    pub async fn schedule(&self, schedule_id: &str) -> Result<ScheduleView> {
+        let path = format!("/sim/contact-center/schedules/{}", segment(schedule_id)?);
+        self.call(Method::GET, path, |r| r).await
+    }
+
+    /// `PUT /sim/contact-center/schedules/{scheduleId}`: sets an existing schedule's
+    /// state (what `GET /cc/v1/schedules/{id}/status` answers); 404 for an unknown id.
+    pub async fn set_schedule_state(
+        &self,
+        schedule_id: &str,
+        state: ScheduleState,
+    ) -> Result<ScheduleView> {
+        let path = format!("/sim/contact-center/schedules/{}", segment(schedule_id)?);
+        let body = ScheduleStateBody {
+            state,
+            name: None,
+            time_zone: None,
+        };
+        self.call(Method::PUT, path, |r| r.json(&body)).await
+    }
+
+    /// `PUT /sim/contact-center/schedules/{scheduleId}` with a name: adds the schedule
+    /// if it does not exist, else renames it and sets its state.
+    pub async fn put_schedule(
+        &self,
+        schedule_id: &str,
+        body: &ScheduleStateBody,
+    ) -> Result<ScheduleView> {
+        let path = format!("/sim/contact-center/schedules/{}", segment(schedule_id)?);
+        self.call(Method::PUT, path, |r| r.json(body)).await
     }
 
     /// `GET /sim/conversations/{id}`: the agent's view of a conversation.

@@ -266,14 +266,18 @@ impl Sim {
             .last_queue = Some(queue_id.clone());
         evs.push(events::queued(conv_id, now_ms(), &queue_id, &queue_name));
         store.offers.retain(|o| o.conversation_id != conv_id);
+        let now = now_ms();
+        store.cc.queued(&queue_id, now);
         store.offers.push(Offer {
             conversation_id: conv_id.into(),
             tenant,
             queue_id,
             queue_name,
             interaction_id,
-            offered_at_ms: now_ms(),
+            offered_at_ms: now,
         });
+        // The timer fires even if the scripted agent is not available then: `accept`
+        // checks its state, and setting it available hands it the waiting offers.
         if let Some(script) = script {
             let conv_id = conv_id.to_string();
             self.after(script.accept_after_ms, move |sim| {
@@ -307,10 +311,16 @@ impl Sim {
                 .queue(&conv.tenant, &offer.queue_id)
                 .and_then(|q| q.agent.as_ref())
                 .is_some_and(|a| a.agent_id == script.agent_id);
-            if *epoch != conv.epoch || !runs {
+            // Routing follows the agent's state: only an available agent is offered a
+            // chat (contact_center.rs).
+            let available = store.cc.agent_state(&offer.queue_id, &script.agent_id)
+                == crate::contact_center::AgentState::Available;
+            if *epoch != conv.epoch || !runs || !available {
                 return Err(EngineError::NoOffer(conv_id.into()));
             }
         }
+        let (queue_id, offered_at) = (offer.queue_id.clone(), offer.offered_at_ms);
+        store.cc.accepted(&queue_id, offered_at, now_ms());
         store.offers.retain(|o| o.conversation_id != conv_id);
         let script = scripted.map(|(_, s)| s);
         let agent = agent_id
@@ -614,6 +624,15 @@ impl Sim {
         }
         let was_idle = conv.state == ConvState::Idle;
         conv.state = ConvState::Idle;
+        // Leaving while waiting for an agent is what 8x8 counts as abandoned.
+        if let Some(q) = store
+            .offers
+            .iter()
+            .find(|o| o.conversation_id == conv_id)
+            .map(|o| o.queue_id.clone())
+        {
+            store.cc.abandoned(&q, now);
+        }
         store.offers.retain(|o| o.conversation_id != conv_id);
         if !was_idle {
             evs.push(Self::update_event(&store, conv_id));

@@ -32,6 +32,18 @@ pub struct Faults {
     pub unsigned_rate: f64,
     pub bad_signature_next: u32,
     pub bad_signature_rate: f64,
+    /// Added before each contact-center statistics call (`/cc/v1/stats/rt/...`); longer
+    /// than the client's timeout, it is a timeout.
+    pub stats_latency_ms: u64,
+    pub stats_fail_next: u32,
+    pub stats_fail_rate: f64,
+    /// The status of a failed statistics call; 0 means 500.
+    pub stats_fail_status: u16,
+    /// The same for the schedule calls (`/cc/v1/schedules...`).
+    pub schedule_latency_ms: u64,
+    pub schedule_fail_next: u32,
+    pub schedule_fail_rate: f64,
+    pub schedule_fail_status: u16,
 }
 
 /// Some fields of [`Faults`], for `PATCH /sim/faults`: the fields given replace the
@@ -69,6 +81,22 @@ pub struct FaultsPatch {
     pub bad_signature_next: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bad_signature_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats_latency_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats_fail_next: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats_fail_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats_fail_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_latency_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_fail_next: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_fail_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_fail_status: Option<u16>,
 }
 
 /// A patch that sets every field. Destructuring `Faults` here keeps the two field lists
@@ -91,6 +119,14 @@ impl From<Faults> for FaultsPatch {
             unsigned_rate,
             bad_signature_next,
             bad_signature_rate,
+            stats_latency_ms,
+            stats_fail_next,
+            stats_fail_rate,
+            stats_fail_status,
+            schedule_latency_ms,
+            schedule_fail_next,
+            schedule_fail_rate,
+            schedule_fail_status,
         } = f;
         Self {
             api_latency_ms: Some(api_latency_ms),
@@ -108,6 +144,14 @@ impl From<Faults> for FaultsPatch {
             unsigned_rate: Some(unsigned_rate),
             bad_signature_next: Some(bad_signature_next),
             bad_signature_rate: Some(bad_signature_rate),
+            stats_latency_ms: Some(stats_latency_ms),
+            stats_fail_next: Some(stats_fail_next),
+            stats_fail_rate: Some(stats_fail_rate),
+            stats_fail_status: Some(stats_fail_status),
+            schedule_latency_ms: Some(schedule_latency_ms),
+            schedule_fail_next: Some(schedule_fail_next),
+            schedule_fail_rate: Some(schedule_fail_rate),
+            schedule_fail_status: Some(schedule_fail_status),
         }
     }
 }
@@ -122,7 +166,49 @@ pub enum DeliveryFault {
     BadSignature,
 }
 
+/// The two families of contact-center routes, each with its own faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CcRoute {
+    /// `/cc/v1/stats/rt/...`
+    Stats,
+    /// `/cc/v1/schedules...`
+    Schedules,
+}
+
 impl Faults {
+    pub fn cc_latency_ms(&self, route: CcRoute) -> u64 {
+        match route {
+            CcRoute::Stats => self.stats_latency_ms,
+            CcRoute::Schedules => self.schedule_latency_ms,
+        }
+    }
+
+    /// Consumes a contact-center fault for `route`, if one is due.
+    pub fn take_cc(&mut self, route: CcRoute) -> Option<ApiError> {
+        let (next, rate, status) = match route {
+            CcRoute::Stats => (
+                &mut self.stats_fail_next,
+                self.stats_fail_rate,
+                self.stats_fail_status,
+            ),
+            CcRoute::Schedules => (
+                &mut self.schedule_fail_next,
+                self.schedule_fail_rate,
+                self.schedule_fail_status,
+            ),
+        };
+        if !take(next, rate) {
+            return None;
+        }
+        Some(match status {
+            0 => ApiError::Injected(500),
+            429 => ApiError::TooManyRequests {
+                retry_after_secs: self.retry_after_secs.max(1),
+            },
+            s => ApiError::Injected(s),
+        })
+    }
+
     /// Consumes an API fault, if one is due.
     pub fn take_api(&mut self) -> Option<ApiError> {
         if !take(&mut self.api_fail_next, self.api_fail_rate) {

@@ -13,8 +13,11 @@ mod auth;
 mod cards;
 mod channels;
 pub mod clock;
+pub mod contact_center;
+mod contact_center_api;
 mod control;
 pub mod control_client;
+mod control_contact_center;
 mod conversations;
 mod delivery;
 mod engine;
@@ -274,6 +277,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
 fn seeded_store(seed: &Seed) -> Store {
     let mut store = Store {
         queues: seed.queues.clone(),
+        cc: contact_center::ContactCenter::from_seed(&seed.contact_center),
         ..Store::default()
     };
     for w in &seed.webhooks {

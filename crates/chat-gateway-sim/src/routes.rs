@@ -1,4 +1,5 @@
-//! The HTTP surface: 8x8's 34 operations at 8x8's paths (plus the legacy JWK path), the
+//! The HTTP surface: 8x8's 34 operations at 8x8's paths (plus the legacy JWK path and the
+//! contact-center statistics and schedules, contact_center_api.rs), the
 //! inbound Event Log and API fault injection around them, and the control API.
 
 use std::collections::BTreeMap;
@@ -16,7 +17,10 @@ use crate::clock::now_ms;
 use crate::errors::ErrorStyle;
 use crate::eventlog::LogRecord;
 use crate::state::Sim;
-use crate::{attachments, cards, channels, control, conversations, indicators, messages, webhooks};
+use crate::{
+    attachments, cards, channels, contact_center_api, control, control_contact_center,
+    conversations, indicators, messages, webhooks,
+};
 
 const V1: &str = "/chat-gateway/v1";
 
@@ -63,9 +67,11 @@ pub fn router(sim: Arc<Sim>) -> Router {
             "/api/v1/tenant/{tenantId}/conversations/{conversationId}/cards/{cardId}/action-execute",
             put(cards::execute),
         )
+        .merge(contact_center_api::router())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(sim.clone(), inbound));
     api.merge(control::router())
+        .merge(control_contact_center::router())
         .fallback(unknown_path)
         .with_state(sim)
 }

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contact_center::ContactCenterSeed;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     #[error("cannot read seed file {path}: {source}")]
@@ -31,6 +33,10 @@ pub struct Seed {
     pub queues: Vec<QueueSeed>,
     pub webhooks: Vec<WebhookSeed>,
     pub channels: Vec<ChannelSeed>,
+    /// Per queue the mock agents' states, and the schedules. Empty when a file leaves it
+    /// out (not the sandbox's): each queue's scripted agent then stands alone, available.
+    #[serde(default)]
+    pub contact_center: ContactCenterSeed,
 }
 
 /// An API key and the Contact Center tenants it may act for. More than one tenant makes
@@ -126,7 +132,9 @@ impl Default for Seed {
 impl Seed {
     /// The app's sandbox: key `sandbox-key` for tenant `sandbox-tenant`, queue `101`
     /// ("Sandbox support") with an agent that accepts quickly and replies, and queue `102`
-    /// ("Sandbox escalations") as a transfer target with a second agent.
+    /// ("Sandbox escalations") as a transfer target with a second agent; beside each
+    /// scripted agent two mock agents who are not available, and one open schedule
+    /// (see [`ContactCenterSeed::sandbox`]).
     pub fn sandbox() -> Self {
         Self {
             customer_id: "sandbox-customer".into(),
@@ -174,6 +182,7 @@ impl Seed {
             ],
             webhooks: Vec::new(),
             channels: Vec::new(),
+            contact_center: ContactCenterSeed::sandbox(),
         }
     }
 
@@ -213,6 +222,14 @@ impl Seed {
         for k in &self.api_keys {
             if k.tenants.is_empty() {
                 return Err(SeedError::Invalid(format!("key {} has no tenant", k.key)));
+            }
+        }
+        for a in &self.contact_center.agents {
+            if !self.queues.iter().any(|q| q.id == a.queue_id) {
+                return Err(SeedError::Invalid(format!(
+                    "agent {} is in unknown queue {}",
+                    a.agent_id, a.queue_id
+                )));
             }
         }
         for c in &self.channels {

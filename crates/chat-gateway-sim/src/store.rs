@@ -315,6 +315,8 @@ pub struct Store {
     pub conversations: HashMap<String, Conversation>,
     pub queues: Vec<QueueSeed>,
     pub offers: Vec<Offer>,
+    /// Agents' states, schedules and queue counters (contact_center.rs).
+    pub cc: crate::contact_center::ContactCenter,
 }
 
 impl Store {

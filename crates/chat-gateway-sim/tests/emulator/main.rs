@@ -5,6 +5,7 @@
 mod agent_side;
 mod bad_input;
 mod binary;
+mod contact_center;
 mod faults;
 mod lifecycle;
 mod operations;
