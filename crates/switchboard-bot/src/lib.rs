@@ -210,7 +210,9 @@ pub struct Bot {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Builtin(Flow),
+    /// Boxed: a flow (its contact-center block most of all) is several times the size of
+    /// the external bot's client.
+    Builtin(Box<Flow>),
     #[cfg(feature = "external")]
     External(external::Rasa),
 }
@@ -218,7 +220,7 @@ enum Kind {
 impl Bot {
     pub fn from_settings(settings: &BotSettings) -> Result<Bot, BotError> {
         let kind = match settings.kind {
-            BotKind::Builtin => Kind::Builtin(flow::parse(&settings.flow)?),
+            BotKind::Builtin => Kind::Builtin(Box::new(flow::parse(&settings.flow)?)),
             BotKind::External => {
                 let url = settings
                     .external_url
@@ -245,7 +247,7 @@ impl Bot {
     #[doc(hidden)]
     pub fn from_flow(flow: Flow) -> Bot {
         Bot {
-            kind: Kind::Builtin(flow),
+            kind: Kind::Builtin(Box::new(flow)),
         }
     }
 
