@@ -1,7 +1,8 @@
 //! Which 8x8 the relay talks to right now, per role: the embedded sandbox while that
 //! role uses it (roles.rs decides), otherwise the role's Base URL, tenant and API key
 //! from the keychain. Resolved per use, so a changed setting or key applies without a
-//! restart. [`RelayConnections`] answers the engine's questions about it.
+//! restart. [`RelayConnections`] answers the engine's questions about it; the queue
+//! figures and schedule states come through the cache of contact_center_cache.rs.
 
 use std::sync::Weak;
 
@@ -147,16 +148,35 @@ impl Connections for RelayConnections {
 
     fn queue_figures<'a>(
         &'a self,
-        _queue_id: &'a str,
+        queue_id: &'a str,
     ) -> BoxFuture<'a, Result<QueueFigures, String>> {
-        // Wired to 8x8's statistics API in the next step.
-        async { Err("queue statistics are not read yet".to_string()) }.boxed()
+        async move {
+            let state = self.state.upgrade().ok_or_else(stopping)?;
+            state
+                .contact_center
+                .queue(&state, queue_id)
+                .await
+                .map_err(|e| e.message)
+        }
+        .boxed()
     }
 
     fn schedule_state<'a>(
         &'a self,
-        _schedule_id: &'a str,
+        schedule_id: &'a str,
     ) -> BoxFuture<'a, Result<ScheduleState, String>> {
-        async { Err("schedules are not read yet".to_string()) }.boxed()
+        async move {
+            let state = self.state.upgrade().ok_or_else(stopping)?;
+            state
+                .contact_center
+                .schedule_state(&state, schedule_id)
+                .await
+                .map_err(|e| e.message)
+        }
+        .boxed()
     }
+}
+
+fn stopping() -> String {
+    "the relay is stopping".to_string()
 }

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod connections;
+pub mod contact_center_cache;
 mod data_dir;
 pub mod endpoint;
 pub mod listener;

@@ -126,6 +126,8 @@ pub struct RelayState {
     pub inbox: Arc<Inbox>,
     /// Calls that change 8x8 state, stored before they are sent.
     pub outbox: Arc<Outbox>,
+    /// 8x8's queue figures and schedule states, read for the handover checks and the UI.
+    pub contact_center: crate::contact_center_cache::ContactCenterCache,
 }
 
 impl RelayState {
@@ -287,6 +289,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         }),
         inbox,
         outbox,
+        contact_center: Default::default(),
     });
 
     let outbox_worker = {

@@ -534,6 +534,11 @@ longestWaitSeconds: number,
  */
 averageWaitSeconds: number, agentsAvailable: number, agentsBusy: number, agentsWorkingOffline: number, agentsOnBreak: number, agentsLoggedOut: number, agentsWrapUp: number, };
 
+/**
+ * `GET /api/contact-center/queues`.
+ */
+export type QueueFiguresList = { queues: Array<QueueFigures>, };
+
 export type QueueLimit = { 
 /**
  * More than this many waiting is too long; `None` does not look at it.
@@ -650,9 +655,28 @@ export type SandboxView = { available: boolean, forced: boolean, endpointActive:
 export type SaveRequest = { settings: Settings, keys?: KeyChanges, };
 
 /**
+ * A schedule to pick; `name` is the id when 8x8 gives none.
+ */
+export type ScheduleChoice = { id: string, name: string, };
+
+/**
+ * `GET /api/contact-center/schedules`.
+ */
+export type ScheduleList = { schedules: Array<ScheduleChoice>, };
+
+/**
  * A schedule's state now (`GET /cc/v1/schedules/{id}/status`).
  */
 export type ScheduleState = { "kind": "open" } | { "kind": "closed" } | { "kind": "choice", "choice": string };
+
+/**
+ * `GET /api/contact-center/schedules/{id}/status`.
+ */
+export type ScheduleStatus = { scheduleId: string, state: ScheduleState, 
+/**
+ * "Open", "Closed" or the choice, as 8x8 names it.
+ */
+label: string, };
 
 /**
  * A message as `POST …/messages` and `history.messages[]` take it (chat-gateway.md §4.3).

@@ -23,10 +23,15 @@ import type {
   KeyChange,
   OutboxPage,
   PreviewRequest,
+  QueueFigures,
+  QueueFiguresList,
   ReplayMode,
   ReplayRequest,
   Role,
   SaveRequest,
+  ScheduleChoice,
+  ScheduleList,
+  ScheduleStatus,
   Settings,
   SettingsView,
   Status,
@@ -221,6 +226,25 @@ export function registerWebhook(): Promise<WebhookRegistration> {
 
 export async function getChannels(role: Role): Promise<Channel[]> {
   return (await request<ChannelList>(`/channels?role=${role}`)).channels;
+}
+
+// 8x8's queue statistics and schedules, through the handover connection
+// (docs/contact-center.md). One queue's figures come from the relay's few-seconds cache.
+
+export async function getSchedules(): Promise<ScheduleChoice[]> {
+  return (await request<ScheduleList>("/contact-center/schedules")).schedules;
+}
+
+export function getScheduleStatus(scheduleId: string): Promise<ScheduleStatus> {
+  return request<ScheduleStatus>(`/contact-center/schedules/${encodeURIComponent(scheduleId)}/status`);
+}
+
+export async function getAllQueueFigures(): Promise<QueueFigures[]> {
+  return (await request<QueueFiguresList>("/contact-center/queues")).queues;
+}
+
+export function getQueueFigures(queueId: string): Promise<QueueFigures> {
+  return request<QueueFigures>(`/contact-center/queues/${encodeURIComponent(queueId)}`);
 }
 
 /**

@@ -3,6 +3,7 @@
 //! rebinding), a per-launch token (header or an HttpOnly cookie set from the one-time
 //! admin link), and an Origin check on requests that change state.
 
+mod contact_center_api;
 mod conversations_api;
 pub mod error;
 mod guard;
@@ -48,6 +49,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .merge(sandbox_api::router())
         .merge(inspector_api::router())
         .merge(conversations_api::router())
+        .merge(contact_center_api::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "No such admin API route.") })
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use ts_rs::{Config, TypeVisitor, TS};
 
+use super::contact_center_api::{QueueFiguresList, ScheduleChoice, ScheduleList, ScheduleStatus};
 use super::conversations_api::ConversationPage;
 use super::error::{ErrorBody, ErrorCode};
 use super::inspector::{
@@ -103,6 +104,10 @@ fn generate() -> String {
     d.add::<BotSettings>();
     d.add::<switchboard_types::contact_center::QueueFigures>();
     d.add::<switchboard_types::contact_center::ScheduleState>();
+    d.add::<ScheduleList>();
+    d.add::<ScheduleChoice>();
+    d.add::<QueueFiguresList>();
+    d.add::<ScheduleStatus>();
     d.add::<KeyState>();
     d.add::<Warning>();
     d.add::<WarningCode>();

@@ -4,6 +4,7 @@
 //! `eventually` polling helper.
 
 mod client_emulator;
+mod contact_center;
 mod docs_limits;
 mod inbox_restart;
 mod inbox_signatures;
