@@ -48,6 +48,10 @@ import type {
   ConversationQuery,
   ListCursor,
   LiveState,
+  SandboxAgentState,
+  SandboxCcAgent,
+  SandboxCcSchedule,
+  SandboxContactCenter,
   SandboxConversation,
   SandboxOffer,
   SandboxQueue,
@@ -333,6 +337,21 @@ export async function sandboxQueues(): Promise<SandboxQueue[]> {
 /** Sets (or with null removes) the scripted mock agent of a sandbox queue. */
 export function setSandboxQueueAgent(queueId: string, agent: SandboxQueue["agent"]): Promise<SandboxQueue> {
   return send<SandboxQueue>("PUT", `/sandbox/queues/${encodeURIComponent(queueId)}/agent`, agent);
+}
+
+/** The sandbox's contact center: each queue's mock agents and every schedule. */
+export function sandboxContactCenter(): Promise<SandboxContactCenter> {
+  return request<SandboxContactCenter>("/sandbox/contact-center");
+}
+
+export function setSandboxAgentState(queueId: string, agentId: string, state: SandboxAgentState): Promise<SandboxCcAgent> {
+  const path = `/sandbox/contact-center/queues/${encodeURIComponent(queueId)}/agents/${encodeURIComponent(agentId)}`;
+  return send<SandboxCcAgent>("PUT", path, { state });
+}
+
+/** `state`: `Open`, `Closed` or `Choice #1` … `Choice #6`. */
+export function setSandboxScheduleState(scheduleId: string, state: string): Promise<SandboxCcSchedule> {
+  return send<SandboxCcSchedule>("PUT", `/sandbox/contact-center/schedules/${encodeURIComponent(scheduleId)}`, { state });
 }
 
 export function sandboxConversation(gatewayId: string): Promise<SandboxConversation> {

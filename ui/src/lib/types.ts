@@ -104,6 +104,33 @@ export interface SandboxQueue {
   agent: SandboxAgentScript | null;
 }
 
+/** A mock agent's state in the sandbox's contact center (what 8x8's queue statistics count). */
+export type SandboxAgentState = "available" | "busy" | "onBreak" | "workingOffline" | "loggedOut" | "wrapUp";
+
+export interface SandboxCcAgent {
+  agentId: string;
+  name: string;
+  state: SandboxAgentState;
+  /** The queue's scripted agent, the one that takes offers by itself while available. */
+  scripted: boolean;
+  handling: number;
+  /** The `agent-count-*` it counts in now: an available agent in a chat counts as busy. */
+  countedAs: string;
+}
+
+export interface SandboxCcSchedule {
+  id: string;
+  name: string;
+  timeZone: string;
+  /** `Open`, `Closed` or `Choice #1` … `Choice #6`. */
+  state: string;
+}
+
+export interface SandboxContactCenter {
+  queues: { queueId: string; queueName: string; agents: SandboxCcAgent[] }[];
+  schedules: SandboxCcSchedule[];
+}
+
 export interface SandboxMessage {
   id?: string;
   text?: string | null;

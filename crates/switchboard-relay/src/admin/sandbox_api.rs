@@ -44,6 +44,19 @@ pub fn router() -> Router<Arc<RelayState>> {
             post(customer),
         )
         .route("/sandbox/webchat/conversations", post(webchat_start))
+        // The contact center the sandbox console sets: agents' states and schedules.
+        .route(
+            "/sandbox/contact-center",
+            get(|s: State<Arc<RelayState>>, q: RawQuery| plain(s, q, "contact-center")),
+        )
+        .route(
+            "/sandbox/contact-center/queues/{id}/agents/{agent}",
+            put(contact_center_agent),
+        )
+        .route(
+            "/sandbox/contact-center/schedules/{id}",
+            put(contact_center_schedule),
+        )
 }
 
 const AGENT_ACTIONS: [&str; 5] = ["accept", "typing", "say", "transfer", "end"];
@@ -137,6 +150,28 @@ async fn queue_agent(
     BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let path = format!("queues/{}/agent", segment(&id)?);
+    forward(&state, Method::PUT, &path, None, Some(body)).await
+}
+
+async fn contact_center_agent(
+    State(state): State<Arc<RelayState>>,
+    PathParams((id, agent)): PathParams<(String, String)>,
+    BodyBytes(body): BodyBytes,
+) -> Result<Response, ApiError> {
+    let path = format!(
+        "contact-center/queues/{}/agents/{}",
+        segment(&id)?,
+        segment(&agent)?
+    );
+    forward(&state, Method::PUT, &path, None, Some(body)).await
+}
+
+async fn contact_center_schedule(
+    State(state): State<Arc<RelayState>>,
+    PathParams(id): PathParams<String>,
+    BodyBytes(body): BodyBytes,
+) -> Result<Response, ApiError> {
+    let path = format!("contact-center/schedules/{}", segment(&id)?);
     forward(&state, Method::PUT, &path, None, Some(body)).await
 }
 
