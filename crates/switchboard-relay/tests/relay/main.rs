@@ -5,6 +5,7 @@
 
 mod client_emulator;
 mod contact_center;
+mod contact_center_emulator;
 mod docs_limits;
 mod inbox_restart;
 mod inbox_signatures;
