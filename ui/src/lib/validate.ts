@@ -3,6 +3,7 @@
 // its 422 field messages replace these when the two disagree.
 
 import type { KeyChange, Role, Settings } from "./types";
+import { validateContactCenter } from "./form/contactCenter";
 
 export type FieldErrors = Record<string, string>;
 
@@ -74,6 +75,7 @@ export function validateSettings(
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
     put("handover.inactivityTimeoutMinutes", "The inactivity timeout must be a whole number between 1 and 1440 minutes (24 hours).");
   }
+  Object.assign(errors, validateContactCenter(s.handover.contactCenter));
   for (const role of ["endpoint", "handover"] as const) {
     const action = keys[role];
     if (action?.action !== "replace") continue;
