@@ -305,3 +305,40 @@ async fn the_contact_center_routes_check_key_and_tenant() {
     assert_eq!(status, 200);
     env.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_seed_file_sets_agents_and_schedules_and_names_a_wrong_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.yml");
+    std::fs::write(
+        &path,
+        r#"
+apiKeys: [{key: k1, tenants: [t1]}]
+queues: [{id: "7", name: Billing}]
+contactCenter:
+  agents: [{queueId: "7", agentId: bill, name: Bill, state: wrapUp}]
+  schedules: [{id: "300", name: Office hours, state: "Choice #4"}]
+"#,
+    )
+    .unwrap();
+    let seed = chat_gateway_sim::Seed::from_file(&path).unwrap();
+    let env = Env::with_seed(seed).await;
+    let (status, body) = cc_get(&env, "/cc/v1/stats/rt/queue/7", Some("k1"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["queue"]["agent-count-postProcess"], 1);
+    assert_eq!(body["queue"]["enabled-agent-count"], 1);
+    let (_, status_body) = cc_get(&env, "/cc/v1/schedules/300/status", Some("k1"), None).await;
+    assert_eq!(status_body["schedule-status"]["status"], "Choice #4");
+    env.sim.shutdown().await;
+
+    std::fs::write(
+        &path,
+        "apiKeys: [{key: k1, tenants: [t1]}]\nqueues: [{id: \"7\", name: Billing}]\ncontactCenter: {agents: [{queueId: \"8\", agentId: bill}]}\n",
+    )
+    .unwrap();
+    let err = chat_gateway_sim::Seed::from_file(&path).unwrap_err();
+    assert!(
+        err.to_string().contains("agent bill is in unknown queue 8"),
+        "{err}"
+    );
+}
