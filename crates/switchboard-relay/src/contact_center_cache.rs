@@ -181,8 +181,12 @@ async fn bounded<T>(
 
 fn failure(what: &str, error: ClientError) -> ReadError {
     let message = match &error {
-        ClientError::NotConfigured(_) => format!(
+        // resolve_for's words when the keychain has no key (connections.rs).
+        ClientError::NotConfigured(m) if m == "no 8x8 API key is set" => format!(
             "{what} could not be read: no 8x8 API key is set for the handover connection (save one in the Handover settings, or use the sandbox)"
+        ),
+        ClientError::NotConfigured(m) => format!(
+            "{what} could not be read: the handover connection's API key could not be read ({m})"
         ),
         // The client's words already start "8x8 answered …", "8x8 did not answer …".
         other => format!("{what} could not be read: {other}"),
@@ -322,6 +326,14 @@ mod tests {
         assert_eq!(
             e.message,
             "8x8's queue statistics for queue 101 could not be read: 8x8 answered 500: Internal Server Error"
+        );
+        let e = failure(
+            "8x8's schedule 122",
+            ClientError::NotConfigured("no 8x8 API key is set".into()),
+        );
+        assert_eq!(
+            e.message,
+            "8x8's schedule 122 could not be read: no 8x8 API key is set for the handover connection (save one in the Handover settings, or use the sandbox)"
         );
         let e = failure("8x8's schedule 122", ClientError::Timeout(TOTAL));
         assert_eq!(

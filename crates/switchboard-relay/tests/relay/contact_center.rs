@@ -428,3 +428,26 @@ async fn the_admin_api_lists_schedules_and_queues() {
     assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
     r.relay.shutdown().await;
 }
+
+#[tokio::test]
+async fn without_an_api_key_the_admin_api_says_where_to_set_one() {
+    let (standin, base) = StandIn::start().await;
+    let r = Relay::start(&base).await;
+    r.relay
+        .state
+        .secrets
+        .delete(switchboard_settings::secrets::SecretName::EndpointApiKey)
+        .await
+        .unwrap();
+    let (status, body) = r.admin("/contact-center/schedules").await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "8x8_not_configured");
+    assert_eq!(
+        body["message"],
+        "8x8's list of schedules could not be read: no 8x8 API key is set for the handover connection (save one in the Handover settings, or use the sandbox)"
+    );
+    let words = r.connections.schedule_state("122").await.unwrap_err();
+    assert!(words.contains("no 8x8 API key is set"), "{words}");
+    assert!(standin.seen.lock().unwrap().is_empty());
+    r.relay.shutdown().await;
+}
