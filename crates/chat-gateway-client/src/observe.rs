@@ -11,7 +11,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SentRequest {
     pub method: String,
-    /// Path and query, starting at `/chat-gateway/v1`.
+    /// Path and query, starting at `/chat-gateway/v1` (or `/cc/v1` for the contact
+    /// center's statistics and schedules, which 8x8's OpenAPI document does not describe).
     pub path: String,
     /// `None` without a body; multipart bodies are `Some(Null)`.
     pub body: Option<Value>,
