@@ -144,8 +144,9 @@ impl BotCache {
         &self,
         settings: &Arc<Settings>,
     ) -> Option<switchboard_types::contact_center::ContactCenterChecks> {
-        let _ = self.get(settings);
-        None
+        self.get(settings)
+            .ok()
+            .and_then(|bot| bot.contact_center().cloned())
     }
 
     fn get(&self, settings: &Arc<Settings>) -> Result<Arc<Bot>, String> {

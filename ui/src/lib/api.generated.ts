@@ -136,7 +136,12 @@ user: { name?: string | null, email?: string | null, language?: string | null, p
 /**
  * The handover's record (handover mode): what 8x8 was sent, and the bookkeeping.
  */
-handover: HandoverRecord | null, createdAtMs: number, updatedAtMs: number, queuedAtMs: number | null, agentJoinedAtMs: number | null, firstAgentReplyAtMs: number | null, endedAtMs: number | null, lastUserAtMs: number | null, lastText: string | null, };
+handover: HandoverRecord | null, createdAtMs: number, updatedAtMs: number, queuedAtMs: number | null, agentJoinedAtMs: number | null, firstAgentReplyAtMs: number | null, endedAtMs: number | null, lastUserAtMs: number | null, lastText: string | null, 
+/**
+ * The handover the bot offered (a long queue, no agent available) and the customer
+ * has not answered yet: the reason it was asked for, to hand over with if they wait.
+ */
+handoverOffer: string | null, };
 
 /**
  * A page of the conversation list, newest first.

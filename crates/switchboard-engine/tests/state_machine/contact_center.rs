@@ -418,3 +418,40 @@ cases! {
         Calls(vec![]),
     ];
 }
+
+/// A flow with its own contact-center block: it replaces the settings' block whole.
+const FLOW_WITH_CHECKS: &str = r#"
+greeting: Hello, I am the test bot.
+fallback: Sorry, I did not get that.
+handover:
+  keywords: [agent]
+  reply: Connecting you to an agent.
+  contact_center:
+    opening_hours:
+      schedule_id: "9"
+      message: The flow says we are closed.
+"#;
+
+cases! {
+    // The flow's block wins over the form's: its schedule and message are used, and the
+    // form's availability check (not in the flow's block) is not.
+    the_flows_own_block_replaces_the_settings_block: [
+        Settings(availability),
+        Settings(|s| s.bot.flow = FLOW_WITH_CHECKS.into()),
+        Figures(Ok(nobody_available())),
+        Schedule(Ok(ScheduleState::Closed)),
+        Start,
+        Seen,
+        Say("agent"),
+        InPhase(Phase::Bot),
+        Lines(&[
+            ("user/local", "agent"),
+            ("system/local", "Opening hours: schedule 9 is Closed: no handover."),
+            ("bot/local", "The flow says we are closed."),
+        ]),
+        Schedule(Ok(ScheduleState::Open)),
+        Say("agent"),
+        InPhase(Phase::Handover),
+        Calls(vec![create_call()]),
+    ];
+}

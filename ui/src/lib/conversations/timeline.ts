@@ -30,13 +30,26 @@ function stepOf(text: string): { kind: StepKind; label: string } | null {
   return null;
 }
 
+/** A contact-center check before a handover (its line carries `payload.check`), the
+ *  customer's answer to an offer to wait, or leaving the queue: each a step, stated with
+ *  the figures it used. */
+function checkStep(e: Entry): { kind: StepKind; label: string } | null {
+  const text = (e.text ?? "").trim().replace(/\.$/, "");
+  const payload = e.payload as { check?: unknown } | null | undefined;
+  if (payload && typeof payload === "object" && typeof payload.check === "string") {
+    return { kind: /could not be/.test(text) ? "problem" : "change", label: text };
+  }
+  if (/^The customer chose to wait/.test(text) || /^The user left the queue/.test(text)) return { kind: "change", label: text };
+  return null;
+}
+
 export function timelineSteps(c: Conversation, transcript: Entry[]): Step[] {
   const steps: Step[] = [{ kind: "start", label: "Started", atMs: c.createdAtMs }];
   let queued = false;
   let joined = false;
   for (const e of transcript) {
     if (e.lane !== "system") continue;
-    const s = stepOf(e.text ?? "");
+    const s = checkStep(e) ?? stepOf(e.text ?? "");
     if (!s) continue;
     queued ||= s.kind === "queue";
     joined ||= s.kind === "agent";
