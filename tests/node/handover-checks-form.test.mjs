@@ -234,3 +234,34 @@ test("Conversations: a queued conversation shows its queue's live figures in the
   await page.waitForTimeout(11_000);
   assert.equal(polls.length, stoppedAt, "no queue figures are asked for while no queued conversation is shown");
 });
+
+test("Conversations: when 8x8's figures cannot be read, a queued row shows none and says why in its title", async (t) => {
+  const later = cleanups(t);
+  const { context, page } = await signedIn(env.browser, env.server, "/conversations");
+  later(() => context.close());
+  const script = (await api(page, "GET", "/sandbox/queues")).body.queues.find((q) => q.id === "101").agent;
+  assert.equal((await api(page, "PUT", "/sandbox/queues/101/agent", null)).status, 200);
+  later(() => api(page, "PUT", "/sandbox/queues/101/agent", script));
+  const sandboxUrl = (await api(page, "GET", "/settings")).body.sandbox.baseUrl;
+  const faults = (data) => page.request.patch(`${sandboxUrl}/sim/faults`, { data });
+
+  const c = (await api(page, "POST", "/tester/conversations", { name: "Fay Failing", email: "f@example.com", language: "en" })).body;
+  await api(page, "POST", `/tester/conversations/${c.id}/messages`, { quickReply: { title: "Talk to a person", payload: "agent" } });
+  const row = page.getByTestId("conv-row").filter({ hasText: "Fay Failing" });
+  await row.getByTestId("row-queue-figures").waitFor(WAIT);
+  await row.click();
+  await page.getByTestId("detail-queue-figures").waitFor(WAIT);
+
+  // Every statistics call fails: the old figures go (they would look live), the reason is in the titles.
+  assert.ok((await faults({ statsFailRate: 1, statsFailStatus: 503 })).ok());
+  later(() => faults({ statsFailRate: 0, statsFailStatus: 0 }));
+  await row.getByTestId("row-queue-figures").waitFor({ state: "detached", timeout: 15_000 });
+  assert.equal(await page.getByTestId("detail-queue-figures").count(), 0);
+  assert.match(await row.getByTestId("row-wait").getAttribute("title"), /^No queue figures: .+/);
+  assert.match(await page.getByTestId("detail-phase").getAttribute("title"), /^No queue figures: .+/);
+
+  // 8x8 answers again: the figures come back with the next poll.
+  assert.ok((await faults({ statsFailRate: 0 })).ok());
+  await row.getByTestId("row-queue-figures").waitFor({ timeout: 15_000 });
+  assert.equal(await row.getByTestId("row-wait").getAttribute("title"), null);
+});
