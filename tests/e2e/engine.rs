@@ -12,16 +12,16 @@ use serde_json::{json, Value};
 use switchboard_e2e::{client, eventually, Seen, TestRelay};
 
 /// Hang guard for each wait (never a speed bound).
-const GUARD: Duration = Duration::from_secs(20);
+pub(crate) const GUARD: Duration = Duration::from_secs(20);
 
-struct Env {
-    relay: TestRelay,
+pub(crate) struct Env {
+    pub(crate) relay: TestRelay,
     /// The relay's embedded emulator, playing 8x8.
-    sim: SimControl,
+    pub(crate) sim: SimControl,
 }
 
 impl Env {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let relay = TestRelay::start().await;
         relay
             .handle
@@ -44,7 +44,7 @@ impl Env {
         Self { relay, sim }
     }
 
-    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let mut req = client()
             .request(method.parse().unwrap(), self.relay.admin(path))
             .header(header::AUTHORIZATION, self.relay.bearer());
@@ -58,13 +58,13 @@ impl Env {
         v
     }
 
-    async fn transcript(&self, id: &str) -> Value {
+    pub(crate) async fn transcript(&self, id: &str) -> Value {
         self.api("GET", &format!("/api/conversations/{id}"), None)
             .await
     }
 
     /// The conversation, or null while the relay does not know it yet.
-    async fn maybe_transcript(&self, id: &str) -> Value {
+    pub(crate) async fn maybe_transcript(&self, id: &str) -> Value {
         let res = client()
             .get(self.relay.admin(&format!("/api/conversations/{id}")))
             .header(header::AUTHORIZATION, self.relay.bearer())
@@ -78,7 +78,7 @@ impl Env {
         }
     }
 
-    async fn settings(&self, change: impl FnOnce(&mut Value)) {
+    pub(crate) async fn settings(&self, change: impl FnOnce(&mut Value)) {
         let view = self.api("GET", "/api/settings", None).await;
         let mut settings = view["settings"].clone();
         change(&mut settings);
@@ -90,7 +90,7 @@ impl Env {
         .await;
     }
 
-    async fn webchat(&self) -> String {
+    pub(crate) async fn webchat(&self) -> String {
         let view = self.api("GET", "/api/settings", None).await;
         let hooks = client()
             .get(format!("{}/chat-gateway/v1/webhooks", self.sim.base_url()))
@@ -120,12 +120,12 @@ impl Env {
     }
 
     /// The agent's view of a conversation in 8x8 (the emulator).
-    async fn in_8x8(&self, id: &str) -> ConversationView {
+    pub(crate) async fn in_8x8(&self, id: &str) -> ConversationView {
         self.sim.conversation(id).await.unwrap()
     }
 }
 
-fn lane(view: &Value, lane: &str) -> Vec<String> {
+pub(crate) fn lane(view: &Value, lane: &str) -> Vec<String> {
     view["transcript"]
         .as_array()
         .unwrap()
@@ -136,7 +136,7 @@ fn lane(view: &Value, lane: &str) -> Vec<String> {
 }
 
 /// Waits until 8x8 (the emulator) shows the user as removed: the relay ended its side.
-async fn user_removed_in_8x8(env: &Env, gid: &str) {
+pub(crate) async fn user_removed_in_8x8(env: &Env, gid: &str) {
     let seen = Seen::new("the user removed in 8x8");
     eventually(&seen, GUARD, async || {
         let v = env.in_8x8(gid).await;
@@ -297,7 +297,7 @@ async fn endpoint_with_agent(env: &Env) -> String {
 }
 
 /// The bot's messages in 8x8 (what the customer saw from it).
-async fn bot_messages_in_8x8(env: &Env, id: &str) -> Vec<String> {
+pub(crate) async fn bot_messages_in_8x8(env: &Env, id: &str) -> Vec<String> {
     sim_messages(env, id)
         .await
         .into_iter()

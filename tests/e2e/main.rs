@@ -6,6 +6,7 @@
 //! runs it on its own: `cargo test --test e2e -- --ignored keychain::`.
 
 mod admin_api;
+mod contact_center;
 mod engine;
 mod failure_db_locked;
 mod failure_disk_full;
