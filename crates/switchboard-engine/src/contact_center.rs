@@ -226,23 +226,24 @@ pub(crate) fn queued_reply(checks: &ContactCenterChecks, mode: Mode) -> Option<B
     if text.is_empty() {
         return None;
     }
-    // Only the relay's own user can leave the queue and come back to the bot: 8x8 has no
-    // assignment back to a webhook (P33).
-    let word = match mode {
-        Mode::Handover => checks.cancel_word.trim(),
-        Mode::Endpoint => "",
-    };
     Some(BotReply {
         text: text.to_string(),
-        quick_replies: if word.is_empty() {
-            Vec::new()
-        } else {
-            vec![QuickReply {
-                title: word.to_string(),
-                payload: CANCEL.into(),
-            }]
-        },
+        quick_replies: cancel_offer(checks, mode),
     })
+}
+
+/// The cancel word as a quick reply, on every line said while queued (only the newest
+/// line's buttons can be tapped). Only the relay's own user can leave the queue and come
+/// back to the bot: 8x8 has no assignment back to a webhook (P33).
+pub(crate) fn cancel_offer(checks: &ContactCenterChecks, mode: Mode) -> Vec<QuickReply> {
+    let word = checks.cancel_word.trim();
+    if mode == Mode::Endpoint || word.is_empty() {
+        return Vec::new();
+    }
+    vec![QuickReply {
+        title: word.to_string(),
+        payload: CANCEL.into(),
+    }]
 }
 
 /// The queue update the waiting customer gets: the queue's figures, worded as such.

@@ -86,7 +86,7 @@ pub(crate) async fn tell(engine: &Arc<Engine>, key: &str) -> Result<(), EngineEr
         Ok(figures) => {
             let reply = BotReply {
                 text: contact_center::update_text(&checks, &figures),
-                quick_replies: Vec::new(),
+                quick_replies: contact_center::cancel_offer(&checks, conv.mode),
             };
             bot_turn::send_reply_with(engine, &mut conv, &reply, json!({ "queueUpdate": figures }))
                 .await?;

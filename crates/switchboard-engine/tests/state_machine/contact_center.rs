@@ -286,7 +286,10 @@ cases! {
     // queue's figures; none once the agent has joined.
     queue_updates_while_queued_stop_when_the_agent_joins: [
         Minute(Duration::from_millis(600)),
-        Settings(|s| s.handover.contact_center.queue_update_seconds = 15),
+        Settings(|s| {
+            s.handover.contact_center.queue_update_seconds = 15;
+            s.handover.contact_center.cancel_word = "cancel".into();
+        }),
         Figures(Ok(QueueFigures { waiting: 4, average_wait_seconds: 200, agents_busy: 1, ..QueueFigures::default() })),
         handover_created(),
         Event(queued("Support")),
@@ -299,6 +302,8 @@ cases! {
             assert!(updates.len() >= 2, "{} updates in 700 ms at one per 150 ms", updates.len());
             assert_eq!(updates[0]["text"], "4 waiting in this queue; its typical wait is 3 min. Thank you for your patience.");
             assert_eq!(updates[0]["lane"], "bot");
+            // Only the newest line's buttons can be tapped: each update offers the cancel.
+            assert_eq!(updates[0]["payload"]["quickReplies"][0]["payload"], "switchboard:cancel");
         }),
         Event(agent_joined("agent-7")),
         InPhase(Phase::Agent),
