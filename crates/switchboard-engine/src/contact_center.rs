@@ -251,7 +251,20 @@ pub(crate) fn update_text(checks: &ContactCenterChecks, f: &QueueFigures) -> Str
     checks
         .queue_update_message
         .replace("{waiting}", &f.waiting.to_string())
-        .replace("{typical_wait}", &duration_words(f.average_wait_seconds))
+        .replace(
+            "{typical_wait}",
+            &typical_wait_words(f.average_wait_seconds),
+        )
+}
+
+/// The 30-minute average as the customer is told it. 0 is what 8x8 reports when no chat
+/// was answered in the last 30 minutes: "under a minute" would then be a promise nobody
+/// measured.
+fn typical_wait_words(seconds: u32) -> String {
+    match seconds {
+        0 => "not known yet (no chat answered in the last 30 minutes)".into(),
+        s => duration_words(s),
+    }
 }
 
 /// What "treat as closed" says when the queue could not be read.
@@ -341,6 +354,19 @@ mod tests {
         assert_eq!(duration_words(149), "2 min");
         assert_eq!(duration_words(3600), "1 h");
         assert_eq!(duration_words(3900), "1 h 5 min");
+    }
+
+    #[test]
+    fn no_recent_waits_is_not_a_short_wait() {
+        let checks = ContactCenterChecks::default();
+        let f = QueueFigures {
+            waiting: 2,
+            ..QueueFigures::default()
+        };
+        assert_eq!(
+            update_text(&checks, &f),
+            "2 waiting in this queue; its typical wait is not known yet (no chat answered in the last 30 minutes). Thank you for your patience."
+        );
     }
 
     #[test]
