@@ -42,6 +42,9 @@ class QueueFiguresWatch {
   }
 
   #tick() {
+    // Figures no view shows any more would be stale when one shows them again.
+    for (const id of Object.keys(this.figures)) if (!this.#watchers.has(id)) delete this.figures[id];
+    for (const id of Object.keys(this.problems)) if (!this.#watchers.has(id)) delete this.problems[id];
     if (this.#watchers.size === 0) {
       clearInterval(this.#timer!);
       this.#timer = null;
