@@ -313,11 +313,14 @@ fn queue_label(f: &QueueFigures) -> String {
 
 /// The figures a decision used, in one line.
 pub(crate) fn figures_words(f: &QueueFigures) -> String {
+    let typical = match f.average_wait_seconds {
+        0 => "no recent waits".to_string(),
+        s => format!("typical {}", duration_words(s)),
+    };
     format!(
-        "{} waiting, longest {}, typical {}; agents: {} available, {} busy, {} working offline, {} on break, {} wrap-up, {} logged out",
+        "{} waiting, longest {}, {typical}; agents: {} available, {} busy, {} working offline, {} on break, {} wrap-up, {} logged out",
         f.waiting,
         duration_words(f.longest_wait_seconds),
-        duration_words(f.average_wait_seconds),
         f.agents_available,
         f.agents_busy,
         f.agents_working_offline,

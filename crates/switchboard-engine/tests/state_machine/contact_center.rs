@@ -141,7 +141,7 @@ cases! {
         InPhase(Phase::Bot),
         Lines(&[
             ("user/local", "agent"),
-            ("system/local", "Availability: no agent available in queue q-support (0 waiting, longest under a minute, typical under a minute; agents: 0 available, 2 busy, 0 working offline, 0 on break, 0 wrap-up, 3 logged out)."),
+            ("system/local", "Availability: no agent available in queue q-support (0 waiting, longest under a minute, no recent waits; agents: 0 available, 2 busy, 0 working offline, 0 on break, 0 wrap-up, 3 logged out)."),
             ("bot/local", NOBODY),
         ]),
         Calls(vec![]),
@@ -217,7 +217,7 @@ cases! {
         InPhase(Phase::Bot),
         Lines(&[
             ("user/local", "agent"),
-            ("system/local", "Queue too long: too many waiting in queue q-support (5 waiting, longest 2 min, typical under a minute; agents: 1 available, 0 busy, 0 working offline, 0 on break, 0 wrap-up, 0 logged out)."),
+            ("system/local", "Queue too long: too many waiting in queue q-support (5 waiting, longest 2 min, no recent waits; agents: 1 available, 0 busy, 0 working offline, 0 on break, 0 wrap-up, 0 logged out)."),
             ("bot/local", "Our agents are busy: 5 waiting, the longest for 2 min. Would you like to wait, or keep talking to me?"),
         ]),
         Calls(vec![]),
@@ -227,7 +227,7 @@ cases! {
         InPhase(Phase::Handover),
         Lines(&[
             ("user/local", "agent"),
-            ("system/local", "Queue q-support checked before the handover (3 waiting, longest under a minute, typical under a minute; agents: 1 available, 0 busy, 0 working offline, 0 on break, 0 wrap-up, 0 logged out)."),
+            ("system/local", "Queue q-support checked before the handover (3 waiting, longest under a minute, no recent waits; agents: 1 available, 0 busy, 0 working offline, 0 on break, 0 wrap-up, 0 logged out)."),
             ("bot/local", CONNECTING),
             ("system/local", HANDOVER_NOTE),
         ]),
