@@ -206,7 +206,7 @@ async fn queued_with_updates(env: &Env) -> (String, String) {
         cc["status"]["queued"] = json!("You are in the queue for an agent.");
     })
     .await;
-    let id = tester(&env).await;
+    let id = tester(env).await;
     say(env, &id, json!({ "text": "agent please" })).await;
     let view = until(env, &id, "two queue updates", |v| updates(v) >= 2).await;
     assert_eq!(view["conversation"]["phase"], "queued");
