@@ -18,6 +18,9 @@ use switchboard_settings::{
 pub struct KeyPresence {
     pub endpoint: bool,
     pub handover: bool,
+    /// The Copilot's JWT shared secret and its model's API key.
+    pub copilot_jwt_secret: bool,
+    pub copilot_model: bool,
 }
 
 /// What the relay set up in the sandbox at start: its webhook and a channel on it.
@@ -46,7 +49,20 @@ impl RelayState {
             self.secrets.is_set(SecretName::HandoverApiKey).await,
             Ok(true)
         );
-        let presence = KeyPresence { endpoint, handover };
+        let copilot_jwt_secret = matches!(
+            self.secrets.is_set(SecretName::CopilotJwtSecret).await,
+            Ok(true)
+        );
+        let copilot_model = matches!(
+            self.secrets.is_set(SecretName::CopilotModelApiKey).await,
+            Ok(true)
+        );
+        let presence = KeyPresence {
+            endpoint,
+            handover,
+            copilot_jwt_secret,
+            copilot_model,
+        };
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = presence;
         presence
     }
@@ -65,8 +81,8 @@ impl RelayState {
             SandboxChoice::Auto => {
                 let keys = self.key_presence();
                 match role.key_name(settings) {
-                    SecretName::EndpointApiKey => !keys.endpoint,
                     SecretName::HandoverApiKey => !keys.handover,
+                    _ => !keys.endpoint,
                 }
             }
         }

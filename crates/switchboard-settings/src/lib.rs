@@ -2,6 +2,7 @@
 //! behind [`settings::SettingsStore`] — tauri-plugin-store on the desktop, a JSON file on
 //! a server) and the API keys, which live only in the OS keychain ([`secrets`]).
 
+pub mod copilot;
 pub mod export;
 pub mod roles;
 pub mod secrets;

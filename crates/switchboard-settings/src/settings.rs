@@ -11,6 +11,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use chat_gateway_client::json_properties::MAX_ENTRIES;
 use switchboard_types::token;
 pub use switchboard_types::FieldError;
 
@@ -145,6 +146,10 @@ pub struct HandoverSettings {
     /// queue length) and what the customer is told while waiting. The flow's
     /// `handover.contact_center` block, when it has one, replaces this one.
     pub contact_center: switchboard_types::contact_center::ContactCenterChecks,
+    /// The agent's Copilot link in every handover; files from before it load with the
+    /// defaults (on, labelled "Copilot").
+    #[serde(default)]
+    pub copilot: crate::copilot::CopilotSettings,
 }
 
 impl Default for Settings {
@@ -197,6 +202,7 @@ impl Default for HandoverSettings {
             handback: false,
             desktop_notifications: true,
             contact_center: Default::default(),
+            copilot: Default::default(),
         }
     }
 }
@@ -249,9 +255,25 @@ impl Settings {
                 }
             }
         }
-        if let Err(m) = chat_gateway_client::json_properties::parse(&self.handover.json_properties)
-        {
-            bad("handover.jsonProperties", m);
+        match chat_gateway_client::json_properties::parse(&self.handover.json_properties) {
+            Err(m) => bad("handover.jsonProperties", m),
+            // The Copilot link is one more entry of 8x8's 30.
+            Ok(entries) if self.handover.copilot.enabled && entries.len() >= MAX_ENTRIES => {
+                let n = entries.len();
+                let over = n + 1 - MAX_ENTRIES;
+                bad(
+                    "handover.jsonProperties",
+                    format!("With the Copilot link on, the JSON properties take at most {} entries (8x8 shows at most {MAX_ENTRIES} and the link is one); these have {n}, so remove {over} or turn the Copilot off.", MAX_ENTRIES - 1),
+                );
+                bad(
+                    "handover.copilot.enabled",
+                    format!("The Copilot link would be entry {} of 8x8's {MAX_ENTRIES}: remove {over} of the JSON properties first, or leave the Copilot off.", n + 1),
+                );
+            }
+            Ok(_) => {}
+        }
+        for (path, message) in self.handover.copilot.problems() {
+            bad(&format!("handover.copilot.{path}"), message);
         }
         if self.handover.handover_message.trim().is_empty() {
             bad(
@@ -392,6 +414,7 @@ impl Settings {
         opt(&mut self.handover.channel_id);
         opt(&mut self.handover.queue_id);
         self.bot = self.bot.normalized();
+        self.handover.copilot = self.handover.copilot.normalized();
         self
     }
 }
@@ -403,7 +426,7 @@ fn check_tenant(tenant: Option<&str>) -> Option<String> {
     })
 }
 
-fn is_loopback_host(url: &Url) -> bool {
+pub(crate) fn is_loopback_host(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -180,6 +180,50 @@ additionalProperties?: Array<KeyValue>, };
 export type ConversationView = { conversation: Conversation, transcript: Array<Entry>, };
 
 /**
+ * An OpenAI-compatible chat-completions service; its API key is in the keychain.
+ */
+export type CopilotModel = { enabled: boolean, 
+/**
+ * The chat-completions URL, e.g. `https://api.example.com/v1/chat/completions`.
+ */
+url: string, 
+/**
+ * The model's name as the service knows it.
+ */
+model: string, };
+
+/**
+ * The Copilot's settings, under `handover.copilot`.
+ */
+export type CopilotSettings = { 
+/**
+ * Put a Copilot link in every handover.
+ */
+enabled: boolean, 
+/**
+ * The key of the link's entry in `user.additionalProperties` (what the agent reads).
+ */
+label: string, 
+/**
+ * How long after the conversation ends the link keeps working.
+ */
+expiryHours: number, 
+/**
+ * Add `&auth=<JWT>` (HS256, signed with the keychain's shared secret) so an agent
+ * desktop can verify the link before embedding it in an iframe.
+ */
+signedLinks: boolean, 
+/**
+ * An optional knowledge file's text (Markdown, or FAQ-style YAML) searched beside
+ * the flow's answers.
+ */
+knowledge: string, 
+/**
+ * An optional OpenAI-compatible language model for the summary and suggestions.
+ */
+model: CopilotModel, };
+
+/**
  * `CreateTransactionRequest`.
  */
 export type CreateConversation = { channelId: string, user: ConversationUser, assignment?: Assignment, 
@@ -394,7 +438,12 @@ desktopNotifications: boolean,
  * queue length) and what the customer is told while waiting. The flow's
  * `handover.contact_center` block, when it has one, replaces this one.
  */
-contactCenter: ContactCenterChecks, };
+contactCenter: ContactCenterChecks, 
+/**
+ * The agent's Copilot link in every handover; files from before it load with the
+ * defaults (on, labelled "Copilot").
+ */
+copilot: CopilotSettings, };
 
 export type History = { messages: Array<SendMessage>, };
 
@@ -433,7 +482,11 @@ export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in
  */
 export type KeyChange = { "action": "replace", value: string, } | { "action": "remove" };
 
-export type KeyChanges = { endpoint?: KeyChange, handover?: KeyChange, };
+export type KeyChanges = { endpoint?: KeyChange, handover?: KeyChange, 
+/**
+ * The Copilot model's API key.
+ */
+copilotModel?: KeyChange, };
 
 /**
  * Everything a key field may be told, for the admin API.
@@ -447,7 +500,15 @@ export type KeychainStatus = { backend: Backend, problem: string | null, };
 /**
  * Whether each API key is set; the keys themselves never leave the keychain.
  */
-export type Keys = { endpoint: KeyState, handover: KeyState, };
+export type Keys = { endpoint: KeyState, handover: KeyState, 
+/**
+ * The Copilot link's JWT shared secret (made by `POST /api/copilot/jwt-secret`).
+ */
+copilotJwtSecret: KeyState, 
+/**
+ * The Copilot model's API key.
+ */
+copilotModel: KeyState, };
 
 /**
  * Who a transcript line is from (or, for `system`, what happened).

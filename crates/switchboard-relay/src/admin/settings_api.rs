@@ -53,9 +53,14 @@ pub struct SettingsView {
 
 /// Whether each API key is set; the keys themselves never leave the keychain.
 #[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub struct Keys {
     endpoint: KeyState,
     handover: KeyState,
+    /// The Copilot link's JWT shared secret (made by `POST /api/copilot/jwt-secret`).
+    copilot_jwt_secret: KeyState,
+    /// The Copilot model's API key.
+    copilot_model: KeyState,
 }
 
 #[derive(Serialize, TS)]
@@ -101,6 +106,8 @@ async fn view(state: &RelayState) -> SettingsView {
         keys: Keys {
             endpoint: settings_update::key_state(state, SecretName::EndpointApiKey),
             handover: settings_update::key_state(state, SecretName::HandoverApiKey),
+            copilot_jwt_secret: settings_update::key_state(state, SecretName::CopilotJwtSecret),
+            copilot_model: settings_update::key_state(state, SecretName::CopilotModelApiKey),
         },
         keychain: super::status::keychain_status(state).await,
         endpoint_url,

@@ -27,6 +27,8 @@ pub enum KeyChange {
 pub struct KeyChanges {
     pub endpoint: Option<KeyChange>,
     pub handover: Option<KeyChange>,
+    /// The Copilot model's API key.
+    pub copilot_model: Option<KeyChange>,
 }
 
 /// `PUT /api/settings`: the settings and any key change, saved together or not at all.
@@ -67,6 +69,8 @@ pub fn key_state(state: &RelayState, name: SecretName) -> KeyState {
         set: match name {
             SecretName::EndpointApiKey => keys.endpoint,
             SecretName::HandoverApiKey => keys.handover,
+            SecretName::CopilotJwtSecret => keys.copilot_jwt_secret,
+            SecretName::CopilotModelApiKey => keys.copilot_model,
         },
         from_environment: state.secrets.from_environment(name),
     }
@@ -78,7 +82,11 @@ fn check_key(field: &str, change: &Option<KeyChange>, errors: &mut Vec<FieldErro
         if v.is_empty() || v.chars().any(char::is_whitespace) {
             errors.push(FieldError {
                 field: field.into(),
-                message: "An 8x8 API key is one word without spaces; paste it from the 8x8 Admin Console (API Keys).".into(),
+                message: if field == "keys.copilotModel" {
+                    "The model's API key is one word without spaces; paste it from your model provider.".into()
+                } else {
+                    "An 8x8 API key is one word without spaces; paste it from the 8x8 Admin Console (API Keys).".into()
+                },
             });
         }
     }
@@ -96,6 +104,11 @@ pub async fn save(state: &RelayState, request: SaveRequest) -> Result<Settings, 
     let mut errors = next.validate();
     check_key("keys.endpoint", &request.keys.endpoint, &mut errors);
     check_key("keys.handover", &request.keys.handover, &mut errors);
+    check_key(
+        "keys.copilotModel",
+        &request.keys.copilot_model,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(UpdateError::Invalid(errors));
     }
@@ -103,6 +116,7 @@ pub async fn save(state: &RelayState, request: SaveRequest) -> Result<Settings, 
     let changes = [
         (SecretName::EndpointApiKey, request.keys.endpoint),
         (SecretName::HandoverApiKey, request.keys.handover),
+        (SecretName::CopilotModelApiKey, request.keys.copilot_model),
     ];
     let mut undo: Vec<(SecretName, Option<Secret>)> = Vec::new();
     for (name, change) in changes {
