@@ -9,7 +9,7 @@ use chat_gateway_sim::control_client::{AgentState, ScheduleState};
 use serde_json::{json, Value};
 use switchboard_e2e::{eventually, Seen};
 
-use crate::engine::{bot_messages_in_8x8, lane, user_removed_in_8x8, Env, GUARD};
+use crate::engine::{bot_messages_in_8x8, greeted_webchat, lane, user_removed_in_8x8, Env, GUARD};
 
 /// The sandbox's handover queue and schedule, and the queue's agents (the emulator's
 /// default sandbox).
@@ -279,13 +279,7 @@ async fn endpoint_mode_says_queued_in_8x8_but_leaves_joins_to_its_channel() {
         st["agentJoined"] = json!("{agent} joined the chat.");
     })
     .await;
-    let id = env.webchat().await;
-    let seen = Seen::new("greeting");
-    eventually(&seen, GUARD, async || {
-        let v = env.maybe_transcript(&id).await;
-        seen.check(!lane(&v, "bot").is_empty(), v)
-    })
-    .await;
+    let id = greeted_webchat(&env).await;
     env.sim
         .customer_say(&id, "I want a human agent")
         .await

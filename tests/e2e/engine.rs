@@ -267,8 +267,8 @@ async fn endpoint_escalation_reassigns_to_the_queue_and_the_bot_steps_back() {
     env.relay.handle.shutdown().await;
 }
 
-/// An 8x8 web-chat customer talking to the bot, escalated and accepted by agent-ann.
-async fn endpoint_with_agent(env: &Env) -> String {
+/// An 8x8 web-chat customer the bot has greeted.
+pub(crate) async fn greeted_webchat(env: &Env) -> String {
     let id = env.webchat().await;
     let seen = Seen::new("greeting");
     eventually(&seen, GUARD, async || {
@@ -276,6 +276,12 @@ async fn endpoint_with_agent(env: &Env) -> String {
         seen.check(!lane(&v, "bot").is_empty(), v)
     })
     .await;
+    id
+}
+
+/// An 8x8 web-chat customer talking to the bot, escalated and accepted by agent-ann.
+async fn endpoint_with_agent(env: &Env) -> String {
+    let id = greeted_webchat(env).await;
     env.sim
         .customer_say(&id, "I want a human agent")
         .await
