@@ -184,6 +184,10 @@ pub struct BotTurn {
     /// Set when the conversation should go to a human agent: why, for the agent and the
     /// log (e.g. "asked for an agent"). The handover message is then the last reply.
     pub handover: Option<String>,
+    /// What answered, for the agent's workspace: the rule's name (or "rule at line N"),
+    /// "greeting", "fallback" or "handover". `None` for an external bot, which does not say.
+    #[serde(default)]
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

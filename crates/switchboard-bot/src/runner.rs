@@ -16,6 +16,7 @@ pub(crate) fn respond(flow: &Flow, session: &mut BotSession, input: BotInput) ->
             return BotTurn {
                 replies: vec![reply(&flow.greeting)],
                 handover: None,
+                rule: Some("greeting".into()),
             };
         }
         BotInput::Text(text) => find(flow, &text, false),
@@ -31,16 +32,24 @@ pub(crate) fn respond(flow: &Flow, session: &mut BotSession, input: BotInput) ->
         Some(Outcome::Rule(rule)) => {
             session.fallbacks = 0;
             let replies: Vec<BotReply> = rule.reply.iter().map(reply).collect();
+            let name = match &rule.name {
+                Some(name) => name.clone(),
+                None => format!("rule at line {}", rule.line),
+            };
             if rule.handover {
                 let reason = match &rule.name {
                     Some(name) => format!("the rule \"{name}\" hands over"),
                     None => format!("the rule on line {} hands over", rule.line),
                 };
-                handover(flow, session, replies, &reason)
+                BotTurn {
+                    rule: Some(name),
+                    ..handover(flow, session, replies, &reason)
+                }
             } else {
                 BotTurn {
                     replies,
                     handover: None,
+                    rule: Some(name),
                 }
             }
         }
@@ -60,6 +69,7 @@ pub(crate) fn respond(flow: &Flow, session: &mut BotSession, input: BotInput) ->
                 BotTurn {
                     replies: vec![reply(&flow.fallback)],
                     handover: None,
+                    rule: Some("fallback".into()),
                 }
             }
         }
@@ -111,6 +121,7 @@ fn handover(
     BotTurn {
         replies,
         handover: Some(reason.to_string()),
+        rule: Some("handover".into()),
     }
 }
 

@@ -77,6 +77,7 @@ async fn start_greets_with_the_quick_replies() {
                 ],
             }],
             handover: None,
+            rule: Some("greeting".into()),
         }
     );
 }
@@ -265,4 +266,37 @@ async fn the_default_flow_covers_the_basics() {
     }
     assert_eq!(say(&bot, &mut s, text("qwerty")).await.handover, None);
     assert!(say(&bot, &mut s, text("asdf")).await.handover.is_some());
+}
+
+/// The agent's workspace lists the rules that answered, so every turn of the built-in
+/// flow names what answered it.
+#[tokio::test]
+async fn each_turn_names_the_rule_that_answered() {
+    let bot = bot(FLOW);
+    let mut s = BotSession::new("c1");
+    let mut rule = async |input: BotInput| say(&bot, &mut s, input).await.rule;
+    assert_eq!(rule(BotInput::Start).await.as_deref(), Some("greeting"));
+    assert_eq!(rule(text("are you open")).await.as_deref(), Some("hours"));
+    assert_eq!(rule(text("order #12345")).await.as_deref(), Some("order"));
+    // A rule without a name is named by its line.
+    assert_eq!(
+        rule(text("cancel it")).await.as_deref(),
+        Some("rule at line 20")
+    );
+    assert_eq!(rule(text("blah")).await.as_deref(), Some("fallback"));
+    // The second misunderstanding in a row hands over: the handover answered.
+    assert_eq!(rule(text("blah")).await.as_deref(), Some("handover"));
+    assert_eq!(
+        rule(text("a human please")).await.as_deref(),
+        Some("handover")
+    );
+    assert_eq!(
+        rule(BotInput::QuickReply {
+            title: "x".into(),
+            payload: "hours".into()
+        })
+        .await
+        .as_deref(),
+        Some("hours")
+    );
 }
