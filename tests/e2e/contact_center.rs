@@ -100,13 +100,13 @@ async fn a_closed_schedule_keeps_the_bot_talking_until_it_opens() {
         system_lines(&view).contains(&"Opening hours: schedule 101 is Closed: no handover.".into()),
         "{view:#}"
     );
-    // 8x8's answer is kept a few seconds (contact-center.md §4): then the open schedule
-    // lets the handover through.
+    // 8x8's answer is kept a few seconds (contact-center.md §4): once it is gone, the
+    // open schedule lets the handover through.
     env.sim
         .set_schedule_state(SCHEDULE, ScheduleState::Choice(1))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(5_200)).await;
+    env.relay.handle.state.contact_center.forget();
     say(&env, &id, json!({ "text": "agent please" })).await;
     let view = until(&env, &id, "queued in 8x8", |v| {
         v["conversation"]["phase"] == "queued"
@@ -303,6 +303,172 @@ async fn endpoint_mode_says_queued_in_8x8_but_leaves_joins_to_its_channel() {
     assert!(
         !m.iter().any(|t| t.contains("joined")),
         "8x8's channel shows the join itself: {m:?}"
+    );
+    env.relay.handle.shutdown().await;
+}
+
+/// Asks for an agent and says whether the handover went ahead (queued) or the bot kept
+/// the conversation, with the transcript.
+async fn handover_goes_ahead(env: &Env) -> (bool, Value) {
+    env.relay.handle.state.contact_center.forget();
+    let id = tester(env).await;
+    say(env, &id, json!({ "text": "agent please" })).await;
+    let view = until(env, &id, "a decision", |v| {
+        v["conversation"]["phase"] == "queued"
+            || lane(v, "bot").last().map(String::as_str) == Some("Nobody can take it.")
+    })
+    .await;
+    (view["conversation"]["phase"] == "queued", view)
+}
+
+// Each setting of "which agents count" against agents in each state, as the emulator
+// reports them: the state just outside the setting finds nobody, the state just inside
+// lets the handover through (contact-center.md §2).
+#[tokio::test]
+async fn no_agents_in_each_state_set_keeps_the_bot_and_one_in_it_hands_over() {
+    let env = Env::start().await;
+    let steps = [
+        ("available", AgentState::Busy, AgentState::Available),
+        (
+            "availableOrBusy",
+            AgentState::WorkingOffline,
+            AgentState::Busy,
+        ),
+        (
+            "availableBusyOrOffline",
+            AgentState::OnBreak,
+            AgentState::WorkingOffline,
+        ),
+        (
+            "availableBusyOfflineOrBreak",
+            AgentState::WrapUp,
+            AgentState::OnBreak,
+        ),
+        ("loggedIn", AgentState::LoggedOut, AgentState::WrapUp),
+    ];
+    for (setting, outside, inside) in steps {
+        env.settings(|s| {
+            s["handover"]["contactCenter"]["availability"] =
+                json!({ "states": setting, "message": "Nobody can take it.", "offerWait": false })
+        })
+        .await;
+        for agent in AGENTS {
+            env.sim
+                .set_agent_state(QUEUE, agent, outside)
+                .await
+                .unwrap();
+        }
+        let (went, view) = handover_goes_ahead(&env).await;
+        assert!(!went, "{setting} with every agent {outside:?}: {view:#}");
+        env.sim
+            .set_agent_state(QUEUE, AGENTS[1], inside)
+            .await
+            .unwrap();
+        let (went, view) = handover_goes_ahead(&env).await;
+        assert!(went, "{setting} with one agent {inside:?}: {view:#}");
+    }
+    env.relay.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_long_queue_is_offered_with_the_emulators_figures() {
+    let env = Env::start().await;
+    // Two customers already waiting (nobody takes them: the tests drive agents by hand).
+    for _ in 0..2 {
+        let id = tester(&env).await;
+        say(&env, &id, json!({ "text": "agent please" })).await;
+        until(&env, &id, "waiting", |v| {
+            v["conversation"]["phase"] == "queued"
+        })
+        .await;
+    }
+    env.settings(|s| {
+        s["handover"]["contactCenter"]["queueLimit"] =
+            json!({ "maxWaiting": 1, "message": "{waiting} are waiting. Wait or keep talking?" })
+    })
+    .await;
+    env.relay.handle.state.contact_center.forget();
+    let id = tester(&env).await;
+    say(&env, &id, json!({ "text": "agent please" })).await;
+    let view = until(&env, &id, "the offer", |v| {
+        lane(v, "bot").last().map(String::as_str) == Some("2 are waiting. Wait or keep talking?")
+    })
+    .await;
+    assert_eq!(view["conversation"]["phase"], "bot");
+    assert!(system_lines(&view).iter().any(|l| l
+        .starts_with("Queue too long: too many waiting in queue")
+        && l.contains("(2 waiting")));
+    env.relay.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_schedule_treated_as_closed_keeps_the_bot() {
+    let env = Env::start().await;
+    let mut faults = env.sim.faults().await.unwrap();
+    faults.schedule_fail_rate = 1.0;
+    env.sim.set_faults(&faults).await.unwrap();
+    env.settings(|s| {
+        let cc = &mut s["handover"]["contactCenter"];
+        cc["openingHours"] = json!({ "scheduleId": SCHEDULE, "message": "We are closed now." });
+        cc["onError"] = json!("treatAsClosed");
+    })
+    .await;
+    let id = tester(&env).await;
+    say(&env, &id, json!({ "text": "agent please" })).await;
+    let view = until(&env, &id, "the out-of-hours message", |v| {
+        lane(v, "bot").last().map(String::as_str) == Some("We are closed now.")
+    })
+    .await;
+    assert_eq!(view["conversation"]["phase"], "bot");
+    let line = system_lines(&view)
+        .into_iter()
+        .find(|l| l.starts_with("Opening hours could not be checked"))
+        .expect("the failure is in the transcript");
+    assert!(
+        line.ends_with("treated as closed (fallback): no handover."),
+        "{line}"
+    );
+    env.relay.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn handover_mode_tells_the_user_each_step_with_the_agents_name() {
+    let env = Env::start().await;
+    env.settings(|s| {
+        let st = &mut s["handover"]["contactCenter"]["status"];
+        st["queued"] = json!("You are in the queue.");
+        st["agentJoined"] = json!("{agent} joined the chat.");
+        st["agentLeft"] = json!("The agent has left the chat.");
+    })
+    .await;
+    let id = tester(&env).await;
+    say(&env, &id, json!({ "text": "agent please" })).await;
+    let view = until(&env, &id, "queued", |v| {
+        v["conversation"]["phase"] == "queued"
+    })
+    .await;
+    assert!(lane(&view, "bot").contains(&"You are in the queue.".into()));
+    let gid = view["conversation"]["gatewayId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.sim.agent_accept(&gid, Some("agent-bo")).await.unwrap();
+    until(&env, &id, "told who joined", |v| {
+        lane(v, "bot").contains(&"agent-bo joined the chat.".into())
+    })
+    .await;
+    env.sim.agent_end(&gid).await.unwrap();
+    let view = until(&env, &id, "told the agent left", |v| {
+        v["conversation"]["phase"] == "bot"
+    })
+    .await;
+    let bot = lane(&view, "bot");
+    assert_eq!(
+        bot[bot.len() - 2..],
+        [
+            "The agent has left the chat.".to_string(),
+            "I'm back to help you; ask for an agent again at any time.".to_string()
+        ]
     );
     env.relay.handle.shutdown().await;
 }
