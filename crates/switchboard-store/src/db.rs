@@ -2,9 +2,9 @@
 //! embedded and ordered; `PRAGMA user_version` records how far a file has come, so a
 //! database from an older build is upgraded in place and one from a newer build refused.
 //!
-//! Schema (version 13; 4, 5, 7, 8, 9 and 10 change indexes only, 6 adds the search column,
+//! Schema (version 14; 4, 5, 7, 8, 9 and 10 change indexes only, 6 adds the search column,
 //! 11 the transcript search index, 12 the outbox's `exchange_json`, 13 the conversation's
-//! `handover_offer`; see the migrations):
+//! `handover_offer`, 14 `copilot_sessions`; see the migrations):
 //! - `app_meta(key, value)`: facts about this database (created_at, last_started_at).
 //! - `deliveries`: every webhook delivery that reached `/endpoint/{token}` with the right
 //!   token, accepted or not — the inspector's source and the inbox queue at once.
@@ -45,6 +45,10 @@
 //!   a bare `sqlite3` shell cannot add or delete transcript lines). `transcript_keys(key,
 //!   conversation_id)` numbers the conversations that have lines; a line's rowid in the
 //!   index is `line id << 27 | key` (`crate::transcript_search`).
+//!
+//! - `copilot_sessions(conversation_id, token_hash, created_at_ms, revoked_at_ms)`
+//!   (version 14): the agent's Copilot link per conversation, only its token's SHA-256
+//!   (`crate::copilot`); a trigger deletes a session with its conversation.
 //!
 //! Files are created with `auto_vacuum=INCREMENTAL`, so the pages that retention
 //! (`crate::retention`) frees can be handed back to the file system a few at a time
@@ -203,6 +207,9 @@ const MIGRATIONS: &[&str] = &[
     // The handover the bot offered and the customer has not answered yet (a long queue,
     // no agent available: wait or keep talking to the bot); the reason it asked for it.
     "ALTER TABLE conversations ADD COLUMN handover_offer TEXT;",
+    // The agent's Copilot sessions (the hash of each link's token), deleted with their
+    // conversation by a trigger (crate::copilot).
+    crate::copilot::MIGRATION,
 ];
 
 /// A file brought up to `version` only, as an older build left it (tests of a migration).

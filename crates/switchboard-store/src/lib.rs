@@ -18,6 +18,7 @@
 //! never needs two stores at once, and a test uses the real SQLite store on disk.
 
 pub mod conversations;
+pub mod copilot;
 pub mod db;
 pub mod deliveries;
 pub mod inbox_queue;
@@ -30,6 +31,7 @@ pub mod write_unit;
 pub use conversations::{
     Conversation, ConversationStore, Entry, HandoverBookkeeping, HandoverRecord, Mode, Phase,
 };
+pub use copilot::{CopilotSession, CopilotSessions};
 pub use db::{Db, DbError};
 pub use deliveries::{DeliveryRecord, DeliveryStore, Recorded};
 pub use inbox_queue::{InboxQueue, QueuedEvent};
