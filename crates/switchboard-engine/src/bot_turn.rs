@@ -68,14 +68,21 @@ pub(crate) async fn run(
                 (Some(_), BotKind::Builtin) => turn.replies.pop(),
                 _ => None,
             };
+            // The first line the turn says names what answered (payload.rule), for the
+            // agent's workspace: one name per turn, so the rules hit read in order.
+            let mut rule = turn.rule.take();
+            let mut named = || {
+                rule.take()
+                    .map_or(Value::Null, |r| serde_json::json!({ "rule": r }))
+            };
             for reply in &turn.replies {
-                send_reply(engine, conv, reply).await?;
+                send_reply_with(engine, conv, reply, named()).await?;
             }
             if let Some(reason) = turn.handover {
                 let verdict = contact_center::before_handover(engine, conv, &reason, false).await?;
                 if verdict == contact_center::Verdict::HandOver {
                     match handover_message {
-                        Some(m) => send_reply(engine, conv, &m).await?,
+                        Some(m) => send_reply_with(engine, conv, &m, named()).await?,
                         // An external bot may not say it, and the user must know.
                         None => say(engine, conv, &settings.handover.handover_message).await?,
                     }

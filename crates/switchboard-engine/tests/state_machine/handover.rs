@@ -225,4 +225,29 @@ cases! {
             assert_eq!(s.conv().gateway_id.as_deref(), Some("gw-h2"));
         }),
     ];
+
+    // The agent's workspace lists the rules that answered: the first bot line of each
+    // turn carries the rule in its payload; the handover message, said only once the
+    // handover goes ahead, carries "handover" when nothing else was said that turn.
+    bot_lines_name_the_rule_that_answered: [
+        Start,
+        Say("what are your hours?"),
+        Say("hm"),
+        Say("an agent please"),
+        InPhase(Phase::Handover),
+        Check("greeting, hours, fallback, handover in order", |s| {
+            let rules: Vec<_> = s.transcript.iter()
+                .filter(|l| l["lane"] == "bot")
+                .map(|l| (l["text"].as_str().unwrap_or_default(), l["payload"]["rule"].clone()))
+                .collect();
+            assert_eq!(rules, [
+                (GREETING, json!("greeting")),
+                (HOURS, json!("hours")),
+                ("Sorry, I did not get that.", json!("fallback")),
+                (CONNECTING, json!("handover")),
+            ]);
+            // Quick replies stay beside the rule.
+            assert_eq!(s.transcript.iter().find(|l| l["text"] == GREETING).unwrap()["payload"]["quickReplies"][0]["payload"], "agent");
+        }),
+    ];
 }
