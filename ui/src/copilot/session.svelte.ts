@@ -1,0 +1,200 @@
+// The page's link to the relay: the workspace, refetched whenever the event stream says
+// something changed. The link's own query string (sessionId, URLToken, userId, auth) is
+// the only credential and goes with every request; nothing is stored in the browser.
+//
+// The stream is read with fetch rather than EventSource so the page sees the HTTP status:
+// a 404 means the link is no longer valid (stop, say so), a 429 means wait as told.
+
+import type { KnowledgeHit, Workspace } from "./types";
+
+export type PageState = "loading" | "ready" | "invalid";
+
+const LINK_PARAMS = ["sessionId", "URLToken", "userId", "auth"] as const;
+const REFETCH_DEBOUNCE_MS = 150;
+const MAX_BACKOFF_MS = 10_000;
+
+/** Thrown for an answer that ends the page (404: expired, revoked or never valid). */
+export class InvalidLink extends Error {}
+
+export class CopilotSession {
+  state = $state<PageState>("loading");
+  workspace = $state<Workspace | null>(null);
+  /** False while the stream is down; the page says "reconnecting". */
+  live = $state(true);
+  /** Set while the relay asked the page to slow down (429), until when. */
+  limitedUntilMs = $state<number | null>(null);
+
+  private readonly query: string;
+  private readonly base: URL;
+  private stopped = false;
+  private refetchTimer: ReturnType<typeof setTimeout> | null = null;
+  private fetching: Promise<void> | null = null;
+  private refetchAgain = false;
+  private stream: AbortController | null = null;
+
+  constructor(location: Location) {
+    const own = new URLSearchParams(location.search);
+    const pass = new URLSearchParams();
+    for (const name of LINK_PARAMS) {
+      const value = own.get(name);
+      if (value !== null) pass.set(name, value);
+    }
+    this.query = pass.toString();
+    // Relative to the page, so a reverse proxy's path prefix is kept.
+    this.base = new URL("./", location.href);
+  }
+
+  /** The page's link carries what the API needs; a link without it is not valid. */
+  get hasCredentials(): boolean {
+    const p = new URLSearchParams(this.query);
+    return Boolean(p.get("sessionId") && p.get("URLToken"));
+  }
+
+  url(path: string, extra: Record<string, string> = {}): string {
+    const url = new URL(path, this.base);
+    url.search = this.query;
+    for (const [k, v] of Object.entries(extra)) url.searchParams.set(k, v);
+    return url.toString();
+  }
+
+  start(): void {
+    if (!this.hasCredentials) {
+      this.invalidate();
+      return;
+    }
+    void this.refetch().then(() => this.follow());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stream?.abort();
+    if (this.refetchTimer) clearTimeout(this.refetchTimer);
+  }
+
+  private invalidate(): void {
+    this.state = "invalid";
+    this.workspace = null;
+    this.stop();
+  }
+
+  /** A GET that handles the link's fate: 404 ends the page, 429 waits as told. */
+  private async get(path: string, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    for (;;) {
+      const response = await fetch(this.url(path, extra), {
+        headers: { accept: path.endsWith("events") ? "text/event-stream" : "application/json" },
+        cache: "no-store",
+        signal,
+      });
+      if (response.status === 404 || response.status === 401 || response.status === 403) {
+        this.invalidate();
+        throw new InvalidLink();
+      }
+      if (response.status !== 429) return response;
+      const wait = retryAfterMs(response.headers.get("retry-after"));
+      this.limitedUntilMs = Date.now() + wait;
+      await sleep(wait);
+      this.limitedUntilMs = null;
+      if (this.stopped) throw new InvalidLink();
+    }
+  }
+
+  /** Fetches the workspace now; calls made meanwhile fetch once more after it. */
+  async refetch(): Promise<void> {
+    if (this.fetching) {
+      this.refetchAgain = true;
+      return this.fetching;
+    }
+    this.fetching = (async () => {
+      do {
+        this.refetchAgain = false;
+        try {
+          const response = await this.get("api/workspace");
+          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          this.workspace = (await response.json()) as Workspace;
+          this.state = "ready";
+        } catch (e) {
+          if (e instanceof InvalidLink) return;
+          // Network down or the relay restarting: the stream's reconnect refetches.
+          this.live = false;
+        }
+      } while (this.refetchAgain && !this.stopped);
+    })();
+    try {
+      await this.fetching;
+    } finally {
+      this.fetching = null;
+    }
+  }
+
+  private scheduleRefetch(): void {
+    if (this.refetchTimer) return;
+    this.refetchTimer = setTimeout(() => {
+      this.refetchTimer = null;
+      void this.refetch();
+    }, REFETCH_DEBOUNCE_MS);
+  }
+
+  /** Follows the event stream for as long as the page lives, reconnecting with backoff. */
+  private async follow(): Promise<void> {
+    let backoff = 500;
+    let first = true;
+    while (!this.stopped) {
+      this.stream = new AbortController();
+      try {
+        const response = await this.get("api/events", {}, this.stream.signal);
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        this.live = true;
+        backoff = 500;
+        // Whatever changed while the stream was down.
+        if (!first) void this.refetch();
+        first = false;
+        await readEvents(response.body, () => this.scheduleRefetch());
+      } catch (e) {
+        if (e instanceof InvalidLink || this.stopped) return;
+      }
+      if (this.stopped) return;
+      this.live = false;
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  }
+
+  async searchKnowledge(q: string, signal?: AbortSignal): Promise<KnowledgeHit[]> {
+    const response = await this.get("api/knowledge", { q }, signal);
+    if (!response.ok) throw new Error(`The search failed (HTTP ${response.status}); try again.`);
+    return (await response.json()) as KnowledgeHit[];
+  }
+}
+
+/** Calls `onEvent` for every event of a text/event-stream body, until it ends. */
+async function readEvents(body: ReadableStream<Uint8Array>, onEvent: () => void): Promise<void> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let hasData = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let newline: number;
+    while ((newline = buffer.search(/\r?\n/)) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + (buffer[newline] === "\r" ? 2 : 1));
+      if (line === "") {
+        if (hasData) onEvent();
+        hasData = false;
+      } else if (line.startsWith("data:") || line.startsWith("event:")) {
+        hasData = true;
+      }
+    }
+  }
+}
+
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.max(seconds * 1000, 250);
+  const date = header ? Date.parse(header) : NaN;
+  return Number.isFinite(date) ? Math.max(date - Date.now(), 250) : 2_000;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
