@@ -1,0 +1,191 @@
+// The 8x8 agent's Copilot page (ui/copilot.html), as the agent uses it from the link in the
+// handover: the tiles at a glance, in a 400 px side panel and a full window, light and
+// dark; following the transcript; an invalid link said plainly with nothing else shown;
+// a relay that slows it down (429) or drops the stream. These run on a stand-in for the
+// relay's Copilot routes (lib/copilot-mock.mjs); the live sandbox conversation runs on the
+// real relay further down.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { launch, until } from "./lib/browser.mjs";
+import { startCopilotMock } from "./lib/copilot-mock.mjs";
+import { fixtureWorkspace } from "./lib/copilot-fixture.mjs";
+
+const WAIT = { timeout: 20_000 };
+const SHOTS = process.env.COPILOT_SHOTS ?? "/tmp/shots/copilot-page";
+mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+let mock;
+before(async () => {
+  browser = await launch();
+  mock = await startCopilotMock({ dist: process.env.COPILOT_DIST, workspace: fixtureWorkspace() });
+});
+after(async () => {
+  await browser?.close();
+  await mock?.close();
+});
+
+async function open(url, { width = 1440, height = 900, colorScheme = "light" } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+  const page = await context.newPage();
+  await page.goto(url);
+  return { context, page };
+}
+
+const tiles = ["identity", "summary", "transcript", "suggestions", "sentiment", "knowledge"];
+
+test("a link with a wrong token shows only that the link is not valid, and nothing of any conversation", async () => {
+  const { context, page } = await open(mock.link("wrong-token"));
+  try {
+    const message = page.getByTestId("copilot-invalid");
+    await message.waitFor(WAIT);
+    assert.match(await message.innerText(), /This Copilot link is not valid/);
+    assert.match(await message.innerText(), /expired or been revoked/);
+    assert.equal(await page.getByTestId("copilot-workspace").count(), 0);
+    const text = await page.locator("body").innerText();
+    assert.doesNotMatch(text, /Nora|A-10442|Sandbox support/);
+    // The page stops asking: no event stream is held open on a dead link.
+    const asked = mock.state.requests.length;
+    await page.waitForTimeout(1500);
+    assert.ok(mock.state.requests.length - asked <= 1, mock.state.requests.slice(asked).join("\n"));
+  } finally {
+    await context.close();
+  }
+});
+
+test("each tile says its part at a glance: who, what they wanted, the entities to copy, the mood and the answers to paste", async () => {
+  const { context, page } = await open(mock.link());
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: mock.origin });
+  try {
+    await page.getByTestId("copilot-workspace").waitFor(WAIT);
+    for (const t of tiles) {
+      const tile = page.getByTestId(`tile-${t}`);
+      assert.equal(await tile.getByRole("heading", { level: 2 }).count(), 1, `${t} has a heading`);
+    }
+    const identity = page.getByTestId("tile-identity");
+    assert.equal(await identity.getByTestId("identity-name").innerText(), "Nora Fixture");
+    assert.equal(await identity.getByTestId("identity-queue").innerText(), "Sandbox support");
+    assert.match(await identity.getByTestId("identity-properties").innerText(), /Tier\s+gold\s+Intent\s+billing/);
+    // The wait ticks between updates.
+    const wait1 = await identity.getByTestId("identity-wait").innerText();
+    assert.match(wait1, /1 min 3\d s/);
+    await until(async () => (await identity.getByTestId("identity-wait").innerText()) !== wait1, "the wait to tick", 3000);
+
+    const summary = page.getByTestId("tile-summary");
+    assert.match(await summary.getByTestId("summary-wanted").innerText(), /charged twice/);
+    assert.match(await summary.getByTestId("summary-rules").innerText(), /greeting\s+billing\s+handover/);
+    assert.equal(await summary.getByTestId("summary-model").count(), 0, "nothing marked model-written");
+    const order = summary.getByTestId("entity").filter({ hasText: "A-10442" });
+    await order.getByRole("button", { name: "Copy order A-10442" }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "A-10442");
+
+    const sentiment = page.getByTestId("tile-sentiment");
+    assert.equal(await sentiment.getByTestId("sentiment-message").count(), 2);
+    assert.match(await sentiment.getByTestId("sentiment-trend").innerText(), /negative.*worsening/);
+
+    const answers = page.getByTestId("tile-suggestions").getByTestId("suggestion");
+    assert.equal(await answers.count(), 2);
+    assert.match(await answers.first().getByTestId("suggestion-source").innerText(), /flow rule refund/);
+    await answers.nth(1).getByRole("button", { name: "Copy answer 2" }).click();
+    assert.match(await page.evaluate(() => navigator.clipboard.readText()), /pending authorisation/);
+
+    // What a language model wrote is marked; no sentiment is shown where it does not apply.
+    const ws = fixtureWorkspace();
+    ws.summary.modelWritten = true;
+    ws.model = { model: "stand-in-model", summary: "Double charge on A-10442; wants a refund.", parts: ["summary"], writtenAtMs: Date.now() };
+    ws.sentiment = null;
+    ws.sentimentNote = "Sentiment is shown for English conversations only; this one is in French.";
+    mock.update(ws);
+    await summary.getByTestId("summary-model").waitFor(WAIT);
+    assert.match(await summary.getByTestId("summary-model-text").innerText(), /wants a refund/);
+    await sentiment.getByTestId("sentiment-none").filter({ hasText: "this one is in French" }).waitFor(WAIT);
+    assert.equal(await sentiment.getByTestId("sentiment-message").count(), 0);
+  } finally {
+    mock.update(fixtureWorkspace());
+    await context.close();
+  }
+});
+
+test("the transcript follows new messages, unless the reader scrolled up: then a button says how many came", async () => {
+  const ws = fixtureWorkspace();
+  for (let i = 0; i < 30; i++) ws.transcript.push({ lane: i % 2 ? "agent" : "user", text: `line ${i}`, atMs: Date.now(), history: false });
+  mock.update(ws);
+  const { context, page } = await open(mock.link(), { width: 400, height: 800 });
+  try {
+    const scroll = page.getByTestId("transcript-scroll");
+    await page.getByTestId("transcript-line").filter({ hasText: "line 29" }).waitFor(WAIT);
+    const atEnd = () => scroll.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 24);
+    await until(atEnd, "the transcript at its latest line");
+    assert.equal(await page.getByTestId("transcript-line").filter({ hasText: "history" }).count(), 4, "the bot history is marked");
+
+    ws.transcript.push({ lane: "user", text: "are you there?", atMs: Date.now(), history: false });
+    mock.update(ws);
+    await page.getByTestId("transcript-line").filter({ hasText: "are you there?" }).waitFor(WAIT);
+    await until(atEnd, "the transcript to follow the new message");
+    assert.match(await page.getByTestId("transcript-live").innerText(), /Nora Fixture: are you there\?/);
+
+    await scroll.evaluate((el) => el.scrollTo({ top: 0 }));
+    await page.waitForTimeout(100);
+    ws.transcript.push({ lane: "user", text: "hello?", atMs: Date.now(), history: false }, { lane: "user", text: "anyone?", atMs: Date.now(), history: false });
+    mock.update(ws);
+    const more = page.getByTestId("transcript-new");
+    await more.filter({ hasText: "2 new messages ↓" }).waitFor(WAIT);
+    assert.equal(await scroll.evaluate((el) => el.scrollTop), 0, "the reader's place is kept");
+    await more.click();
+    await until(atEnd, "the button to go to the latest line");
+    assert.equal(await more.count(), 0);
+  } finally {
+    mock.update(fixtureWorkspace());
+    await context.close();
+  }
+});
+
+test("a 429 is waited out as the relay says; a dropped stream says 'Reconnecting', then catches up live", async () => {
+  mock.state.faults.push({ status: 429, headers: { "retry-after": "1" } });
+  const started = Date.now();
+  const { context, page } = await open(mock.link());
+  try {
+    await page.getByTestId("copilot-workspace").waitFor(WAIT);
+    assert.ok(Date.now() - started >= 1000, "it waited the Retry-After");
+    await page.getByTestId("copilot-live").waitFor(WAIT);
+
+    // The relay goes away for a moment: the next attempts fail, the page says so.
+    mock.state.faults.push({ status: 503 }, { status: 503 });
+    mock.dropStreams();
+    await page.getByTestId("copilot-reconnecting").waitFor(WAIT);
+    // Data stays on screen while reconnecting.
+    assert.equal(await page.getByTestId("identity-name").innerText(), "Nora Fixture");
+    // What changed meanwhile shows once it is back.
+    const ws = fixtureWorkspace();
+    ws.transcript.push({ lane: "agent", text: "Sorry for the wait, Nora.", atMs: Date.now(), history: false });
+    mock.state.workspace = ws;
+    await page.getByTestId("copilot-live").waitFor(WAIT);
+    await page.getByTestId("transcript-line").filter({ hasText: "Sorry for the wait" }).waitFor(WAIT);
+  } finally {
+    mock.update(fixtureWorkspace());
+    await context.close();
+  }
+});
+
+for (const [width, height] of [[400, 900], [1440, 900]]) {
+  for (const colorScheme of ["light", "dark"]) {
+    test(`at ${width} px, ${colorScheme}: ${width <= 480 ? "one column" : "several columns"}, nothing wider than the window`, async () => {
+      const { context, page } = await open(mock.link(), { width, height, colorScheme });
+      try {
+        await page.getByTestId("copilot-workspace").waitFor(WAIT);
+        const lefts = new Set();
+        for (const t of tiles) lefts.add(Math.round((await page.getByTestId(`tile-${t}`).boundingBox()).x));
+        if (width <= 480) assert.equal(lefts.size, 1, "one column");
+        else assert.ok(lefts.size >= 2 && lefts.size <= 3, `two or three columns (${[...lefts]})`);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `no sideways scrolling (${overflow} px too wide)`);
+        await page.screenshot({ path: join(SHOTS, `mock-${width}-${colorScheme}.png`), fullPage: true });
+      } finally {
+        await context.close();
+      }
+    });
+  }
+}
