@@ -7,6 +7,7 @@
 //! exception is the live stream, which an `EventSource` opens without headers: it may
 //! carry the token as `?access_token=`.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::{
@@ -92,20 +93,50 @@ pub async fn require_token(
 }
 
 /// What the admin UI may load and do, sent with every answer of the admin listener: its
-/// own scripts and styles only, no framing, no plug-ins, no form posts elsewhere. Images
-/// may come from elsewhere (attachments are served by 8x8); nothing else may.
+/// own scripts and styles only, no plug-ins, no form posts elsewhere, framed by nobody.
+/// Images may come from elsewhere (attachments are served by 8x8); nothing else may. The
+/// one thing it may frame is added per answer ([`frame_sources`]).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: http: https:; \
      connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
+/// The origins the agent console may show the Copilot page from, in its side panel: the
+/// endpoint listener, which serves the page, at its local address and at the public
+/// base URL the links are built with. Nothing else can be framed.
+pub fn frame_sources(endpoint_addr: SocketAddr, public_base_url: Option<&str>) -> String {
+    let mut addr = endpoint_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(Ipv4Addr::LOCALHOST.into());
+    }
+    let mut origins = vec![format!("http://{addr}")];
+    if let Some(origin) = public_base_url
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin())
+        .filter(|o| o.is_tuple())
+    {
+        origins.push(origin.ascii_serialization());
+    }
+    format!("frame-src {}", origins.join(" "))
+}
+
 /// Adds the headers that keep the admin UI from being framed, sniffed or leaking its
 /// address (which may still carry the admin link's token) through a Referer.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(state): State<Arc<RelayState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let frames = frame_sources(
+        state.endpoint_addr,
+        state.settings().endpoint.public_base_url.as_deref(),
+    );
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
+    let csp = header::HeaderValue::from_str(&format!("{CONTENT_SECURITY_POLICY}; {frames}"))
+        .unwrap_or(header::HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -149,6 +180,24 @@ fn presented_token(req: &Request) -> Option<String> {
 mod tests {
     use super::*;
     use axum::body::Body;
+
+    #[test]
+    fn the_admin_ui_may_frame_only_the_endpoint_listener_locally_and_at_its_public_origin() {
+        let local: SocketAddr = "0.0.0.0:8787".parse().unwrap();
+        assert_eq!(
+            frame_sources(local, None),
+            "frame-src http://127.0.0.1:8787"
+        );
+        assert_eq!(
+            frame_sources(local, Some("https://relay.example.com/prefix/")),
+            "frame-src http://127.0.0.1:8787 https://relay.example.com"
+        );
+        // A value that is no URL adds nothing rather than something wrong.
+        assert_eq!(
+            frame_sources("127.0.0.1:9".parse().unwrap(), Some("not a url")),
+            "frame-src http://127.0.0.1:9"
+        );
+    }
 
     fn request(method: Method, uri: &str, headers: &[(header::HeaderName, &str)]) -> Request {
         let mut builder = Request::builder().method(method).uri(uri);

@@ -66,7 +66,10 @@ pub fn router(state: Arc<RelayState>) -> Router {
             state.clone(),
             guard::check_host,
         ))
-        .layer(middleware::from_fn(guard::security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::security_headers,
+        ))
         .with_state(state)
 }
 
