@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "http")]
 use serde_json::Value;
 
-use crate::types::{Assignment, CreateConversation, PostAgentAssignment, SendMessage};
+use crate::types::{
+    Assignment, ConversationUser, CreateConversation, PostAgentAssignment, SendMessage,
+};
 #[cfg(feature = "http")]
 use crate::{ChatGatewayClient, ClientError};
 
@@ -28,6 +30,11 @@ pub enum OutboundCall {
     PatchAssignment {
         conversation_id: String,
         assignment: Assignment,
+        /// User fields changed together with the assignment (8x8 merges them into the
+        /// conversation's user), e.g. the agent's Copilot link in `additionalProperties`.
+        /// Rows stored before the field existed load without it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<ConversationUser>,
     },
     #[serde(rename_all = "camelCase")]
     UserLeave { conversation_id: String },
@@ -86,8 +93,9 @@ impl OutboundCall {
             Self::PatchAssignment {
                 conversation_id,
                 assignment,
+                user,
             } => client
-                .patch_assignment(conversation_id, assignment)
+                .patch_conversation(conversation_id, assignment, user.as_ref())
                 .await
                 .map(|c| Some(serde_json::to_value(c).unwrap_or(Value::Null))),
             Self::UserLeave { conversation_id } => {

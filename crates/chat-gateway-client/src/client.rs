@@ -181,6 +181,21 @@ impl ChatGatewayClient {
             .await
     }
 
+    /// `PATCH …/conversations/{id}` with the assignment and, when given, user fields.
+    pub async fn patch_conversation(
+        &self,
+        id: &str,
+        assignment: &Assignment,
+        user: Option<&ConversationUser>,
+    ) -> Result<Conversation, ClientError> {
+        let mut body = serde_json::json!({ "assignment": assignment });
+        if let Some(user) = user {
+            body["user"] = serde_json::to_value(user).unwrap_or(Value::Null);
+        }
+        self.json(Method::PATCH, conv(id, ""), &[], Some(&body), false)
+            .await
+    }
+
     pub async fn list_interactions(
         &self,
         id: &str,

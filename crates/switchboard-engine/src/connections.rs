@@ -5,6 +5,7 @@
 
 use futures_util::future::BoxFuture;
 use switchboard_settings::{Role, Settings};
+use switchboard_store::Conversation;
 use switchboard_types::contact_center::{QueueFigures, ScheduleState};
 
 pub trait Connections: Send + Sync {
@@ -39,4 +40,9 @@ pub trait Connections: Send + Sync {
         &'a self,
         schedule_id: &'a str,
     ) -> BoxFuture<'a, Result<ScheduleState, String>>;
+
+    /// The agent's Copilot link for this conversation (opening its session, or reusing
+    /// the one it has), or none when the Copilot is off or the session cannot be stored.
+    /// The handover puts it in `user.additionalProperties` under the settings' label.
+    fn copilot_link<'a>(&'a self, conversation: &'a Conversation) -> BoxFuture<'a, Option<String>>;
 }

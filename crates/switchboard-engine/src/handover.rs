@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use chat_gateway_client::{
     json_properties,
     types::{
-        Assignment, ConversationUser, CreateConversation, History, PostAgentAssignment, SendMessage,
+        Assignment, ConversationUser, CreateConversation, History, KeyValue, PostAgentAssignment,
+        SendMessage,
     },
     OutboundCall,
 };
@@ -51,13 +52,27 @@ pub(crate) async fn start(
         Value::Null,
     )
     .await?;
+    let copilot = copilot_entry(engine, conv, &settings).await;
     match (conv.mode, conv.gateway_id.clone()) {
         (Mode::Endpoint, Some(gateway_id)) => {
+            // 8x8 already has the user: the link joins what it shows the agent, together
+            // with the queue assignment.
+            let user = copilot.map(|link| {
+                let mut properties = existing_properties(&conv.user);
+                properties.retain(|p| p.key != link.key);
+                properties.truncate(json_properties::MAX_ENTRIES - 1);
+                properties.push(link);
+                ConversationUser {
+                    additional_properties: properties,
+                    ..ConversationUser::default()
+                }
+            });
             engine
                 .outbox
                 .enqueue_for_conversation(&OutboundCall::PatchAssignment {
                     conversation_id: gateway_id.clone(),
                     assignment: Assignment::queue(queue),
+                    user,
                 })
                 .await?;
             // Without a handback 8x8 closes the chat when the agent ends it, and the bot
@@ -67,9 +82,33 @@ pub(crate) async fn start(
             }
             conv.phase = Phase::Handover;
         }
-        _ => create(engine, conv, &settings, channel, queue).await?,
+        _ => create(engine, conv, &settings, channel, queue, copilot).await?,
     }
     Ok(())
+}
+
+/// The Copilot link as the entry the agent sees, when the Copilot is on.
+async fn copilot_entry(
+    engine: &Arc<Engine>,
+    conv: &Conversation,
+    settings: &Settings,
+) -> Option<KeyValue> {
+    if !settings.handover.copilot.enabled {
+        return None;
+    }
+    let link = engine.connections.copilot_link(conv).await?;
+    Some(KeyValue {
+        key: settings.handover.copilot.label.clone(),
+        value: link,
+    })
+}
+
+/// The `additionalProperties` 8x8 already holds for an endpoint-mode user (a PATCH
+/// replaces the list, so they are sent again beside the link).
+fn existing_properties(user: &Value) -> Vec<KeyValue> {
+    user.get("additionalProperties")
+        .and_then(|v| serde_json::from_value::<Vec<KeyValue>>(v.clone()).ok())
+        .unwrap_or_default()
 }
 
 async fn create(
@@ -78,6 +117,7 @@ async fn create(
     settings: &Settings,
     channel: Option<String>,
     queue: String,
+    copilot: Option<KeyValue>,
 ) -> Result<(), EngineError> {
     let Some(channel) = channel else {
         note(
@@ -92,7 +132,16 @@ async fn create(
         return Ok(());
     };
     let additional_properties = match json_properties::parse(&settings.handover.json_properties) {
-        Ok(p) => p,
+        // The settings keep room for the link (29 properties at most with it on).
+        Ok(mut p) => {
+            if let Some(link) = copilot {
+                if p.len() < json_properties::MAX_ENTRIES {
+                    p.retain(|e| e.key != link.key);
+                    p.push(link);
+                }
+            }
+            p
+        }
         Err(e) => {
             note(
                 engine,

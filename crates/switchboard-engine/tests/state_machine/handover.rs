@@ -5,14 +5,14 @@
 use serde_json::json;
 use switchboard_engine::{Mode, Phase};
 
-use crate::harness::{CHANNEL, QUEUE};
+use crate::harness::{CHANNEL, COPILOT_LINK, QUEUE};
 use crate::script::{Step::*, *};
 
 const CREATED: &str = "8x8 conversation gw-h1 created; waiting for an agent.";
 
 cases! {
     // The create carries the channel, the queue, the user, the JSON properties as
-    // additionalProperties and the bot transcript (user + bot lines) as history. What the
+    // additionalProperties (the agent's Copilot link last) and the bot transcript (user + bot lines) as history. What the
     // user types while it is on its way is held back, then sent in order once 8x8
     // answers with its conversation id.
     handover_create_with_history_and_properties_then_held_back_messages_flushed: [
@@ -33,6 +33,7 @@ cases! {
                 "additionalProperties": [
                     { "key": "intent", "value": "billing" },
                     { "key": "vip", "value": "true" },
+                    { "key": "Copilot", "value": COPILOT_LINK },
                 ],
             },
             "assignment": { "type": "queue", "id": QUEUE },

@@ -45,6 +45,8 @@ pub async fn eventually<T>(
 /// The channel and queue every handover goes to.
 pub const CHANNEL: &str = "ch-test";
 pub const QUEUE: &str = "q-support";
+/// The Copilot link the fake relay hands out for every conversation.
+pub const COPILOT_LINK: &str = "https://relay.test/copilot/?userId=u&sessionId=s&URLToken=t";
 
 /// A fixed 8x8: a handover route and maybe a registered handback webhook. Typing pulses
 /// (best-effort, sent directly rather than through the outbox) go nowhere.
@@ -54,9 +56,19 @@ pub struct FakeConnections {
     pub figures: Mutex<Result<QueueFigures, String>>,
     /// 8x8's schedule state, or the error.
     pub schedule: Mutex<Result<ScheduleState, String>>,
+    /// The conversations a Copilot link was asked for, in order.
+    pub copilot_asked: Mutex<Vec<String>>,
 }
 
 impl Connections for FakeConnections {
+    fn copilot_link<'a>(&'a self, conversation: &'a Conversation) -> BoxFuture<'a, Option<String>> {
+        self.copilot_asked
+            .lock()
+            .unwrap()
+            .push(conversation.id.clone());
+        Box::pin(async { Some(COPILOT_LINK.to_string()) })
+    }
+
     fn handover_route(&self, _settings: &Settings) -> (Option<String>, Option<String>) {
         (Some(CHANNEL.into()), Some(QUEUE.into()))
     }
@@ -126,6 +138,7 @@ impl Harness {
                 ..QueueFigures::default()
             })),
             schedule: Mutex::new(Ok(ScheduleState::Open)),
+            copilot_asked: Mutex::new(Vec::new()),
         });
         let engine = Engine::new(EngineContext {
             db,

@@ -33,6 +33,7 @@ macro_rules! cases {
 }
 
 mod contact_center;
+mod copilot;
 mod endpoint;
 mod handover;
 mod lifecycle;
