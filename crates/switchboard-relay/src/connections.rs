@@ -92,6 +92,17 @@ impl RelayConnections {
 }
 
 impl Connections for RelayConnections {
+    fn copilot_link<'a>(
+        &'a self,
+        conversation: &'a switchboard_store::Conversation,
+    ) -> BoxFuture<'a, Option<String>> {
+        async move {
+            let state = self.state.upgrade()?;
+            crate::copilot_links::open_link(&state, conversation).await
+        }
+        .boxed()
+    }
+
     fn typing<'a>(
         &'a self,
         role: Role,

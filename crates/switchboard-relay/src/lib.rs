@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod connections;
 pub mod contact_center_cache;
+pub mod copilot_links;
 mod data_dir;
 pub mod endpoint;
 pub mod listener;
