@@ -23,6 +23,9 @@ export class CopilotSession {
   live = $state(true);
   /** Set while the relay asked the page to slow down (429), until when. */
   limitedUntilMs = $state<number | null>(null);
+  /** Who is typing now, from the stream's `typing` events (a hint: it clears itself). */
+  typing = $state<{ user: boolean; agent: boolean }>({ user: false, agent: false });
+  private typingTimers: Record<string, ReturnType<typeof setTimeout>> = {};
 
   private readonly query: string;
   private readonly base: URL;
@@ -148,7 +151,7 @@ export class CopilotSession {
         // Whatever changed while the stream was down.
         if (!first) void this.refetch();
         first = false;
-        await readEvents(response.body, () => this.scheduleRefetch());
+        await readEvents(response.body, (name, data) => (name === "typing" ? this.onTyping(data) : this.scheduleRefetch()));
       } catch (e) {
         if (e instanceof InvalidLink || this.stopped) return;
       }
@@ -159,6 +162,21 @@ export class CopilotSession {
     }
   }
 
+  private onTyping(data: string): void {
+    let hint: { who?: string; typing?: boolean };
+    try {
+      hint = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const who = hint.who === "agent" ? "agent" : hint.who === "user" ? "user" : null;
+    if (!who) return;
+    this.typing[who] = Boolean(hint.typing);
+    clearTimeout(this.typingTimers[who]);
+    // A "stopped typing" can be lost with a dropped stream; the hint never outlives 8 s.
+    if (hint.typing) this.typingTimers[who] = setTimeout(() => (this.typing[who] = false), 8_000);
+  }
+
   async searchKnowledge(q: string, signal?: AbortSignal): Promise<KnowledgeHit[]> {
     const response = await this.get("api/knowledge", { q }, signal);
     if (!response.ok) throw new Error(`The search failed (HTTP ${response.status}); try again.`);
@@ -166,11 +184,13 @@ export class CopilotSession {
   }
 }
 
-/** Calls `onEvent` for every event of a text/event-stream body, until it ends. */
-async function readEvents(body: ReadableStream<Uint8Array>, onEvent: () => void): Promise<void> {
+/** Calls `onEvent` with each event's name and data of a text/event-stream body, until it ends. */
+async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (name: string, data: string) => void): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
+  let name = "";
+  let data: string[] = [];
   let hasData = false;
   for (;;) {
     const { value, done } = await reader.read();
@@ -181,9 +201,15 @@ async function readEvents(body: ReadableStream<Uint8Array>, onEvent: () => void)
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(newline + (buffer[newline] === "\r" ? 2 : 1));
       if (line === "") {
-        if (hasData) onEvent();
+        if (hasData) onEvent(name || "message", data.join("\n"));
         hasData = false;
-      } else if (line.startsWith("data:") || line.startsWith("event:")) {
+        name = "";
+        data = [];
+      } else if (line.startsWith("data:")) {
+        data.push(line.slice(5).replace(/^ /, ""));
+        hasData = true;
+      } else if (line.startsWith("event:")) {
+        name = line.slice(6).trim();
         hasData = true;
       }
     }
