@@ -148,7 +148,7 @@ fn user_id(conv: &Conversation) -> String {
 
 /// The link for an open session, or `None` when the session's token cannot be rebuilt
 /// (the link key file was replaced) or the signed link cannot be signed.
-async fn link_for(
+pub async fn link_for(
     state: &RelayState,
     conv: &Conversation,
     session: &CopilotSession,

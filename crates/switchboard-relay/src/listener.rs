@@ -106,8 +106,8 @@ pub fn serve(
                 accepted = listener.accept() => accepted,
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             };
-            let stream = match accepted {
-                Ok((stream, _)) => stream,
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of descriptors (or another transient error): say so once a
                     // second at most, and give the timeouts a moment to free some.
@@ -126,7 +126,14 @@ pub fn serve(
             };
             let _ = stream.set_nodelay(true);
             let stop = stopped.clone();
-            tasks.spawn(serve_connection(stream, router.clone(), limits, slot, stop));
+            tasks.spawn(serve_connection(
+                stream,
+                peer,
+                router.clone(),
+                limits,
+                slot,
+                stop,
+            ));
         }
         // Let the connections finish what they are answering.
         while tasks.join_next().await.is_some() {}
@@ -135,6 +142,7 @@ pub fn serve(
 
 async fn serve_connection(
     stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     limits: Limits,
     slot: Slot,
@@ -146,7 +154,10 @@ async fn serve_connection(
             .service(router),
     );
     let busy = slot.busy.clone();
-    let service = hyper::service::service_fn(move |req| {
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+        // Who is asking, for per-client limits (the Copilot routes' rate limit).
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         let call = service.call(req);
         let guard = BusyGuard::enter(busy.clone());
         async move {

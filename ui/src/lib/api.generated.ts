@@ -180,6 +180,31 @@ additionalProperties?: Array<KeyValue>, };
 export type ConversationView = { conversation: Conversation, transcript: Array<Entry>, };
 
 /**
+ * The JWT shared secret, in the one answer that ever shows it.
+ */
+export type CopilotJwtSecret = { 
+/**
+ * 256 random bits, base64url: give it to the agent desktop that verifies the
+ * links' `auth` JWT (HS256). It is kept in the keychain and never shown again.
+ */
+secret: string, };
+
+/**
+ * A conversation's Copilot session as the admin sees it.
+ */
+export type CopilotLinkView = { 
+/**
+ * The link the agent got (and can open again); `null` once revoked, or when it can
+ * no longer be rebuilt (signed links without a JWT secret).
+ */
+link: string | null, createdAtMs: number, revokedAtMs: number | null, 
+/**
+ * When the link stops working: the configured hours after the conversation ended;
+ * `null` while the conversation goes on.
+ */
+expiresAtMs: number | null, };
+
+/**
  * An OpenAI-compatible chat-completions service; its API key is in the keychain.
  */
 export type CopilotModel = { enabled: boolean, 

@@ -21,6 +21,9 @@ import type {
   HandoverPreview,
   Injected,
   KeyChange,
+  KeyChanges,
+  CopilotJwtSecret,
+  CopilotLinkView,
   OutboxPage,
   PreviewRequest,
   QueueFigures,
@@ -160,7 +163,7 @@ export function getSettings(): Promise<SettingsView> {
 }
 
 /** One request saves settings and key changes together, so nothing is half-saved. */
-export function saveSettings(settings: Settings, keys: Partial<Record<Role, KeyChange>>): Promise<SettingsView> {
+export function saveSettings(settings: Settings, keys: KeyChanges): Promise<SettingsView> {
   const body: SaveRequest = { settings, keys };
   return send<SettingsView>("PUT", "/settings", body);
 }
@@ -322,6 +325,23 @@ export function testUserTyping(id: string): Promise<void> {
 
 export function testUserLeaves(id: string): Promise<Conversation> {
   return send<Conversation>("POST", `/tester/conversations/${encodeURIComponent(id)}/leave`);
+}
+
+// ---- The agent's Copilot (admin/copilot_api.rs)
+
+/** A conversation's Copilot link; rejects with `not_found` when it has none. */
+export function getCopilotLink(conversationId: string): Promise<CopilotLinkView> {
+  return request<CopilotLinkView>(`/conversations/${encodeURIComponent(conversationId)}/copilot`);
+}
+
+/** Stops the conversation's Copilot link at once; answers the session as it is now. */
+export function revokeCopilotLink(conversationId: string): Promise<CopilotLinkView> {
+  return send<CopilotLinkView>("POST", `/conversations/${encodeURIComponent(conversationId)}/copilot/revoke`);
+}
+
+/** Makes a new JWT shared secret for signed links; the answer is the only time it is shown. */
+export function generateCopilotJwtSecret(): Promise<CopilotJwtSecret> {
+  return send<CopilotJwtSecret>("POST", "/copilot/jwt-secret");
 }
 
 // ---- The sandbox (emulator control API through admin/sandbox_api.rs)

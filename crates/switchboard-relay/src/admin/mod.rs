@@ -5,6 +5,7 @@
 
 mod contact_center_api;
 mod conversations_api;
+mod copilot_api;
 pub mod error;
 mod guard;
 pub mod inspector;
@@ -50,6 +51,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .merge(inspector_api::router())
         .merge(conversations_api::router())
         .merge(contact_center_api::router())
+        .merge(copilot_api::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "No such admin API route.") })
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

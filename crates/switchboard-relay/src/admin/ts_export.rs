@@ -13,6 +13,7 @@ use ts_rs::{Config, TypeVisitor, TS};
 
 use super::contact_center_api::{QueueFiguresList, ScheduleChoice, ScheduleList, ScheduleStatus};
 use super::conversations_api::ConversationPage;
+use super::copilot_api::{CopilotJwtSecret, CopilotLinkView};
 use super::error::{ErrorBody, ErrorCode};
 use super::inspector::{
     DeliveryDetail, DeliveryGroup, DeliverySummary, GroupPage, Injected, ReplayMode,
@@ -119,6 +120,8 @@ fn generate() -> String {
     d.add::<ChannelChoice>();
     d.add::<ConversationPage>();
     d.add::<Summary>();
+    d.add::<CopilotLinkView>();
+    d.add::<CopilotJwtSecret>();
     d.add::<ConversationView>();
     d.add::<Conversation>();
     d.add::<HandoverRecord>();

@@ -1,6 +1,7 @@
 //! The endpoint listener: the only listener meant to face 8x8 (through a tunnel or a
-//! reverse proxy). It carries the webhook route and a health check, nothing else, so the
-//! admin API can never be reached through the Endpoint URL. What happens to a delivery
+//! reverse proxy). It carries the webhook route, a health check and the agent's Copilot
+//! page under `/copilot/` ([`copilot`]), nothing else, so the admin API can never be
+//! reached through it. What happens to a delivery
 //! past the token check is the inbox's business ([`crate::endpoint::inbox`]).
 
 use std::sync::{atomic::Ordering, Arc};
@@ -15,6 +16,7 @@ use axum::{
 };
 use serde_json::json;
 
+pub mod copilot;
 pub mod inbox;
 pub mod receive;
 
@@ -33,7 +35,9 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
+        .with_state(state.clone())
+        // The agent's Copilot page and its API (copilot.rs): its own limits and headers.
+        .merge(copilot::router(state))
 }
 
 async fn receive(
