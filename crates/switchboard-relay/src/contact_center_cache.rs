@@ -106,7 +106,10 @@ impl ContactCenterCache {
     /// Forgets every answer, as if their time had passed: the next read asks 8x8 (tests
     /// that change 8x8's state use it instead of waiting out the cache).
     pub fn forget(&self) {
-        self.queues.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.queues
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         self.schedules
             .lock()
             .unwrap_or_else(|p| p.into_inner())
