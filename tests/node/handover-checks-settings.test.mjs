@@ -1,21 +1,29 @@
 // The contact-center checks of the handover (opening hours, availability, queue limit,
 // queue updates, cancel word, status messages) as the admin saves them: through the
 // admin API the Handover settings form uses, and in the built-in flow's
-// `handover.contact_center` block. Bad values are refused with each field named (or, in
-// the flow, the line), and nothing is saved.
+// `handover.contact_center` block (through the API and through the flow editor). Bad
+// values are refused with each field named (or, in the flow, the line), and nothing is
+// saved.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sandboxAndBrowser } from "./lib/suite.mjs";
 import { api, signedIn } from "./lib/browser.mjs";
+import { codeEditor } from "./lib/code-editor.mjs";
+import { openSettings, save as saveForm } from "./lib/settings-browser.mjs";
 
 const env = sandboxAndBrowser();
 
 async function admin(t) {
   const { context, page } = await signedIn(env.browser, env.server);
-  t.after(() => context.close());
   const current = async () => (await api(page, "GET", "/settings")).body.settings;
   const save = (settings) => api(page, "PUT", "/settings", { settings });
+  // Each test starts from the settings as the server started and leaves them so.
+  const start = await current();
+  t.after(async () => {
+    assert.equal((await save(start)).status, 200);
+    await context.close();
+  });
   return { page, current, save };
 }
 
@@ -125,4 +133,42 @@ test("Built-in flow: a bad handover.contact_center block is refused with its lin
   const saved = await save(settings);
   assert.equal(saved.status, 200, JSON.stringify(saved.body));
   assert.equal((await current()).bot.flow, good.join("\n"));
+});
+
+test("Flow editor: the default flow's contact_center example, its # signs removed, saves; a bad state in it is named at its line", async (t) => {
+  const { page, current } = await admin(t);
+  const before = await current();
+  await openSettings(page, "Endpoint settings");
+  const editor = await codeEditor(page, "bot-flow");
+
+  // What the admin does with the example: remove the "# " in front of its lines.
+  const lines = before.bot.flow.split("\n");
+  const start = lines.findIndex((l) => l === "  # contact_center:");
+  assert.ok(start > 0, "the default flow shows the block commented out");
+  for (let i = start; i < lines.length; i++) if (lines[i].startsWith("  # ")) lines[i] = `  ${lines[i].slice(4)}`;
+  const states = lines.findIndex((l) => /^\s+states: /.test(l));
+  lines[states] = lines[states].replace(/states: \S+/, "states: anyone");
+  await editor.fill(lines.join("\n"));
+  await page.getByTestId("save").click();
+  const error = page.getByTestId("f-bot-flow-error");
+  await error.waitFor();
+  const message = await error.innerText();
+  assert.match(message, new RegExp(`^line ${states + 1}, column \\d+: states must be one of available, available_or_busy, .*not "anyone"`), message);
+  // The editor marks that line.
+  await page.getByTestId("bot-flow-error-line").waitFor();
+  assert.equal(await editor.box.locator(".cm-error-line-number").innerText(), String(states + 1));
+  assert.equal((await current()).bot.flow, before.bot.flow, "nothing was saved");
+  for (const [width, scheme] of [[800, "light"], [1440, "dark"], [800, "dark"], [1440, "light"]]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.emulateMedia({ colorScheme: scheme });
+    await editor.box.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `/tmp/shots/handover-checks/flow-error-${width}-${scheme}.png` });
+  }
+
+  lines[states] = lines[states].replace(/states: \S+/, "states: logged_in");
+  await editor.fill(lines.join("\n"));
+  await saveForm(page);
+  const saved = (await current()).bot.flow;
+  assert.match(saved, /^  contact_center:$/m);
+  assert.match(saved, /^      states: logged_in/m);
 });
