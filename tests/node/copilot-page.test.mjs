@@ -5,11 +5,13 @@
 // relay's Copilot routes (lib/copilot-mock.mjs); the live sandbox conversation runs on the
 // real relay further down.
 
-import { after, before, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { launch, until } from "./lib/browser.mjs";
+import { startServer } from "./lib/relay.mjs";
+import { adminApi, agent, answerHere, handedOver } from "./lib/copilot-live.mjs";
 import { startCopilotMock } from "./lib/copilot-mock.mjs";
 import { fixtureWorkspace } from "./lib/copilot-fixture.mjs";
 
@@ -143,6 +145,25 @@ test("the transcript follows new messages, unless the reader scrolled up: then a
   }
 });
 
+test("the customer typing shows under the transcript without refetching the workspace, and goes when they stop", async () => {
+  const { context, page } = await open(mock.link());
+  try {
+    await page.getByTestId("copilot-workspace").waitFor(WAIT);
+    await page.waitForTimeout(300);
+    const fetches = () => mock.state.requests.filter((r) => r.startsWith("/copilot/api/workspace")).length;
+    const before = fetches();
+    mock.typing("user", true);
+    const typing = page.getByTestId("transcript-typing");
+    await typing.filter({ hasText: "Nora Fixture is typing…" }).waitFor(WAIT);
+    mock.typing("user", false);
+    await until(async () => (await typing.innerText()).trim() === "", "the hint to go");
+    await page.waitForTimeout(400);
+    assert.equal(fetches(), before, "typing hints do not refetch the workspace");
+  } finally {
+    await context.close();
+  }
+});
+
 test("a 429 is waited out as the relay says; a dropped stream says 'Reconnecting', then catches up live", async () => {
   mock.state.faults.push({ status: 429, headers: { "retry-after": "1" } });
   const started = Date.now();
@@ -189,3 +210,130 @@ for (const [width, height] of [[400, 900], [1440, 900]]) {
     });
   }
 }
+
+// ---- On the real relay, following a live sandbox conversation ----
+
+describe("on the relay, with a sandbox conversation", () => {
+  const ME = "human-hanna";
+  const KNOWLEDGE = [
+    "# Help centre",
+    "",
+    "## Returns",
+    "You can return any item within 30 days with the returns label from your account.",
+    "",
+    "## Double charge",
+    "A double charge is usually a pending card authorisation; it drops off within 3 working days.",
+    "",
+  ].join("\n");
+  let server;
+  let a;
+
+  before(async () => {
+    server = await startServer();
+    a = adminApi(server);
+    const settings = structuredClone((await a("GET", "/settings")).body.settings);
+    settings.handover.copilot.knowledge = KNOWLEDGE;
+    const saved = await a("PUT", "/settings", { settings, keys: {} });
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    await answerHere(a, "101");
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("the page opened from the handover's link follows the conversation live through the agent's reply, a transfer and the end", async () => {
+    const { id, gateway, link } = await handedOver(a, {
+      name: "Paula Page",
+      email: "paula@example.com",
+      messages: ["I was charged twice for order 5512399"],
+    });
+    assert.match(link, /\/copilot\/\?/);
+    const { context, page } = await open(link, { width: 400, height: 900 });
+    try {
+      await page.getByTestId("copilot-workspace").waitFor(WAIT);
+      await page.evaluate(() => (window.__samePage = true));
+      assert.equal(await page.getByTestId("identity-name").innerText(), "Paula Page");
+      assert.equal(await page.getByTestId("identity-email").innerText(), "paula@example.com");
+      await page.getByTestId("identity-phase").filter({ hasText: "Waiting in the queue" }).waitFor(WAIT);
+      const line = (text) => page.getByTestId("transcript-line").filter({ hasText: text });
+      // The bot history sent to 8x8 is marked as such.
+      assert.equal(await line("I was charged twice").getAttribute("data-history"), "true");
+      assert.match(await page.getByTestId("summary-wanted").innerText(), /charged twice/);
+      await page.getByTestId("entity").filter({ hasText: "5512399" }).waitFor(WAIT);
+
+      await agent(a, gateway, "accept", { agentId: ME });
+      await page.getByTestId("identity-phase").filter({ hasText: "With an agent" }).waitFor(WAIT);
+      await agent(a, gateway, "say", { agentId: ME, text: "Hanna here, I see the two charges." });
+      await line("Hanna here, I see the two charges.").waitFor(WAIT);
+      assert.equal(await line("Hanna here").getAttribute("data-lane"), "agent");
+
+      await a("POST", `/tester/conversations/${id}/messages`, { text: "great, can I get a refund?" });
+      await line("great, can I get a refund?").waitFor(WAIT);
+      await page.getByTestId("suggestions-for").filter({ hasText: "great, can I get a refund?" }).waitFor(WAIT);
+      const first = page.getByTestId("suggestion").first();
+      assert.match(await first.getByTestId("suggestion-source").innerText(), /billing/);
+
+      // Transferred to queue 102, whose scripted agent (Sam) greets.
+      await agent(a, gateway, "transfer", { agentId: ME, queueId: "102" });
+      await line("Sam here from escalations").waitFor(WAIT);
+      await page.getByTestId("identity-queue").filter({ hasText: /escalations|102/ }).waitFor(WAIT);
+
+      await a("POST", `/tester/conversations/${id}/leave`);
+      await page.getByTestId("identity-phase").filter({ hasText: "Ended" }).waitFor(WAIT);
+      assert.equal(await page.evaluate(() => window.__samePage), true, "updated live, never reloaded");
+      await page.screenshot({ path: join(SHOTS, "live-400-light.png"), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a wrong token shows the invalid-link message and nothing of the conversation", async () => {
+    const { link } = await handedOver(a, { name: "Walter Wrong", email: "walter@example.com" });
+    const wrong = new URL(link);
+    wrong.searchParams.set("URLToken", "A".repeat(wrong.searchParams.get("URLToken").length));
+    const { context, page } = await open(wrong.toString());
+    try {
+      await page.getByTestId("copilot-invalid").waitFor(WAIT);
+      assert.doesNotMatch(await page.locator("body").innerText(), /Walter|walter@example\.com/);
+      assert.equal(await page.getByTestId("copilot-workspace").count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("next best answer and knowledge search draw on the flow and the knowledge file, each with its source, copyable", async () => {
+    const { id, link } = await handedOver(a, { name: "Kim Knowledge", email: "kim@example.com" });
+    for (const [width, colorScheme] of [[1440, "light"], [1440, "dark"], [400, "dark"]]) {
+      const { context, page } = await open(link, { width, height: 900, colorScheme });
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(link).origin });
+      try {
+        await page.getByTestId("copilot-workspace").waitFor(WAIT);
+        if (width === 1440 && colorScheme === "light") {
+          await a("POST", `/tester/conversations/${id}/messages`, { text: "I want to return my parcel" });
+        }
+        await page.getByTestId("suggestions-for").filter({ hasText: "I want to return my parcel" }).waitFor(WAIT);
+        const answers = page.getByTestId("suggestion");
+        const sources = await answers.getByTestId("suggestion-source").allInnerTexts();
+        assert.ok(sources.length > 0, "some answer is suggested");
+
+        const knowledge = page.getByTestId("tile-knowledge");
+        await knowledge.getByTestId("knowledge-input").fill("double charge");
+        const hit = knowledge.getByTestId("knowledge-hit").filter({ hasText: "pending card authorisation" });
+        await hit.waitFor(WAIT);
+        assert.match(await hit.getByTestId("knowledge-source").innerText(), /knowledge file/i);
+        await hit.getByRole("button", { name: /^Copy/ }).click();
+        assert.match(await page.evaluate(() => navigator.clipboard.readText()), /pending card authorisation/);
+        await knowledge.getByTestId("knowledge-input").fill("opening hours");
+        await knowledge.getByTestId("knowledge-hit").filter({ hasText: "Monday to Friday" }).first().waitFor(WAIT);
+        await knowledge.getByTestId("knowledge-input").fill("zebra crossing quantum");
+        await knowledge.getByTestId("knowledge-none").waitFor(WAIT);
+        await knowledge.getByTestId("knowledge-input").fill("returns label");
+        await knowledge.getByTestId("knowledge-hit").filter({ hasText: "within 30 days" }).waitFor(WAIT);
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.screenshot({ path: join(SHOTS, `live-${width}-${colorScheme}.png`), fullPage: true });
+      } finally {
+        await context.close();
+      }
+    }
+  });
+});

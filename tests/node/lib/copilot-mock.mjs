@@ -64,6 +64,10 @@ export async function startCopilotMock({ dist = join(root, "ui/dist"), workspace
       state.workspace = workspace;
       for (const s of state.streams) s.write(`event: changed\ndata: {}\n\n`);
     },
+    /** A typing hint, as the relay sends it. */
+    typing(who, typing) {
+      for (const s of state.streams) s.write(`event: typing\ndata: ${JSON.stringify({ who, typing })}\n\n`);
+    },
     /** Cuts every open event stream (as a restarting relay or a dropped network would). */
     dropStreams() {
       for (const s of state.streams) s.destroy();
