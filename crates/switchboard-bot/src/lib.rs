@@ -9,7 +9,9 @@ mod error;
 mod external;
 pub mod flow;
 mod runner;
-mod yaml;
+/// YAML with positions; the Copilot's FAQ files and flow reader use it too, so that their
+/// errors name lines the way the flow's do.
+pub mod yaml;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
