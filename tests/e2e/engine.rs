@@ -415,7 +415,7 @@ async fn endpoint_agent_end_with_handback_gives_the_customer_back_to_the_bot() {
     env.relay.handle.shutdown().await;
 }
 
-async fn handed_over(env: &Env) -> (String, String) {
+pub(crate) async fn handed_over(env: &Env) -> (String, String) {
     let conv = env
         .api(
             "POST",
@@ -465,10 +465,16 @@ async fn handover_mode_creates_the_8x8_conversation_and_relays_both_ways() {
     assert_eq!(view["conversation"]["channelId"], sent["channelId"]);
     assert_eq!(sent["user"]["name"], "Tess Tester");
     assert_eq!(sent["user"]["email"], "tess@example.com");
+    // The JSON properties, then the agent's Copilot link (tests/e2e/copilot.rs).
+    let properties = sent["user"]["additionalProperties"].as_array().unwrap();
     assert_eq!(
-        sent["user"]["additionalProperties"],
-        json!([{"key": "intent", "value": "billing"}, {"key": "vip", "value": "true"}])
+        properties[..2],
+        [
+            json!({"key": "intent", "value": "billing"}),
+            json!({"key": "vip", "value": "true"})
+        ]
     );
+    assert_eq!(properties[2]["key"], "Copilot");
     let history = sent["history"]["messages"].as_array().unwrap();
     assert_eq!(history.last().unwrap()["authorType"], "bot");
     assert!(history

@@ -338,15 +338,18 @@ struct Search {
 /// `GET /copilot/api/knowledge?q=…&sessionId=…&URLToken=…[&auth=…]`: the hits for `q`
 /// in the flow's answers and the knowledge file, best first, each naming its source.
 async fn knowledge(State(c): State<Copilot>, Query(s): Query<Search>) -> Response {
-    if copilot_links::check(&c.state, &s.link).await.is_none() {
+    let Some(conv) = copilot_links::check(&c.state, &s.link).await else {
         return refused();
-    }
+    };
     let q: String = s.q.chars().take(MAX_QUERY).collect();
     let parsed = c.parsed();
+    // The conversation's language picks the stop words left out of the query.
+    let language = conv.user["language"].as_str();
     let hits = switchboard_copilot::search_knowledge(
         &parsed.knowledge,
         parsed.flow.as_ref(),
         &q,
+        language,
         MAX_HITS,
     );
     Json(hits).into_response()
@@ -357,6 +360,9 @@ fn conversation_of(event: &RelayEvent) -> Option<&str> {
     match event {
         RelayEvent::ConversationChanged {
             conversation_id, ..
+        }
+        | RelayEvent::Typing {
+            conversation_id, ..
         } => Some(conversation_id),
         RelayEvent::TranscriptEntry { entry } => entry["conversationId"].as_str(),
         _ => None,
@@ -365,7 +371,7 @@ fn conversation_of(event: &RelayEvent) -> Option<&str> {
 
 /// `GET /copilot/api/events?sessionId=…&URLToken=…[&auth=…]`: server-sent events for
 /// this conversation only — `changed` whenever it or its transcript changes (the page
-/// refetches the workspace). The link is checked again at
+/// refetches the workspace), `typing` (`{who, typing}`) for typing hints. The link is checked again at
 /// each event; once it is no longer valid the stream ends (the page's next request gets
 /// the 404).
 async fn events(State(c): State<Copilot>, Query(p): Query<Presented>) -> Response {
@@ -401,7 +407,14 @@ async fn events(State(c): State<Copilot>, Query(p): Query<Presented>) -> Respons
             }
         })
         .take_while(|(still, _)| std::future::ready(*still))
-        .map(|_| -> Result<Event, Infallible> { Ok(Event::default().event("changed").data("{}")) });
+        .map(|(_, event)| -> Result<Event, Infallible> {
+            Ok(match event {
+                RelayEvent::Typing { who, typing, .. } => Event::default()
+                    .event("typing")
+                    .data(json!({ "who": who, "typing": typing }).to_string()),
+                _ => Event::default().event("changed").data("{}"),
+            })
+        });
     let mut stopping = c.state.stopping.clone();
     let until_stop = async move {
         let _ = stopping.wait_for(|s| *s).await;
