@@ -79,9 +79,9 @@ export function validateContactCenter(cc: ContactCenterChecks): FieldErrors {
  */
 export function flowHasContactCenter(flow: string): boolean {
   let inHandover = false;
-  for (const raw of flow.split(/\r?\n/)) {
-    const line = raw.replace(/\s+#.*$/, "");
-    if (/^\s*(#.*)?$/.test(line)) continue;
+  const lines = flow.split(/\r?\n/).map((raw) => raw.replace(/\s+#.*$/, "")).filter((l) => !/^\s*(#.*)?$/.test(l));
+  const indent = (l: string) => l.length - l.trimStart().length;
+  for (const [i, line] of lines.entries()) {
     const topLevel = !/^\s/.test(line);
     if (topLevel) {
       const m = /^handover\s*:(.*)$/.exec(line);
@@ -89,7 +89,14 @@ export function flowHasContactCenter(flow: string): boolean {
       if (m && /(^|[{,\s])contact_center\s*:/.test(m[1] ?? "")) return true;
       continue;
     }
-    if (inHandover && /^\s+contact_center\s*:/.test(line)) return true;
+    const key = /^\s+contact_center\s*:(.*)$/.exec(line);
+    if (inHandover && key) {
+      // `contact_center:` with nothing in it is no block (the settings' block applies):
+      // it has a value on its line, or more-indented lines under it.
+      if ((key[1] ?? "").trim() !== "") return true;
+      const next = lines[i + 1];
+      return next !== undefined && indent(next) > indent(line);
+    }
   }
   return false;
 }
