@@ -355,6 +355,8 @@ export type EndpointStatus = { listen: string, port: number, url: string,
  */
 localOnly: boolean, enabled: boolean, verifySignatures: boolean, rejectedTokenCount: number, };
 
+export type EntityKind = "order" | "invoice" | "email" | "phone" | "amount";
+
 /**
  * One line of the transcript.
  */
@@ -536,6 +538,16 @@ copilotJwtSecret: KeyState,
 copilotModel: KeyState, };
 
 /**
+ * One answer of a knowledge search.
+ */
+export type KnowledgeHit = { title: string, text: string, 
+/**
+ * Where it comes from: "flow rule opening_hours", "knowledge file § Returns",
+ * "knowledge file, question 3".
+ */
+source: string, score: number, };
+
+/**
  * Who a transcript line is from (or, for `system`, what happened).
  */
 export type Lane = "user" | "bot" | "agent" | "system";
@@ -553,6 +565,23 @@ id: number, lane: Lane, text: string, atMs: number, };
  * How the conversation reached the relay.
  */
 export type Mode = "endpoint" | "handover";
+
+/**
+ * Which parts a language model wrote, and what it said.
+ */
+export type ModelNote = { 
+/**
+ * The model's name as configured.
+ */
+model: string, 
+/**
+ * Its summary of the conversation.
+ */
+summary: string, 
+/**
+ * The parts it wrote: "summary", "suggestions".
+ */
+parts: Array<string>, writtenAtMs: number, };
 
 export type NewUser = { name?: string | null, email?: string | null, language?: string | null, phone?: string | null, };
 
@@ -778,6 +807,16 @@ export type SendMessage = {
  */
 authorType: string, text?: string, attachments?: Array<AttachmentRef>, cards?: Array<JsonValue>, };
 
+export type SentimentLabel = "positive" | "neutral" | "negative";
+
+export type SentimentMessage = { atMs: number, text: string, 
+/**
+ * VADER's compound score, -1 (most negative) to 1 (most positive).
+ */
+compound: number, label: SentimentLabel, };
+
+export type SentimentTrend = "improving" | "steady" | "worsening";
+
 export type Settings = { 
 /**
  * Bumped when the shape changes, so that an old file can be migrated, not misread.
@@ -848,6 +887,31 @@ export type Status = { version: string, shell: string, startedAtMs: number, endp
 export type StatusMessages = { queued: string, agentJoined: string, transferred: string, agentLeft: string, ended: string, cancelled: string, };
 
 /**
+ * An answer the agent may copy into 8x8.
+ */
+export type Suggestion = { 
+/**
+ * The rule's name, or "rule at line N".
+ */
+title: string, 
+/**
+ * The reply text to copy.
+ */
+text: string, 
+/**
+ * Higher is better; only the order is meaningful.
+ */
+score: number, 
+/**
+ * Where it comes from, e.g. "flow rule billing" or "language model gpt-4o-mini".
+ */
+source: string, 
+/**
+ * Written by the language model rather than taken from the flow.
+ */
+modelWritten: boolean, };
+
+/**
  * `POST /api/inspector/synthetic`.
  */
 export type SyntheticRequest = { template: string, conversationId: string, 
@@ -898,3 +962,105 @@ export type WebhookState = { registered: boolean, webhook: Webhook | null,
  * False when the registered webhook points somewhere else (the Endpoint URL drifted).
  */
 upToDate: boolean, endpointUrl: string, };
+
+/**
+ * Everything the agent's page shows for one conversation.
+ */
+export type Workspace = { conversation: WorkspaceConversation, identity: WorkspaceIdentity, transcript: Array<WorkspaceLine>, summary: WorkspaceSummary, 
+/**
+ * `None` where the sentiment analysis does not apply (a language it does not cover,
+ * or no customer message yet); `sentiment_note` says why.
+ */
+sentiment: WorkspaceSentiment | null, 
+/**
+ * Why there is no sentiment, in the agent's words; `None` when there is one.
+ */
+sentimentNote: string | null, 
+/**
+ * The flow's answers that fit the customer's last message, best first (at most 3).
+ */
+suggestions: Array<Suggestion>, 
+/**
+ * Set when a language model wrote part of the page (see [`ModelNote`]).
+ */
+model: ModelNote | null, generatedAtMs: number, };
+
+export type WorkspaceConversation = { id: string, mode: Mode, phase: Phase, 
+/**
+ * The customer's channel as the conversation knows it (e.g. "webchat"), else 8x8's
+ * channel id.
+ */
+channel: string | null, 
+/**
+ * The customer's language as given (e.g. "en-GB").
+ */
+language: string | null, queueId: string | null, queueName: string | null, agentId: string | null, createdAtMs: number, queuedAtMs: number | null, agentJoinedAtMs: number | null, endedAtMs: number | null, };
+
+export type WorkspaceEntity = { kind: EntityKind, 
+/**
+ * As written by the customer (phone numbers in E.164 when they parse as one).
+ */
+value: string, 
+/**
+ * The transcript line it was found on.
+ */
+lineAtMs: number, };
+
+/**
+ * The customer as 8x8's agent was told about them.
+ */
+export type WorkspaceIdentity = { name: string | null, email: string | null, phone: string | null, userId: string | null, company: string | null, caseId: string | null, 
+/**
+ * Exactly the `additionalProperties` sent to 8x8, in order.
+ */
+properties: Array<KeyValue>, };
+
+/**
+ * One line of the transcript as the agent reads it.
+ */
+export type WorkspaceLine = { lane: Lane, text: string, atMs: number, 
+/**
+ * Part of the bot history sent to 8x8 with the handover.
+ */
+history: boolean, };
+
+export type WorkspaceSentiment = { 
+/**
+ * The language the analysis covers ("en"): the page says so.
+ */
+language: string, 
+/**
+ * Each customer message, in order.
+ */
+messages: Array<SentimentMessage>, trend: SentimentTrend, };
+
+/**
+ * What the customer wanted, readable in five seconds. Taken from the transcript only:
+ * nothing here is made up.
+ */
+export type WorkspaceSummary = { 
+/**
+ * The customer's first substantive message (or the one before the handover), trimmed.
+ */
+wanted: string | null, 
+/**
+ * The flow's rules that answered, in order ("billing", "rule at line 12", "fallback",
+ * "greeting", "handover").
+ */
+rulesHit: Array<string>, handoverReason: string | null, 
+/**
+ * Order numbers, invoices, emails, phone numbers and amounts the customer wrote.
+ */
+entities: Array<WorkspaceEntity>, 
+/**
+ * From the first line to the handover (or now, while still with the bot).
+ */
+botSeconds: number | null, 
+/**
+ * From queued to the agent joining (or now, while waiting).
+ */
+queueSeconds: number | null, 
+/**
+ * Whether a language model wrote a summary too (in [`Workspace::model`]).
+ */
+modelWritten: boolean, };

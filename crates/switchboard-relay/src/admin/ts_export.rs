@@ -31,6 +31,7 @@ use chat_gateway_client::types::{
     Assignment, ConversationUser, CreateConversation, History, KeyValue, SendMessage,
 };
 use switchboard_bot::BotSettings;
+use switchboard_copilot::{KnowledgeHit, Workspace};
 use switchboard_engine::{ConversationView, NewUser, QuickReplyChoice, UserInput};
 use switchboard_settings::secrets::Backend;
 use switchboard_settings::settings::Settings;
@@ -143,6 +144,9 @@ fn generate() -> String {
     d.add::<OutboxEntry>();
     d.add::<TemplateList>();
     d.add::<Template>();
+    // The Copilot page's API (endpoint listener): the workspace and knowledge hits.
+    d.add::<Workspace>();
+    d.add::<KnowledgeHit>();
     // Errors.
     d.add::<ErrorBody>();
     d.add::<ErrorCode>();
