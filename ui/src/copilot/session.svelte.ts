@@ -10,7 +10,9 @@ import type { KnowledgeHit, Workspace } from "./types";
 export type PageState = "loading" | "ready" | "invalid";
 
 const LINK_PARAMS = ["sessionId", "URLToken", "userId", "auth"] as const;
-const REFETCH_DEBOUNCE_MS = 150;
+// Long enough to take the events of one change (a transcript line and the phase it moves
+// the conversation to) as one, short enough not to show: each fetch is one round trip.
+const REFETCH_DEBOUNCE_MS = 30;
 const MAX_BACKOFF_MS = 10_000;
 
 /** Thrown for an answer that ends the page (404: expired, revoked or never valid). */
