@@ -11,7 +11,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { launch, until } from "./lib/browser.mjs";
 import { startServer } from "./lib/relay.mjs";
-import { adminApi, agent, answerHere, handedOver } from "./lib/copilot-live.mjs";
+import { accept, adminApi, agent, answerHere, handedOver } from "./lib/copilot-live.mjs";
 import { startCopilotMock } from "./lib/copilot-mock.mjs";
 import { fixtureWorkspace } from "./lib/copilot-fixture.mjs";
 
@@ -261,7 +261,7 @@ describe("on the relay, with a sandbox conversation", () => {
       assert.match(await page.getByTestId("summary-wanted").innerText(), /charged twice/);
       await page.getByTestId("entity").filter({ hasText: "5512399" }).waitFor(WAIT);
 
-      await agent(a, gateway, "accept", { agentId: ME });
+      await accept(a, gateway, ME);
       await page.getByTestId("identity-phase").filter({ hasText: "With an agent" }).waitFor(WAIT);
       await agent(a, gateway, "say", { agentId: ME, text: "Hanna here, I see the two charges." });
       await line("Hanna here, I see the two charges.").waitFor(WAIT);

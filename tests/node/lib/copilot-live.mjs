@@ -58,3 +58,8 @@ export async function answerHere(api, queueId) {
 
 export const agent = (api, gateway, action, body = {}) =>
   api("POST", `/sandbox/conversations/${gateway}/agent/${action}`, body);
+
+/** Agent `agentId` accepts the conversation's offer as soon as 8x8 (the sandbox) makes it. */
+export async function accept(api, gateway, agentId) {
+  await until(async () => (await agent(api, gateway, "accept", { agentId })).status === 200, "the offer to accept");
+}
