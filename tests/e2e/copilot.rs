@@ -441,3 +441,73 @@ async fn the_admin_side_is_not_reachable_and_no_secret_is_in_a_copilot_answer() 
     assert!(hits.starts_with('['), "{hits}");
     env.relay.handle.shutdown().await;
 }
+
+/// A stand-in for an OpenAI-compatible chat-completions service: answers a fixed
+/// summary and remembers the Authorization headers it got.
+async fn model_stand_in() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::{http::HeaderMap, routing::post, Json, Router};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(move |headers: HeaderMap, Json(_body): Json<Value>| {
+            let log = log.clone();
+            async move {
+                let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_string());
+                log.lock().unwrap().push(auth.unwrap_or_default());
+                Json(json!({ "choices": [{ "message": { "role": "assistant", "content":
+                    "{\"summary\": \"The customer wants a person.\", \"answers\": [\"Hello, I am here to help.\"]}" } }] }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn the_language_model_writes_its_part_with_the_keychain_key_never_shown() {
+    let env = Env::start().await;
+    let (url, seen) = model_stand_in().await;
+    const KEY: &str = "sk-test-copilot-model-key";
+    let view = env.api("GET", "/api/settings", None).await;
+    let mut settings = view["settings"].clone();
+    settings["handover"]["copilot"]["model"] =
+        json!({ "enabled": true, "url": url, "model": "stand-in-1" });
+    let saved = env
+        .api("PUT", "/api/settings", Some(json!({ "settings": settings, "keys": { "copilotModel": { "action": "replace", "value": KEY } } })))
+        .await;
+    assert_eq!(saved["keys"]["copilotModel"]["set"], true);
+    assert!(!saved.to_string().contains(KEY));
+
+    let (hid, _) = handed_over(&env).await;
+    let pairs = query(&link_of(&env, &hid).await);
+    let seen_model = Seen::new("the model's part on the page");
+    let w = eventually(&seen_model, GUARD, async || {
+        let (_, body) = get(&api_url(&env, "workspace", &pairs)).await;
+        assert!(!body.contains(KEY), "the model key in the workspace");
+        let w: Value = serde_json::from_str(&body).unwrap();
+        seen_model.check(!w["model"].is_null(), w)
+    })
+    .await;
+    assert_eq!(w["model"]["summary"], "The customer wants a person.");
+    assert_eq!(w["model"]["model"], "stand-in-1");
+    let written: Vec<_> = w["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["modelWritten"] == true)
+        .collect();
+    assert_eq!(written.len(), 1, "{w}");
+    assert_eq!(seen.lock().unwrap()[0], format!("Bearer {KEY}"));
+    // One call for one state of the transcript, however often the page asks.
+    for _ in 0..3 {
+        get(&api_url(&env, "workspace", &pairs)).await;
+    }
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    env.relay.handle.shutdown().await;
+}

@@ -60,6 +60,8 @@ struct Copilot {
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// The flow's answers and the knowledge file, parsed once per settings save.
     parsed: Arc<Mutex<Option<(Arc<Settings>, Arc<Parsed>)>>>,
+    /// The optional language model's answers (copilot_model.rs).
+    model: Arc<super::copilot_model::ModelAnswers>,
 }
 
 struct Parsed {
@@ -74,6 +76,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
         state,
         limiter: Arc::new(RateLimiter::keyed(quota)),
         parsed: Arc::new(Mutex::new(None)),
+        model: Arc::default(),
     };
     spawn_limiter_cleanup(&copilot);
     Router::new()
@@ -301,14 +304,17 @@ impl Copilot {
             .await
             .ok()?;
         let parsed = self.parsed();
-        Some(switchboard_copilot::build_workspace(
-            switchboard_copilot::WorkspaceInput {
+        let mut workspace =
+            switchboard_copilot::build_workspace(switchboard_copilot::WorkspaceInput {
                 conversation: conv,
                 transcript: &transcript,
                 flow: parsed.flow.as_ref(),
                 now_ms: now_ms(),
-            },
-        ))
+            });
+        let mark = transcript.last().map_or(0, |e| e.id);
+        self.model
+            .apply(&self.state, &conv.id, mark, &mut workspace);
+        Some(workspace)
     }
 }
 

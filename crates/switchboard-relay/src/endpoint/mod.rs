@@ -17,6 +17,7 @@ use axum::{
 use serde_json::json;
 
 pub mod copilot;
+mod copilot_model;
 pub mod inbox;
 pub mod receive;
 
