@@ -301,6 +301,20 @@ describe("on the relay, with a sandbox conversation", () => {
     }
   });
 
+  test("a link revoked while the page is open: the page drops the conversation and says the link is no longer valid", async () => {
+    const { id, link } = await handedOver(a, { name: "Rita Revoked", email: "rita@example.com" });
+    const { context, page } = await open(link);
+    try {
+      await page.getByTestId("identity-name").filter({ hasText: "Rita Revoked" }).waitFor(WAIT);
+      const revoked = await a("POST", `/conversations/${id}/copilot/revoke`);
+      assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+      await page.getByTestId("copilot-invalid").waitFor(WAIT);
+      assert.doesNotMatch(await page.locator("body").innerText(), /Rita|rita@example\.com/);
+    } finally {
+      await context.close();
+    }
+  });
+
   test("next best answer and knowledge search draw on the flow and the knowledge file, each with its source, copyable", async () => {
     const { id, link } = await handedOver(a, { name: "Kim Knowledge", email: "kim@example.com" });
     for (const [width, colorScheme] of [[1440, "light"], [1440, "dark"], [400, "dark"]]) {
