@@ -315,6 +315,37 @@ describe("on the relay, with a sandbox conversation", () => {
     }
   });
 
+  test("a signed link (auth JWT for an iframe) works as given, and the same link without its auth is not valid", async () => {
+    const before = structuredClone((await a("GET", "/settings")).body.settings);
+    assert.equal((await a("POST", "/copilot/jwt-secret")).status, 200);
+    const signed = structuredClone(before);
+    signed.handover.copilot.signedLinks = true;
+    const saved = await a("PUT", "/settings", { settings: signed, keys: {} });
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    try {
+      const { link } = await handedOver(a, { name: "Sigrid Signed", email: "sigrid@example.com" });
+      assert.ok(new URL(link).searchParams.get("auth"), link);
+      const { context, page } = await open(link);
+      try {
+        await page.getByTestId("identity-name").filter({ hasText: "Sigrid Signed" }).waitFor(WAIT);
+        await page.getByTestId("copilot-live").waitFor(WAIT);
+      } finally {
+        await context.close();
+      }
+      const bare = new URL(link);
+      bare.searchParams.delete("auth");
+      const second = await open(bare.toString());
+      try {
+        await second.page.getByTestId("copilot-invalid").waitFor(WAIT);
+        assert.doesNotMatch(await second.page.locator("body").innerText(), /Sigrid/);
+      } finally {
+        await second.context.close();
+      }
+    } finally {
+      await a("PUT", "/settings", { settings: before, keys: {} });
+    }
+  });
+
   test("next best answer and knowledge search draw on the flow and the knowledge file, each with its source, copyable", async () => {
     const { id, link } = await handedOver(a, { name: "Kim Knowledge", email: "kim@example.com" });
     for (const [width, colorScheme] of [[1440, "light"], [1440, "dark"], [400, "dark"]]) {
