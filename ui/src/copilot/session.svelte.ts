@@ -150,8 +150,8 @@ export class CopilotSession {
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
         this.live = true;
         backoff = 500;
-        // Whatever changed while the stream was down.
-        if (!first) void this.refetch();
+        // Whatever changed while the stream was down (or a first fetch that failed).
+        if (!first || this.workspace === null) void this.refetch();
         first = false;
         await readEvents(response.body, (name, data) => (name === "typing" ? this.onTyping(data) : this.scheduleRefetch()));
       } catch (e) {
