@@ -164,6 +164,17 @@ test("the customer typing shows under the transcript without refetching the work
   }
 });
 
+test("a relay that cannot answer the first request: the page tries again and shows the workspace once the stream is up", async () => {
+  mock.state.faults.push({ status: 503 });
+  const { context, page } = await open(mock.link());
+  try {
+    await page.getByTestId("copilot-workspace").waitFor(WAIT);
+    assert.equal(await page.getByTestId("identity-name").innerText(), "Nora Fixture");
+  } finally {
+    await context.close();
+  }
+});
+
 test("a 429 is waited out as the relay says; a dropped stream says 'Reconnecting', then catches up live", async () => {
   mock.state.faults.push({ status: 429, headers: { "retry-after": "1" } });
   const started = Date.now();
