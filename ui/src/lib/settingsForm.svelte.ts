@@ -5,9 +5,12 @@
 
 import { tick } from "svelte";
 import { ApiError, getSettings, importSettings, regenerateToken, saveSettings } from "./api";
-import type { KeyChange, Role, Settings, SettingsView } from "./types";
+import type { KeyChange, KeyChanges, Settings, SettingsView } from "./types";
 import { fieldId } from "./form/ids";
 import { validateSettings, type FieldErrors } from "./validate";
+
+/** A keychain entry a save may change: the 8x8 keys of both roles, the Copilot model's key. */
+export type KeyName = keyof KeyChanges;
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
@@ -19,7 +22,7 @@ function valueAt(root: unknown, path: string): unknown {
 export class SettingsForm {
   view = $state<SettingsView | null>(null);
   draft = $state<Settings | null>(null);
-  keys = $state<Partial<Record<Role, KeyChange>>>({});
+  keys = $state<Partial<Record<KeyName, KeyChange>>>({});
   loadError = $state<ApiError | null>(null);
   #problem = $state<string | null>(null);
   /** What the problem line is about: fields still invalid keep it; fixed, it goes. */
@@ -76,7 +79,7 @@ export class SettingsForm {
   }
 
   #current(field: string): unknown {
-    return field.startsWith("keys.") ? JSON.stringify(this.keys[field.slice(5) as Role] ?? null) : valueAt(this.draft, field);
+    return field.startsWith("keys.") ? JSON.stringify(this.keys[field.slice(5) as KeyName] ?? null) : valueAt(this.draft, field);
   }
 
   /** The message to show beside a field, or undefined. */
@@ -126,7 +129,7 @@ export class SettingsForm {
     this.epoch += 1;
   }
 
-  setKey(role: Role, action: KeyChange | undefined) {
+  setKey(role: KeyName, action: KeyChange | undefined) {
     if (action) this.keys[role] = action;
     else delete this.keys[role];
   }
@@ -156,7 +159,7 @@ export class SettingsForm {
       const server: Record<string, { message: string; sent: unknown }> = {};
       for (const f of err.fields) {
         const sentValue = f.field.startsWith("keys.")
-          ? JSON.stringify(sentKeys[f.field.slice(5) as Role] ?? null)
+          ? JSON.stringify(sentKeys[f.field.slice(5) as KeyName] ?? null)
           : valueAt(sent, f.field);
         server[f.field] = { message: f.message, sent: sentValue };
       }

@@ -4,6 +4,7 @@
 
 import type { KeyChange, Role, Settings } from "./types";
 import { validateContactCenter } from "./form/contactCenter";
+import { validateCopilot } from "./form/copilot";
 
 export type FieldErrors = Record<string, string>;
 
@@ -52,7 +53,7 @@ function checkId(id: string | null): string | null {
 /** `keysSet` says which roles have a key saved, so a message never offers to keep a key there is none of. */
 export function validateSettings(
   s: Settings,
-  keys: Partial<Record<Role, KeyChange>>,
+  keys: Partial<Record<Role | "copilotModel", KeyChange>>,
   keysSet: Partial<Record<Role, boolean>> = {},
 ): FieldErrors {
   const errors: FieldErrors = {};
@@ -76,6 +77,7 @@ export function validateSettings(
     put("handover.inactivityTimeoutMinutes", "The inactivity timeout must be a whole number between 1 and 1440 minutes (24 hours).");
   }
   Object.assign(errors, validateContactCenter(s.handover.contactCenter));
+  Object.assign(errors, validateCopilot(s, keys.copilotModel));
   for (const role of ["endpoint", "handover"] as const) {
     const action = keys[role];
     if (action?.action !== "replace") continue;
