@@ -202,7 +202,7 @@ test("a 429 is waited out as the relay says; a dropped stream says 'Reconnecting
   }
 });
 
-for (const [width, height] of [[400, 900], [1440, 900]]) {
+for (const [width, height] of [[400, 900], [800, 900], [1440, 900]]) {
   for (const colorScheme of ["light", "dark"]) {
     test(`at ${width} px, ${colorScheme}: ${width <= 480 ? "one column" : "several columns"}, nothing wider than the window`, async () => {
       const { context, page } = await open(mock.link(), { width, height, colorScheme });
