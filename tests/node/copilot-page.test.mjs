@@ -357,6 +357,21 @@ describe("on the relay, with a sandbox conversation", () => {
     }
   });
 
+  test("a conversation in French: the sentiment tile says why it shows nothing, and shows no score", async () => {
+    const { link } = await handedOver(a, { name: "Françoise Fr", email: "fr@example.com", language: "fr", messages: ["je suis très mécontente"] });
+    const { context, page } = await open(link, { width: 400, height: 900 });
+    try {
+      const tile = page.getByTestId("tile-sentiment");
+      await tile.getByTestId("sentiment-none").waitFor(WAIT);
+      assert.match(await tile.innerText(), /English/);
+      assert.equal(await tile.getByTestId("sentiment-message").count(), 0);
+      assert.equal(await tile.getByTestId("sentiment-trend").count(), 0);
+      assert.match(await page.getByTestId("identity-language").innerText(), /French/);
+    } finally {
+      await context.close();
+    }
+  });
+
   test("next best answer and knowledge search draw on the flow and the knowledge file, each with its source, copyable", async () => {
     const { id, link } = await handedOver(a, { name: "Kim Knowledge", email: "kim@example.com" });
     for (const [width, colorScheme] of [[1440, "light"], [1440, "dark"], [400, "dark"]]) {
