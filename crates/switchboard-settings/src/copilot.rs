@@ -26,7 +26,8 @@ pub struct CopilotSettings {
 }
 
 /// An OpenAI-compatible chat-completions service; its API key is in the keychain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+/// Off by default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CopilotModel {
     pub enabled: bool,
@@ -45,16 +46,6 @@ impl Default for CopilotSettings {
             signed_links: false,
             knowledge: String::new(),
             model: CopilotModel::default(),
-        }
-    }
-}
-
-impl Default for CopilotModel {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            url: String::new(),
-            model: String::new(),
         }
     }
 }

@@ -206,6 +206,7 @@ expiresAtMs: number | null, };
 
 /**
  * An OpenAI-compatible chat-completions service; its API key is in the keychain.
+ * Off by default.
  */
 export type CopilotModel = { enabled: boolean, 
 /**

@@ -59,10 +59,13 @@ struct Copilot {
     state: Arc<RelayState>,
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// The flow's answers and the knowledge file, parsed once per settings save.
-    parsed: Arc<Mutex<Option<(Arc<Settings>, Arc<Parsed>)>>>,
+    parsed: Arc<Mutex<Option<ParsedFor>>>,
     /// The optional language model's answers (copilot_model.rs).
     model: Arc<super::copilot_model::ModelAnswers>,
 }
+
+/// What was parsed, and from which settings.
+type ParsedFor = (Arc<Settings>, Arc<Parsed>);
 
 struct Parsed {
     flow: Option<switchboard_copilot::FlowAnswers>,
