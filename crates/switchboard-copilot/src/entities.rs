@@ -43,8 +43,9 @@ fn patterns() -> &'static Patterns {
             invoice_word: re(
                 r"(?i)\binvoice\s*(?:no\.?|number|nr\.?|id|#)?\s*[:#]?\s*#?([A-Z0-9]*\d[A-Z0-9-]*)\b",
             ),
+            // "order 12345", "my order is #A-1234", "Bestellung Nr. 778899", "commande 5512".
             order_word: re(
-                r"(?i)\border\s*(?:no\.?|number|nr\.?|id|#)?\s*[:#]?\s*#?([A-Z0-9]*\d[A-Z0-9-]*)\b",
+                r"(?i)\b(?:order|bestellung|auftrag|commande|pedido|ordine|bestelling)\s*(?:is|was)?\s*(?:no\.?|number|nr\.?|n°|id|#)?\s*[:#]?\s*#?([A-Z0-9]*\d[A-Z0-9-]*)\b",
             ),
             hash_id: re(r"(?i)#([A-Z]{0,4}-?\d{3,}[A-Z0-9-]*)\b"),
             amounts: vec![
@@ -101,7 +102,8 @@ pub fn find(text: &str, region: Option<country::Id>) -> Vec<Found> {
     }
     for c in p.order_word.captures_iter(text) {
         let (whole, id) = (c.get(0).expect("match"), c.get(1).expect("group"));
-        if id.as_str().len() >= 3 {
+        // "order 2 items" or "order 100 pieces" name no order.
+        if id.as_str().len() >= 4 {
             add(
                 &mut found,
                 EntityKind::Order,
@@ -195,6 +197,15 @@ mod tests {
         );
         assert_eq!(kinds("order no. 778899", None), [(Order, "778899".into())]);
         assert_eq!(
+            kinds("my order is #A-1234", None),
+            [(Order, "A-1234".into())]
+        );
+        assert_eq!(
+            kinds("Bestellung Nr. 778899", None),
+            [(Order, "778899".into())]
+        );
+        assert_eq!(kinds("I want to order 100 pieces", None), []);
+        assert_eq!(
             kinds("invoice number 2024-17", None),
             [(Invoice, "2024-17".into())]
         );
@@ -222,6 +233,7 @@ mod tests {
         );
         // Digits that are no phone number in the region stay out; an order number is an order.
         assert_eq!(kinds("ref 1234567", gb), []);
+        assert_eq!(kinds("delivered on 2024-01-15 at 10.30", gb), []);
         assert_eq!(
             kinds("order 4155552671", Some(country::Id::US)),
             [(Order, "4155552671".into())]

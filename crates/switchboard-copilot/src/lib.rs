@@ -24,4 +24,4 @@ pub use search::{search_knowledge, MAX_HITS};
 pub use suggest::{rank as rank_answers, MAX_SUGGESTIONS};
 pub use summary::MAX_WANTED_CHARS;
 pub use types::*;
-pub use workspace::{apply_model, build_workspace, WorkspaceInput};
+pub use workspace::{apply_model, build_workspace, warm_up, WorkspaceInput};

@@ -447,19 +447,26 @@ fn a_2000_line_transcript_builds_in_milliseconds() {
     }
     let conv = conversation(&base);
     let flow = flow();
-    let started = Instant::now();
-    let w = build_workspace(WorkspaceInput {
+    let input = WorkspaceInput {
         conversation: &conv,
         transcript: &t,
         flow: Some(&flow),
         now_ms: s(2_001),
-    });
-    let took = started.elapsed();
+    };
+    // The first call also loads VADER's lexicon and the phone metadata (once a process).
+    let started = Instant::now();
+    let w = build_workspace(input);
+    let first = started.elapsed();
+    let started = Instant::now();
+    let again = build_workspace(input);
+    let next = started.elapsed();
     println!(
-        "build_workspace for {} lines: {:.1} ms",
+        "build_workspace for {} lines: first {:.1} ms, then {:.1} ms",
         t.len(),
-        took.as_secs_f64() * 1000.0
+        first.as_secs_f64() * 1000.0,
+        next.as_secs_f64() * 1000.0
     );
+    assert_eq!(again, w);
     assert_eq!(w.transcript.len(), 2_000);
     assert!(w.sentiment.unwrap().messages.len() > 600);
 }
