@@ -511,3 +511,101 @@ async fn the_language_model_writes_its_part_with_the_keychain_key_never_shown() 
     assert_eq!(seen.lock().unwrap().len(), 1);
     env.relay.handle.shutdown().await;
 }
+
+/// Everything the relay logs on this test's thread.
+#[derive(Clone, Default)]
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A model service that refuses, echoing the Authorization header it got (as some do).
+async fn echoing_model() -> String {
+    use axum::{http::HeaderMap, http::StatusCode, routing::post, Json, Router};
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(|headers: HeaderMap| async move {
+            let auth = headers
+                .get("authorization")
+                .map(|v| v.to_str().unwrap().to_string());
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "error": { "message": format!("bad key {auth:?}") } })),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+// One thread: every task of the relay that logs runs where the subscriber is set.
+#[tokio::test(flavor = "current_thread")]
+async fn no_token_key_or_secret_in_the_relay_log() {
+    let sink = LogSink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _log = tracing::subscriber::set_default(subscriber);
+
+    let env = Env::start().await;
+    const KEY: &str = "sk-copilot-model-secret-key";
+    let url = echoing_model().await;
+    let secret = env.api("POST", "/api/copilot/jwt-secret", None).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let view = env.api("GET", "/api/settings", None).await;
+    let mut settings = view["settings"].clone();
+    settings["handover"]["copilot"]["model"] = json!({ "enabled": true, "url": url, "model": "m" });
+    settings["handover"]["copilot"]["signedLinks"] = json!(true);
+    env.api("PUT", "/api/settings", Some(json!({ "settings": settings, "keys": { "copilotModel": { "action": "replace", "value": KEY } } }))).await;
+
+    let (hid, _) = handed_over(&env).await;
+    let link = link_of(&env, &hid).await;
+    let pairs = query(&link);
+    assert_eq!(get(&api_url(&env, "workspace", &pairs)).await.0, 200);
+    let logged = || String::from_utf8_lossy(&sink.0.lock().unwrap()).to_string();
+    let seen = Seen::new("the model's failure logged");
+    eventually(&seen, GUARD, async || {
+        let log = logged();
+        seen.check(
+            log.contains("language model failed"),
+            log.lines().rev().take(5).collect::<Vec<_>>().join("\n"),
+        )
+    })
+    .await;
+    // A refused link is not logged with what it presented either.
+    get(&api_url(
+        &env,
+        "workspace",
+        &with(&pairs, "URLToken", "guessed-token-0123456789abcdef"),
+    ))
+    .await;
+    let log = logged();
+    for (what, secret) in [
+        ("the model key", KEY),
+        ("the JWT secret", secret.as_str()),
+        ("the link's token", param(&link, "URLToken").as_str()),
+        ("the link's JWT", param(&link, "auth").as_str()),
+        ("a guessed token", "guessed-token-0123456789abcdef"),
+        ("the 8x8 API key", "sandbox-key"),
+    ] {
+        assert!(!log.contains(secret), "{what} in the log");
+    }
+    env.relay.handle.shutdown().await;
+}
