@@ -36,6 +36,7 @@ export class CopilotSession {
   private fetching: Promise<void> | null = null;
   private refetchAgain = false;
   private stream: AbortController | null = null;
+  private streamUp = false;
 
   constructor(location: Location) {
     const own = new URLSearchParams(location.search);
@@ -117,10 +118,13 @@ export class CopilotSession {
           if (!response.ok) throw new Error(`HTTP ${response.status}`);
           this.workspace = (await response.json()) as Workspace;
           this.state = "ready";
+          if (this.streamUp) this.live = true;
         } catch (e) {
           if (e instanceof InvalidLink) return;
-          // Network down or the relay restarting: the stream's reconnect refetches.
+          // Network down or the relay failing: say so, and try again — the stream's
+          // reconnect does it, or, while the stream stays up, a timer.
           this.live = false;
+          if (this.streamUp && !this.stopped) setTimeout(() => this.scheduleRefetch(), 2_000);
         }
       } while (this.refetchAgain && !this.stopped);
     })();
@@ -148,6 +152,7 @@ export class CopilotSession {
       try {
         const response = await this.get("api/events", {}, this.stream.signal);
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        this.streamUp = true;
         this.live = true;
         backoff = 500;
         // Whatever changed while the stream was down (or a first fetch that failed).
@@ -157,6 +162,7 @@ export class CopilotSession {
       } catch (e) {
         if (e instanceof InvalidLink || this.stopped) return;
       }
+      this.streamUp = false;
       if (this.stopped) return;
       this.live = false;
       await sleep(backoff);
