@@ -175,6 +175,23 @@ test("a relay that cannot answer the first request: the page tries again and sho
   }
 });
 
+test("a workspace request that fails while the stream stays up: 'Reconnecting' for a moment, then the change and 'Live'", async () => {
+  const { context, page } = await open(mock.link());
+  try {
+    await page.getByTestId("copilot-live").waitFor(WAIT);
+    const ws = fixtureWorkspace();
+    ws.transcript.push({ lane: "agent", text: "One moment, checking the invoice.", atMs: Date.now(), history: false });
+    mock.state.faults.push({ status: 500 });
+    mock.update(ws);
+    await page.getByTestId("copilot-reconnecting").waitFor(WAIT);
+    await page.getByTestId("transcript-line").filter({ hasText: "checking the invoice" }).waitFor(WAIT);
+    await page.getByTestId("copilot-live").waitFor(WAIT);
+  } finally {
+    mock.update(fixtureWorkspace());
+    await context.close();
+  }
+});
+
 test("a 429 is waited out as the relay says; a dropped stream says 'Reconnecting', then catches up live", async () => {
   mock.state.faults.push({ status: 429, headers: { "retry-after": "1" } });
   const started = Date.now();
