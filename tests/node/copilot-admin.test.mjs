@@ -185,6 +185,36 @@ test("Copilot settings: the link's place among 8x8's 30 entries is counted live 
   assert.equal(await atToggle.count(), 0);
 });
 
+test("Copilot settings: a knowledge file the Copilot cannot use is refused at its field with the line to fix, which Go to line selects; nothing is saved", async (t) => {
+  const page = await open(t, "/settings/handover");
+  await restoreAfter(page);
+  const field = page.getByLabel("Knowledge file (optional)");
+  await field.waitFor(WAIT);
+  const before = (await api(page, "GET", "/settings")).body.settings.handover.copilot.knowledge;
+
+  // An FAQ whose third question has no answer.
+  const faq = "- q: Where is my order?\n  a: Under Orders.\n- q: Can I return it?\n  a: Within 30 days.\n- q: Do you ship abroad?\n";
+  await page.getByTestId("copilot-knowledge-file").setInputFiles({ name: "faq.yml", mimeType: "application/yaml", buffer: Buffer.from(faq) });
+  await page.getByTestId("save").click();
+  const error = page.getByTestId(`${CP}-knowledge-error`);
+  await error.waitFor(WAIT);
+  assert.match(await error.innerText(), /line 5\b/);
+  assert.equal(await field.getAttribute("aria-invalid"), "true");
+  assert.equal((await api(page, "GET", "/settings")).body.settings.handover.copilot.knowledge, before, "nothing was saved");
+  assert.equal(await field.inputValue(), faq, "the text stays to be fixed");
+
+  await page.getByTestId("copilot-knowledge-goto").click();
+  const selected = await field.evaluate((a) => a.value.slice(a.selectionStart, a.selectionEnd));
+  assert.equal(selected, "- q: Do you ship abroad?");
+  await page.setViewportSize({ width: 800, height: 1000 });
+  await shoot(page, "knowledge-refused", page.getByTestId("copilot-settings"));
+
+  // Fixed, it saves.
+  await field.fill(faq + "  a: Yes, to the EU.\n");
+  await saveAndWait(page);
+  assert.match((await api(page, "GET", "/settings")).body.settings.handover.copilot.knowledge, /to the EU/);
+});
+
 test("Copilot settings: the shared secret is shown once with Copy, then only as set; regenerating asks first", async (t) => {
   const page = await open(t, "/settings/handover");
   const state = page.getByTestId("copilot-secret-state");

@@ -92,6 +92,23 @@ fn check_key(field: &str, change: &Option<KeyChange>, errors: &mut Vec<FieldErro
     }
 }
 
+/// A knowledge file the Copilot could not use is refused here, with the line to fix,
+/// rather than saved and then searched as empty on every page. (The settings crate checks
+/// its size; parsing it is the Copilot crate's, which sits beside it.)
+fn check_knowledge(settings: &Settings, errors: &mut Vec<FieldError>) {
+    const FIELD: &str = "handover.copilot.knowledge";
+    let text = &settings.handover.copilot.knowledge;
+    if text.trim().is_empty() || errors.iter().any(|e| e.field == FIELD) {
+        return;
+    }
+    if let Err(message) = switchboard_copilot::Knowledge::parse(text) {
+        errors.push(FieldError {
+            field: FIELD.into(),
+            message: format!("The Copilot cannot use this knowledge file: {message}"),
+        });
+    }
+}
+
 /// Applies a save from the admin UI. The Endpoint URL token is never changed here
 /// (see [`regenerate_token`]).
 pub async fn save(state: &RelayState, request: SaveRequest) -> Result<Settings, UpdateError> {
@@ -102,6 +119,7 @@ pub async fn save(state: &RelayState, request: SaveRequest) -> Result<Settings, 
     next.version = current.version;
 
     let mut errors = next.validate();
+    check_knowledge(&next, &mut errors);
     check_key("keys.endpoint", &request.keys.endpoint, &mut errors);
     check_key("keys.handover", &request.keys.handover, &mut errors);
     check_key(
@@ -194,7 +212,8 @@ pub async fn preview_import(state: &RelayState, body: &[u8]) -> Result<Settings,
     let mut next = read_export(body)?.normalized();
     next.endpoint.token = current.endpoint.token.clone();
     next.version = current.version;
-    let errors = next.validate();
+    let mut errors = next.validate();
+    check_knowledge(&next, &mut errors);
     if !errors.is_empty() {
         return Err(UpdateError::Invalid(errors).into());
     }
