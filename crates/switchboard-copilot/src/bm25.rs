@@ -59,90 +59,111 @@ pub fn tokens(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[derive(Debug, Clone, Default)]
+/// One collection's inverted index: for each token, the documents holding it and how
+/// often. Built once (the flow when the settings change, the knowledge file when it is
+/// uploaded); a query touches only the documents that share a token with it.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Index {
-    docs: Vec<Doc>,
-    /// How many documents hold each token.
-    df: HashMap<String, u32>,
-    avg_len: f64,
-}
-
-#[derive(Debug, Clone)]
-struct Doc {
-    tf: HashMap<String, u32>,
-    len: usize,
+    postings: HashMap<String, Vec<(u32, u32)>>, // token → (document, count)
+    doc_len: Vec<u32>,
+    total_len: u64,
 }
 
 impl Index {
     /// Indexes the texts; a document's number is its position.
     pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut df: HashMap<String, u32> = HashMap::new();
-        let docs: Vec<Doc> = texts
-            .into_iter()
-            .map(|text| {
-                let words = tokens(text);
-                let mut tf: HashMap<String, u32> = HashMap::new();
-                for w in &words {
-                    *tf.entry(w.clone()).or_default() += 1;
-                }
-                for w in tf.keys() {
-                    *df.entry(w.clone()).or_default() += 1;
-                }
-                Doc {
-                    tf,
-                    len: words.len(),
-                }
-            })
-            .collect();
-        let total: usize = docs.iter().map(|d| d.len).sum();
-        let avg_len = if docs.is_empty() {
-            0.0
-        } else {
-            total as f64 / docs.len() as f64
-        };
-        Self { docs, df, avg_len }
+        let mut index = Index::default();
+        for (doc, text) in texts.into_iter().enumerate() {
+            let words = tokens(text);
+            let mut tf: HashMap<String, u32> = HashMap::new();
+            for w in &words {
+                *tf.entry(w.clone()).or_default() += 1;
+            }
+            for (w, n) in tf {
+                index.postings.entry(w).or_default().push((doc as u32, n));
+            }
+            index.doc_len.push(words.len() as u32);
+            index.total_len += words.len() as u64;
+        }
+        index
     }
 
     /// Each document's score for the query (0 where nothing matches), by document number.
     /// The query's stop words are left out, unless it has nothing else.
     pub fn scores(&self, query: &str, stop: &StopWords) -> Vec<f64> {
-        let mut query_tokens = tokens(query);
-        if query_tokens.iter().any(|t| !stop.contains(t)) {
-            query_tokens.retain(|t| !stop.contains(t));
-        }
-        query_tokens.sort();
-        query_tokens.dedup();
-        let n = self.docs.len() as f64;
-        let idf = |term: &str| {
-            let df = f64::from(self.df.get(term).copied().unwrap_or(0));
-            // BM25+'s non-negative idf: a word in every document still counts a little.
-            ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
-        };
-        self.docs
-            .iter()
-            .map(|doc| {
-                let norm = K1 * (1.0 - B + B * doc.len as f64 / self.avg_len.max(1.0));
-                let weigh = |tf: u32| {
-                    let tf = f64::from(tf);
-                    tf * (K1 + 1.0) / (tf + norm)
-                };
-                query_tokens
-                    .iter()
-                    .map(|q| {
-                        if let Some(&tf) = doc.tf.get(q) {
-                            return idf(q) * weigh(tf);
-                        }
-                        // No exact match: the best prefix match either way round.
-                        doc.tf
-                            .iter()
-                            .filter(|(t, _)| prefix_match(q, t))
-                            .map(|(t, &tf)| PREFIX_WEIGHT * idf(t) * weigh(tf))
-                            .fold(0.0, f64::max)
-                    })
-                    .sum()
-            })
-            .collect()
+        scores_across(&[self], query, stop)
+            .pop()
+            .unwrap_or_default()
     }
+}
+
+/// The scores of every document of several indexes for one query, ranked as one
+/// collection (document counts and lengths taken together), so that they compare.
+pub fn scores_across(indexes: &[&Index], query: &str, stop: &StopWords) -> Vec<Vec<f64>> {
+    let mut query_tokens = tokens(query);
+    if query_tokens.iter().any(|t| !stop.contains(t)) {
+        query_tokens.retain(|t| !stop.contains(t));
+    }
+    query_tokens.sort();
+    query_tokens.dedup();
+    let n: f64 = indexes.iter().map(|i| i.doc_len.len() as f64).sum();
+    let total: f64 = indexes.iter().map(|i| i.total_len as f64).sum();
+    let avg_len = if n > 0.0 { total / n } else { 0.0 };
+    let df = |term: &str| -> f64 {
+        indexes
+            .iter()
+            .map(|i| i.postings.get(term).map_or(0, Vec::len) as f64)
+            .sum()
+    };
+    // BM25+'s non-negative idf: a word in every document still counts a little.
+    let idf = |term: &str| {
+        let df = df(term);
+        ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
+    };
+    // Each query token's terms: itself, and the prefix matches at half weight.
+    let expansions: Vec<Vec<(String, f64)>> = query_tokens
+        .iter()
+        .map(|q| {
+            let mut terms: Vec<(String, f64)> = vec![(q.clone(), 1.0)];
+            for index in indexes {
+                for t in index.postings.keys() {
+                    if t != q && prefix_match(q, t) && !terms.iter().any(|(x, _)| x == t) {
+                        terms.push((t.clone(), PREFIX_WEIGHT));
+                    }
+                }
+            }
+            terms
+                .into_iter()
+                .map(|(t, w)| {
+                    let weight = w * idf(&t);
+                    (t, weight)
+                })
+                .collect()
+        })
+        .collect();
+    indexes
+        .iter()
+        .map(|index| {
+            let mut total = vec![0.0; index.doc_len.len()];
+            let mut best = vec![0.0_f64; index.doc_len.len()];
+            for terms in &expansions {
+                best.iter_mut().for_each(|b| *b = 0.0);
+                // The best of the exact match (in full) and the prefix matches (half).
+                for (term, weight) in terms {
+                    for &(doc, tf) in index.postings.get(term).map_or(&[][..], Vec::as_slice) {
+                        let len = f64::from(index.doc_len[doc as usize]);
+                        let norm = K1 * (1.0 - B + B * len / avg_len.max(1.0));
+                        let tf = f64::from(tf);
+                        let score = weight * tf * (K1 + 1.0) / (tf + norm);
+                        let b = &mut best[doc as usize];
+                        *b = b.max(score);
+                    }
+                }
+                total.iter_mut().zip(&best).for_each(|(t, b)| *t += b);
+            }
+            total
+        })
+        .collect()
 }
 
 fn prefix_match(a: &str, b: &str) -> bool {

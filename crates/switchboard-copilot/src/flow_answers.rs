@@ -96,6 +96,10 @@ impl FlowAnswers {
     pub(crate) fn scores(&self, text: &str, language: Option<&str>) -> Vec<f64> {
         self.index.scores(text, StopWords::for_language(language))
     }
+
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
+    }
 }
 
 /// What the search reads of an answer: its name (words, not underscores), keywords, reply.

@@ -5,6 +5,8 @@
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use switchboard_bot::yaml::{self, Node};
 
+use crate::bm25::Index;
+
 /// Larger files are refused: the workspace searches the whole file on every query.
 pub const MAX_KNOWLEDGE_BYTES: usize = 2 * 1024 * 1024;
 
@@ -12,6 +14,8 @@ pub const MAX_KNOWLEDGE_BYTES: usize = 2 * 1024 * 1024;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Knowledge {
     docs: Vec<KnowledgeDoc>,
+    /// Built once here, not at every search.
+    index: Index,
 }
 
 /// One section of the Markdown file, or one question of the FAQ.
@@ -52,7 +56,10 @@ impl Knowledge {
     /// Markdown: every heading starts a document holding the text up to the next heading.
     /// Headings with nothing under them (a title above its sub-sections) are no document.
     pub fn parse_markdown(text: &str) -> Result<Knowledge, String> {
-        let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset);
         let mut docs = Vec::new();
         let mut current: Option<(String, usize)> = None; // heading, line
         let mut heading: Option<(String, usize)> = None; // being read
@@ -131,7 +138,7 @@ impl Knowledge {
                 },
             );
         }
-        Ok(Knowledge { docs })
+        Ok(Knowledge::of(docs))
     }
 
     /// An FAQ: a list of `{q | question, a | answer}` (also under `faq:` or `questions:`).
@@ -232,7 +239,20 @@ impl Knowledge {
                 line: item.at().line,
             });
         }
-        Ok(Knowledge { docs })
+        Ok(Knowledge::of(docs))
+    }
+
+    fn of(docs: Vec<KnowledgeDoc>) -> Knowledge {
+        let texts: Vec<String> = docs
+            .iter()
+            .map(|d| format!("{}\n{}", d.title, d.text))
+            .collect();
+        let index = Index::new(texts.iter().map(String::as_str));
+        Knowledge { docs, index }
+    }
+
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
     }
 
     pub fn docs(&self) -> &[KnowledgeDoc] {

@@ -1,8 +1,8 @@
 //! Knowledge search: the agent's query over the flow's answers and the knowledge file,
 //! one BM25 ranking over both so that their scores compare.
 
-use crate::bm25::{Index, StopWords};
-use crate::flow_answers::{searchable, FlowAnswers};
+use crate::bm25::{scores_across, Index, StopWords};
+use crate::flow_answers::FlowAnswers;
 use crate::knowledge::Knowledge;
 use crate::types::KnowledgeHit;
 
@@ -26,36 +26,32 @@ pub fn search_knowledge(
     if limit == 0 || query.trim().is_empty() {
         return Vec::new();
     }
-    let mut docs: Vec<(String, String, String, String)> = Vec::new(); // title, text, source, searchable
-    for a in flow.map(FlowAnswers::answers).unwrap_or_default() {
-        docs.push((
-            a.title.clone(),
-            a.reply.clone(),
-            a.source.clone(),
-            searchable(a),
-        ));
-    }
-    for d in knowledge.docs() {
-        docs.push((
-            d.title.clone(),
-            d.text.clone(),
-            d.source.clone(),
-            format!("{}\n{}", d.title, d.text),
-        ));
-    }
-    let index = Index::new(docs.iter().map(|d| d.3.as_str()));
-    let mut ranked: Vec<(usize, f64)> = index
-        .scores(query, StopWords::for_language(language))
-        .into_iter()
+    let answers = flow.map(FlowAnswers::answers).unwrap_or_default();
+    let empty = Index::default();
+    let scores = scores_across(
+        &[flow.map_or(&empty, FlowAnswers::index), knowledge.index()],
+        query,
+        StopWords::for_language(language),
+    );
+    // (collection, document, score): the flow's answers first on a tie, then the file's order.
+    let mut ranked: Vec<(usize, usize, f64)> = scores
+        .iter()
         .enumerate()
-        .filter(|(_, s)| *s > 0.0)
+        .flat_map(|(c, s)| s.iter().enumerate().map(move |(d, &x)| (c, d, x)))
+        .filter(|(_, _, s)| *s > 0.0)
         .collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.sort_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
     ranked
         .into_iter()
         .take(limit)
-        .map(|(i, score)| {
-            let (title, text, source, _) = &docs[i];
+        .map(|(c, d, score)| {
+            let (title, text, source) = if c == 0 {
+                let a = &answers[d];
+                (&a.title, &a.reply, &a.source)
+            } else {
+                let k = &knowledge.docs()[d];
+                (&k.title, &k.text, &k.source)
+            };
             KnowledgeHit {
                 title: title.clone(),
                 text: cut(text, MAX_HIT_CHARS),

@@ -124,3 +124,35 @@ fn knowledge_files_that_cannot_be_used_are_refused_with_the_line_to_fix() {
     let m = e("No heading here.\nJust notes.");
     assert!(m.contains("no heading"), "{m}");
 }
+
+/// Not a benchmark: the times are printed (`--nocapture`), not asserted. A file near the
+/// size limit is indexed once when it is uploaded; each search then touches only the
+/// sections sharing a word with the query.
+#[test]
+fn a_knowledge_file_near_the_limit_parses_once_and_searches_in_milliseconds() {
+    let mut md = String::new();
+    let mut i = 0;
+    while md.len() < switchboard_copilot::MAX_KNOWLEDGE_BYTES - 1_000 {
+        md.push_str(&format!(
+            "# Topic {i}\n\nParcel {i} takes {} working days; refunds for item {i} reach the card within a week.\n\n",
+            i % 7
+        ));
+        i += 1;
+    }
+    let started = std::time::Instant::now();
+    let k = Knowledge::parse(&md).unwrap();
+    let parsed = started.elapsed();
+    let flow = flow();
+    let started = std::time::Instant::now();
+    let hits = search_knowledge(&k, Some(&flow), "refund for item 1234", Some("en"), 10);
+    let searched = started.elapsed();
+    println!(
+        "knowledge file of {} KB, {} sections: parsed in {:.0} ms, searched in {:.1} ms",
+        md.len() / 1024,
+        k.docs().len(),
+        parsed.as_secs_f64() * 1000.0,
+        searched.as_secs_f64() * 1000.0
+    );
+    assert_eq!(hits[0].source, "knowledge file § Topic 1234");
+    assert_eq!(hits.len(), 10);
+}
