@@ -244,6 +244,7 @@ async fn wrong_expired_revoked_and_badly_signed_links_get_the_same_404() {
     refused("a revoked link", pairs.clone()).await;
 
     // About as fast as each other: nothing to tell a guess from a real conversation.
+    eprintln!("refusals took {timings:?}");
     let slowest = timings.iter().max().unwrap();
     assert!(*slowest < Duration::from_secs(1), "{timings:?}");
     env.relay.handle.shutdown().await;
