@@ -338,3 +338,39 @@ test("The agent console shows the Copilot link its agent receives and opens the 
   await tab.close();
   await shoot(page, "console-narrow");
 });
+
+test("The agent console says why when this window may not frame the Copilot's address (the public base URL changed since it loaded) and opens it in a new tab", async (t) => {
+  const page = await open(t, "/agent-console", { viewport: { width: 1440, height: 1000 } });
+  const settings = await restoreAfter(page);
+  await page.getByTestId("queue-toggle-101").filter({ hasText: "Answer here" }).click();
+  await page.getByTestId("queue-toggle-101").filter({ hasText: "Give back" }).waitFor(WAIT);
+  page.later(async () => {
+    await page.getByTestId("queue-toggle-101").filter({ hasText: "Give back" }).click();
+  });
+  // Links are now built on an address this page's security policy (read when it loaded)
+  // does not name.
+  const next = structuredClone(settings);
+  next.endpoint.publicBaseUrl = "https://copilot.example.invalid";
+  assert.equal((await api(page, "PUT", "/settings", { settings: next, keys: {} })).status, 200);
+  const id = await handedOver(page, "Fay Frame");
+  const made = await until(async () => {
+    const r = await api(page, "GET", `/conversations/${id}/copilot`);
+    return r.status === 200 && r.body;
+  }, "the Copilot link");
+  assert.ok(made.link.startsWith("https://copilot.example.invalid/"), made.link);
+  await page.getByTestId("offer").filter({ hasText: "Fay Frame" }).getByTestId("offer-accept").click();
+  const bar = page.getByTestId("console-copilot");
+  await bar.getByTestId("console-copilot-url").waitFor(WAIT);
+
+  // The address does not exist: a stand-in answers for it, so the new tab shows where it went.
+  await page.context().route("https://copilot.example.invalid/**", (route) => route.fulfill({ contentType: "text/html", body: "<p>stand-in</p>" }));
+  const [tab] = await Promise.all([page.context().waitForEvent("page"), bar.getByTestId("console-copilot-open").click()]);
+  const note = page.getByTestId("console-copilot-refused");
+  await note.waitFor(WAIT);
+  assert.match(await note.innerText(), /security policy does not allow showing pages of https:\/\/copilot\.example\.invalid inside it, so the Copilot opened in a new tab/);
+  assert.equal(await page.getByTestId("console-copilot-frame").count(), 0);
+  await tab.waitForLoadState();
+  assert.equal(tab.url(), made.link);
+  await tab.close();
+  await shoot(page, "console-refused", page.getByTestId("console-copilot-panel"));
+});
