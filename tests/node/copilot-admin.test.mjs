@@ -277,6 +277,16 @@ test("A handed-over conversation shows its Copilot link in the agent view; Revok
     await shoot(page, "agent-view-link", box);
   }
 
+  // The customer leaves: the link now works for the configured hours after the end.
+  await api(page, "POST", `/tester/conversations/${id}/leave`);
+  await box.locator('[data-state="expiring"]').waitFor(WAIT);
+  const { expiresAtMs } = (await api(page, "GET", `/conversations/${id}/copilot`)).body;
+  const hours = (await api(page, "GET", "/settings")).body.settings.handover.copilot.expiryHours;
+  const ended = (await api(page, "GET", `/conversations/${id}`)).body.conversation.endedAtMs;
+  assert.equal(expiresAtMs, ended + hours * 3_600_000);
+  assert.match(await box.getByTestId("copilot-link-state").innerText(), /Active; expires at .* \(the conversation has ended\)/);
+  assert.equal(await workspaceStatus(made.link), 200, "the page still answers until then");
+
   await box.getByTestId("copilot-link-revoke").click();
   await box.getByRole("button", { name: "Cancel" }).click();
   assert.equal(await workspaceStatus(made.link), 200, "Cancel revokes nothing");
