@@ -610,3 +610,49 @@ async fn no_token_key_or_secret_in_the_relay_log() {
     }
     env.relay.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_second_handover_reuses_the_link_and_a_revoked_one_gets_a_new_token() {
+    let env = Env::start().await;
+    let (hid, _) = handed_over(&env).await;
+    let first = link_of(&env, &hid).await;
+    let state = env.relay.handle.state.clone();
+    let conv = state.engine.store.get(&hid).await.unwrap().unwrap();
+    // A transfer or a new handover asks again: the same link.
+    let again = switchboard_relay::copilot_links::open_link(&state, &conv)
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    // Revoked, then handed over again: a new token; only the new link opens the page.
+    env.api(
+        "POST",
+        &format!("/api/conversations/{hid}/copilot/revoke"),
+        None,
+    )
+    .await;
+    let renewed = switchboard_relay::copilot_links::open_link(&state, &conv)
+        .await
+        .unwrap();
+    assert_ne!(param(&renewed, "URLToken"), param(&first, "URLToken"));
+    assert_eq!(
+        get(&api_url(&env, "workspace", &query(&first))).await.0,
+        404
+    );
+    assert_eq!(
+        get(&api_url(&env, "workspace", &query(&renewed))).await.0,
+        200
+    );
+    let admin = env
+        .api("GET", &format!("/api/conversations/{hid}/copilot"), None)
+        .await;
+    assert_eq!(admin["link"], renewed.as_str());
+    assert_eq!(admin["revokedAtMs"], Value::Null);
+    // Off: no link, and the session stays as it was.
+    env.settings(|s| s["handover"]["copilot"]["enabled"] = json!(false))
+        .await;
+    assert_eq!(
+        switchboard_relay::copilot_links::open_link(&state, &conv).await,
+        None
+    );
+    env.relay.handle.shutdown().await;
+}

@@ -205,8 +205,8 @@ pub async fn open_link(state: &RelayState, conv: &Conversation) -> Option<String
             return None;
         }
     };
-    if let Some(session) = existing.filter(|s| s.revoked_at_ms.is_none()) {
-        if let Some(link) = link_for(state, conv, &session).await {
+    if let Some(session) = existing.as_ref().filter(|s| s.revoked_at_ms.is_none()) {
+        if let Some(link) = link_for(state, conv, session).await {
             return Some(link);
         }
     }
@@ -217,7 +217,8 @@ pub async fn open_link(state: &RelayState, conv: &Conversation) -> Option<String
             return None;
         }
     };
-    let created_at_ms = now_ms();
+    // A new start means a new token, even within the same millisecond.
+    let created_at_ms = existing.map_or(0, |s| s.created_at_ms + 1).max(now_ms());
     let session = CopilotSession {
         conversation_id: conv.id.clone(),
         token_hash: hash(&token_for(&key, &conv.id, created_at_ms)),
