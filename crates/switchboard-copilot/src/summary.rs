@@ -87,7 +87,8 @@ fn seconds(from_ms: i64, until_ms: i64) -> u64 {
 
 /// The customer's first substantive message: three words or more, or one naming an
 /// order, an invoice, an amount…; not a tapped quick reply, not a request for a person.
-/// Failing that, the last thing they wrote before the handover; failing that, the first.
+/// Failing that, the first such message after the handover; then the last thing they
+/// wrote before the handover; then the first.
 fn wanted(
     transcript: &[Entry],
     handover_at: Option<usize>,
@@ -105,9 +106,16 @@ fn wanted(
             && !flow.is_some_and(|f| f.asks_for_agent(text))
             && (text.split_whitespace().count() >= 3 || !entities::find(text, region).is_empty())
     };
+    // What they wrote after the handover (to the agent) says it better than a tapped
+    // "Talk to a person" when nothing before it did.
+    let after: Vec<&Entry> = transcript[before.len()..]
+        .iter()
+        .filter(|e| e.lane == Lane::User && !e.text.trim().is_empty())
+        .collect();
     let pick = said
         .iter()
         .find(substantive)
+        .or_else(|| after.iter().find(substantive))
         .or(said.last())
         .copied()
         .or_else(|| {

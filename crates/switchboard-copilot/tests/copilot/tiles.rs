@@ -202,7 +202,7 @@ fn times_run_to_now_while_the_customer_is_with_the_bot_or_waiting() {
 }
 
 #[test]
-fn without_a_substantive_message_the_last_before_the_handover_is_what_was_wanted() {
+fn without_a_substantive_message_before_the_handover_the_first_after_it_then_the_last_before() {
     let t = vec![
         entry(
             1,
@@ -231,7 +231,16 @@ fn without_a_substantive_message_the_last_before_the_handover_is_what_was_wanted
     ];
     let conv = Conversation::new("c3".into(), Mode::Handover, s(0));
     let w = build(&conv, &t, 10);
-    assert_eq!(w.summary.wanted.as_deref(), Some("agent"));
+    // What they told the agent, rather than the "agent" that asked for one.
+    assert_eq!(
+        w.summary.wanted.as_deref(),
+        Some("are you there? I need help with my order")
+    );
+    let t1 = &t[..5];
+    assert_eq!(
+        build(&conv, t1, 10).summary.wanted.as_deref(),
+        Some("agent")
+    );
     let t2 = [t[0].clone(), t[1].clone(), t[2].clone()];
     assert_eq!(
         build(&conv, &t2, 10).summary.wanted.as_deref(),
