@@ -51,10 +51,12 @@ fn main() {
                     WebviewUrl::App(format!("index.html#{}", encode_fragment(&message)).into())
                 }
             };
+            let handle = app.handle().clone();
             WebviewWindowBuilder::new(app, "main", url)
                 .title("Switchboard")
                 .inner_size(1100.0, 760.0)
                 .min_inner_size(720.0, 480.0)
+                .on_new_window(move |url, features| new_window(&handle, &url, features))
                 .build()?;
             Ok(())
         })
@@ -130,4 +132,39 @@ fn tracing_subscriber_init() {
         )
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// A link the UI opens in a new tab (the agent's Copilot page, "New tab" in the console)
+/// opens in a window of its own: without this handler WebKitGTK opens nothing at all.
+/// Only web pages; the window is related to the one that asked, as WebKitGTK requires.
+fn new_window(
+    app: &tauri::AppHandle,
+    url: &tauri::Url,
+    features: tauri::webview::NewWindowFeatures,
+) -> tauri::webview::NewWindowResponse<tauri::Wry> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tauri::webview::NewWindowResponse;
+    static OPENED: AtomicUsize = AtomicUsize::new(0);
+    if !matches!(url.scheme(), "http" | "https") {
+        return NewWindowResponse::Deny;
+    }
+    let label = format!("opened-{}", OPENED.fetch_add(1, Ordering::Relaxed));
+    // WebKitGTK loads the requested page into the new view itself.
+    let blank = WebviewUrl::External("about:blank".parse().expect("about:blank is a URL"));
+    let built = WebviewWindowBuilder::new(app, label, blank)
+        .window_features(features)
+        .title(format!("Switchboard — {}", url.path()))
+        .inner_size(1000.0, 760.0)
+        .on_document_title_changed(|window, title| {
+            let _ = window.set_title(&title);
+        })
+        .build();
+    match built {
+        Ok(window) => NewWindowResponse::Create { window },
+        Err(e) => {
+            // The address may carry a Copilot token: it is not logged.
+            eprintln!("switchboard: a new window could not be opened: {e}");
+            NewWindowResponse::Deny
+        }
+    }
 }
