@@ -134,9 +134,11 @@ test("Copilot settings: on, label, expiry, signed links, knowledge and the model
 
   // A knowledge file picked from disk replaces the text, and says where it came from.
   await page.getByTestId("copilot-knowledge-file").setInputFiles({ name: "faq.yaml", mimeType: "application/yaml", buffer: Buffer.from("- q: Where is my order?\n  a: Look it up under Orders.\n") });
-  assert.match(await page.getByLabel("Knowledge file (optional)").inputValue(), /Where is my order\?/);
+  // The browser reads a picked file asynchronously.
+  await until(async () => /Where is my order\?/.test(await page.getByLabel("Knowledge file (optional)").inputValue()), "the picked file's text in the field");
   assert.match(await page.getByTestId("copilot-knowledge-size").innerText(), /of 512 KiB · from faq\.yaml/);
   await page.getByTestId("copilot-knowledge-file").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("x") });
+  await page.getByTestId("copilot-knowledge-problem").waitFor(WAIT);
   assert.match(await page.getByTestId("copilot-knowledge-problem").innerText(), /not a Markdown \(\.md\) or YAML/);
   assert.match(await page.getByLabel("Knowledge file (optional)").inputValue(), /Where is my order\?/, "a refused file changes nothing");
 
