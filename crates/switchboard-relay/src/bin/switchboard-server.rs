@@ -68,11 +68,28 @@ struct Args {
     /// Log filter, e.g. info or switchboard_relay=debug [default: info].
     #[arg(long, env = "SWITCHBOARD_LOG", value_name = "FILTER")]
     log: Option<String>,
+    /// Log lines on stderr as text, or as one JSON object a line for a log shipper
+    /// (journald, Loki, Elasticsearch) [default: text].
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LOG_FORMAT",
+        value_name = "FORMAT",
+        value_enum
+    )]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 struct Resolved {
     relay: RelayConfig,
     log: String,
+    log_format: LogFormat,
 }
 
 fn resolve(args: Args) -> Result<Resolved, ConfigError> {
@@ -113,6 +130,7 @@ fn resolve(args: Args) -> Result<Resolved, ConfigError> {
     }
     .with_env_overrides();
     Ok(Resolved {
+        log_format: args.log_format.unwrap_or_default(),
         log: args.log.or(file.log).unwrap_or_else(|| "info".into()),
         relay: RelayConfig {
             endpoint_bind,
@@ -143,10 +161,15 @@ async fn main() -> ExitCode {
         );
         tracing_subscriber::EnvFilter::new("info")
     });
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match resolved.log_format {
+        LogFormat::Text => logs.init(),
+        // Span fields would repeat on every line; the event's own fields and its target
+        // are what a shipper indexes.
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
 
     let data_dir = resolved.relay.data_dir.clone();
     // Listening for the stop signals before anything says "ready": a supervisor (or a

@@ -12,4 +12,5 @@ mod inbox_signatures;
 mod outbox_delivery;
 mod retention;
 mod server_cli;
+mod server_log_format;
 mod support;
