@@ -17,6 +17,7 @@
 //! parameters) when the second backend arrives. Types rather than traits: the engine
 //! never needs two stores at once, and a test uses the real SQLite store on disk.
 
+pub mod analytics;
 pub mod conversations;
 pub mod copilot;
 pub mod db;
