@@ -18,6 +18,16 @@ export type AgentLeaves = "resumeBot" | "close";
  */
 export type AgentStates = "available" | "availableOrBusy" | "availableBusyOrOffline" | "availableBusyOfflineOrBreak" | "loggedIn";
 
+export type Analytics = { fromMs: number, toMs: number, conversations: number, contained: number, handedOver: number, abandoned: number, handoversByReason: Array<Count>, timeToAgent: Percentiles, timeToFirstReply: Percentiles, botTurns: number, fallbackTurns: number, topRules: Array<Count>, 
+/**
+ * 24 counts, hour 0 first, in the caller's time zone.
+ */
+byHour: Array<number>, 
+/**
+ * Every day of the period, in order, including days without conversations.
+ */
+byDay: Array<DayCount>, };
+
 /**
  * `{type: queue|script, id}`; responses may also say `agent` (and more, extensible).
  */
@@ -249,6 +259,8 @@ knowledge: string,
  */
 model: CopilotModel, };
 
+export type Count = { label: string, count: number, };
+
 /**
  * `CreateTransactionRequest`.
  */
@@ -285,6 +297,12 @@ export type DatabaseStatus = { path: string, schemaVersion: number,
  * How big the database is on disk; absent when it could not be read.
  */
 size: DatabaseSize | null, retention: RetentionStatus, };
+
+export type DayCount = { 
+/**
+ * The day's first instant (UTC milliseconds) in the caller's time zone.
+ */
+dayMs: number, count: number, };
 
 export type DeliveryDetail = { delivery: DeliveryRecord, 
 /**
@@ -626,6 +644,12 @@ export type OutboxPage = { entries: Array<OutboxEntry>,
 nextBefore: number | null, };
 
 export type OutboxStatus = "pending" | "sending" | "delivered" | "failed";
+
+export type Percentiles = { 
+/**
+ * How many conversations the figures are over.
+ */
+count: number, p50Ms: number | null, p90Ms: number | null, };
 
 /**
  * Where the conversation is, as agents and testers see it.

@@ -5,6 +5,7 @@
 // cookie: browsers send a cookie for 127.0.0.1 to every local server, whatever its port.
 
 import type {
+  Analytics,
   Channel,
   ChannelList,
   Conversation,
@@ -148,6 +149,13 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
 
 export function getStatus(): Promise<Status> {
   return request<Status>("/status");
+}
+
+/** The analytics page's figures for conversations started in [fromMs, toMs). */
+export function getAnalytics(fromMs: number, toMs: number, mode: "endpoint" | "handover" | "both"): Promise<Analytics> {
+  const tz = -new Date(toMs).getTimezoneOffset();
+  const params = new URLSearchParams({ from: String(fromMs), to: String(toMs), mode, tz: String(tz) });
+  return request<Analytics>(`/analytics?${params}`);
 }
 
 function send<T>(method: string, path: string, body?: unknown): Promise<T> {

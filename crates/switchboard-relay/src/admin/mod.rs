@@ -3,6 +3,7 @@
 //! rebinding), a per-launch token (header or an HttpOnly cookie set from the one-time
 //! admin link), and an Origin check on requests that change state.
 
+mod analytics_api;
 mod contact_center_api;
 mod conversations_api;
 mod copilot_api;
@@ -52,6 +53,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .merge(conversations_api::router())
         .merge(contact_center_api::router())
         .merge(copilot_api::router())
+        .merge(analytics_api::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "No such admin API route.") })
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

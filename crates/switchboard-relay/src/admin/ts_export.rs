@@ -100,6 +100,7 @@ fn generate() -> String {
     };
     // Answers of the admin API (and everything they contain).
     d.add::<Status>();
+    d.add::<switchboard_store::analytics::Analytics>();
     d.add::<Backend>();
     d.add::<SettingsView>();
     d.add::<Settings>();

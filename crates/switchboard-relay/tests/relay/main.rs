@@ -3,6 +3,7 @@
 //! `support` holds the emulator/relay fixtures, the contract-checked 8x8 client and the
 //! `eventually` polling helper.
 
+mod analytics_api;
 mod client_emulator;
 mod contact_center;
 mod contact_center_emulator;
