@@ -8,6 +8,7 @@ export const routes = {
   "/settings/endpoint": "Endpoint settings",
   "/settings/handover": "Handover settings",
   "/conversations": "Conversations",
+  "/analytics": "Analytics",
   "/tester": "Tester",
   "/agent-console": "Agent console",
   "/inspector": "Inspector",
