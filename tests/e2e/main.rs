@@ -17,6 +17,7 @@ mod failure_load;
 mod failure_outage;
 mod inspector_api;
 mod keychain;
+mod metrics;
 mod relay_start;
 mod settings_api;
 mod settings_workflow;

@@ -43,6 +43,9 @@ pub(crate) async fn start(
         .await?;
         return Ok(());
     };
+    engine
+        .handovers_started
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     note(
         engine,
         conv,

@@ -90,6 +90,9 @@ pub struct Engine {
     config: std::sync::RwLock<EngineConfig>,
     bot: bot_turn::BotCache,
     queue_updates: queue_updates::LastTold,
+    /// Handovers started since the engine started, for the relay's `/metrics`: a plain
+    /// atomic, so the engine needs no metrics library.
+    pub handovers_started: std::sync::atomic::AtomicU64,
 }
 
 /// What an actor is asked to do.
@@ -130,6 +133,7 @@ impl Engine {
             config: std::sync::RwLock::new(EngineConfig::default()),
             bot: bot_turn::BotCache::default(),
             queue_updates: queue_updates::LastTold::default(),
+            handovers_started: Default::default(),
         })
     }
 

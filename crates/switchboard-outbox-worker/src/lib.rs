@@ -222,6 +222,16 @@ async fn record(
     outcome.http_status = outcome
         .http_status
         .or(exchange.as_ref().and_then(|x| x.status));
+    if let Some(observe) = outbox.attempt_observer() {
+        observe(&switchboard_store::outbox::AttemptSeen {
+            operation: &entry.operation,
+            duration: exchange
+                .as_ref()
+                .map(|x| Duration::from_millis(x.duration_ms)),
+            http_status: outcome.http_status,
+            delivered: outcome.status == OutboxStatus::Delivered,
+        });
+    }
     outcome.exchange = exchange;
     let finished = outcome.is_final();
     // The entry as stored now, without reading it back: what `record_attempt` wrote.

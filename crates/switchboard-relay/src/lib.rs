@@ -16,6 +16,7 @@ pub mod copilot_links;
 mod data_dir;
 pub mod endpoint;
 pub mod listener;
+pub mod metrics;
 mod relay;
 pub mod retention_task;
 pub mod roles;

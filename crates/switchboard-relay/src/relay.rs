@@ -237,6 +237,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     })?;
     let inbox = Arc::new(Inbox::open(&db)?);
     let outbox = Arc::new(Outbox::new(db.clone()));
+    outbox.set_attempt_observer(inbox.metrics.attempt_observer());
 
     let run_sandbox = config.sandbox != SandboxMode::Off;
     let sim = if run_sandbox {

@@ -133,7 +133,21 @@ pub struct Outbox {
     finished: Notify,
     backoff: Mutex<Backoff>,
     observer: Mutex<Option<RequestObserver>>,
+    attempts: Mutex<Option<AttemptObserver>>,
 }
+
+/// One attempt the worker made at an entry, as operators' metrics count it.
+#[derive(Debug, Clone)]
+pub struct AttemptSeen<'a> {
+    pub operation: &'a str,
+    /// How long 8x8 took, when a request was sent.
+    pub duration: Option<std::time::Duration>,
+    /// 8x8's HTTP status; `None` when no answer came.
+    pub http_status: Option<u16>,
+    pub delivered: bool,
+}
+
+pub type AttemptObserver = std::sync::Arc<dyn Fn(&AttemptSeen<'_>) + Send + Sync>;
 
 impl Outbox {
     /// Entries in flight when the relay stopped (or when the worker restarted after a
@@ -226,6 +240,7 @@ impl Outbox {
             finished: Notify::new(),
             backoff: Mutex::new(Backoff::default()),
             observer: Mutex::new(None),
+            attempts: Mutex::new(None),
         }
     }
 
@@ -243,6 +258,18 @@ impl Outbox {
     /// Sees every request the worker sends (tests check them against the contract).
     pub fn set_observer(&self, observer: RequestObserver) {
         *self.observer.lock().unwrap_or_else(|e| e.into_inner()) = Some(observer);
+    }
+
+    /// Sees every attempt's outcome (the relay's `/metrics` counts them).
+    pub fn set_attempt_observer(&self, observer: AttemptObserver) {
+        *self.attempts.lock().unwrap_or_else(|e| e.into_inner()) = Some(observer);
+    }
+
+    pub fn attempt_observer(&self) -> Option<AttemptObserver> {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn observer(&self) -> Option<RequestObserver> {

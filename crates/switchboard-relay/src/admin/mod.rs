@@ -59,8 +59,16 @@ pub fn router(state: Arc<RelayState>) -> Router {
             state.clone(),
             guard::require_token,
         ));
+    // Prometheus scrapes with `Authorization: Bearer <token>`, like the API.
+    let metrics = Router::new()
+        .route("/metrics", get(crate::metrics::scrape))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::require_token,
+        ));
     Router::new()
         .nest("/api", api)
+        .merge(metrics)
         .merge(ui::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),

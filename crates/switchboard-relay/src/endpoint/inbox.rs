@@ -25,6 +25,9 @@ pub struct Inbox {
     pub jwks: jwk::JwkCache,
     freshness_window_ms: AtomicI64,
     after_commit: RwLock<Option<CommitHook>>,
+    /// The relay's operator metrics (`GET /metrics`): kept here, where most of them are
+    /// counted, and shared with the outbox through its attempt observer.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Inbox {
@@ -37,6 +40,7 @@ impl Inbox {
             jwks: jwk::JwkCache::new(),
             freshness_window_ms: AtomicI64::new(DEFAULT_FRESHNESS_WINDOW_MS),
             after_commit: RwLock::new(None),
+            metrics: Default::default(),
         })
     }
 

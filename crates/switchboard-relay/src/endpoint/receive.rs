@@ -15,6 +15,7 @@ use switchboard_store::deliveries::{Disposition, NewDelivery};
 use switchboard_types::{now_ms, EventBus, RelayEvent};
 
 use super::inbox::Inbox;
+use crate::metrics::DeliveryOutcome;
 
 /// What the receiver checks against, taken from the settings for each delivery.
 #[derive(Debug, Clone)]
@@ -125,6 +126,9 @@ impl Inbox {
             outcome = message.clone();
         }
         if let Verdict::Invalid(e) = &verdict {
+            self.metrics.signature_failure(e.code());
+        }
+        if let Verdict::Invalid(e) = &verdict {
             // Ours, not the sender's (the key could not be fetched): the admin needs to
             // know why 8x8 is being turned away. Forged or stale deliveries are the
             // sender's problem and are shown in the inspector only.
@@ -162,6 +166,7 @@ impl Inbox {
         let recorded = match self.store.record(delivery).await {
             Ok(r) => r,
             Err(e) => {
+                self.metrics.delivery(DeliveryOutcome::RetryLater);
                 tracing::error!(error = %e, "a webhook delivery could not be stored; answering 503 so 8x8 retries");
                 bus.publish(RelayEvent::DeliveryReceived {
                     event_type: event_type.unwrap_or_default(),
@@ -180,6 +185,15 @@ impl Inbox {
         if disposition == Disposition::Queue && recorded.duplicate_of.is_none() {
             self.queue.wake();
         }
+        self.metrics.delivery(match disposition {
+            _ if recorded.duplicate_of.is_some() => DeliveryOutcome::Duplicate,
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => DeliveryOutcome::RetryLater,
+            _ if status == StatusCode::UNAUTHORIZED => DeliveryOutcome::Unverified,
+            Disposition::Queue => DeliveryOutcome::Accepted,
+            Disposition::Settled => DeliveryOutcome::Echo,
+            Disposition::Ignore => DeliveryOutcome::Ignored,
+            _ => DeliveryOutcome::Rejected,
+        });
         let accepted = status.is_success();
         bus.publish(RelayEvent::DeliveryReceived {
             event_type: event_type.clone().unwrap_or_default(),
