@@ -373,3 +373,54 @@ pub async fn scrape(State(state): State<Arc<RelayState>>) -> Response {
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels() -> Levels {
+        Levels {
+            handovers: 2,
+            phases: vec![("bot", 3), ("agent", 1)],
+            outbox_pending: 4,
+            inbox_pending: 0,
+            inbox_oldest_age: Duration::ZERO,
+            database_bytes: Some(4096),
+        }
+    }
+
+    #[test]
+    fn outbox_attempts_are_timed_by_operation_and_failures_counted_by_status() {
+        let m = Arc::new(Metrics::default());
+        let before = m.encode(&levels()).unwrap();
+        assert!(
+            !before.contains("switchboard_8x8_request_duration_seconds"),
+            "no empty family before the first call:\n{before}"
+        );
+        let observe = m.attempt_observer();
+        let attempt = |ms: Option<u64>, status: Option<u16>, delivered: bool| AttemptSeen {
+            operation: "sendMessage",
+            duration: ms.map(Duration::from_millis),
+            http_status: status,
+            delivered,
+        };
+        observe(&attempt(Some(40), Some(201), true));
+        observe(&attempt(Some(300), Some(503), false));
+        observe(&attempt(None, None, false));
+        let text = m.encode(&levels()).unwrap();
+        for line in [
+            "switchboard_8x8_request_duration_seconds_count{operation=\"sendMessage\"} 2",
+            "switchboard_8x8_request_duration_seconds_bucket{le=\"0.05\",operation=\"sendMessage\"} 1",
+            "switchboard_outbox_failed_attempts_total{status=\"503\"} 1",
+            "switchboard_outbox_failed_attempts_total{status=\"none\"} 1",
+            "switchboard_handovers_total 2",
+            "switchboard_conversations{phase=\"bot\"} 3",
+            "switchboard_outbox_pending_entries 4",
+            "switchboard_database_size_bytes 4096",
+            "# EOF",
+        ] {
+            assert!(text.contains(line), "lacks {line}:\n{text}");
+        }
+        assert!(!text.contains("status=\"201\""), "a success is no failure");
+    }
+}
