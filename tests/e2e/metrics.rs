@@ -184,10 +184,14 @@ async fn metrics_need_the_token_parse_as_openmetrics_and_follow_what_happened() 
         value(&after, "switchboard_database_size_bytes", &[]) > 0.0,
         "{text}"
     );
+    assert!(
+        value(&after, "switchboard_engine_lag_seconds", &[]) >= accepted,
+        "every accepted delivery's lag was observed:\n{text}"
+    );
     for level in [
         "switchboard_outbox_pending_entries",
         "switchboard_inbox_pending_deliveries",
-        "switchboard_engine_lag_seconds",
+        "switchboard_inbox_oldest_pending_age_seconds",
     ] {
         assert!(value(&after, level, &[]) >= 0.0, "{level}:\n{text}");
     }

@@ -93,7 +93,12 @@ pub struct Engine {
     /// Handovers started since the engine started, for the relay's `/metrics`: a plain
     /// atomic, so the engine needs no metrics library.
     pub handovers_started: std::sync::atomic::AtomicU64,
+    /// Sees, for each event the engine takes up, how long ago its delivery arrived (the
+    /// relay's `/metrics` engine lag).
+    lag_observer: std::sync::RwLock<Option<LagObserver>>,
 }
+
+pub type LagObserver = Arc<dyn Fn(Duration) + Send + Sync>;
 
 /// What an actor is asked to do.
 pub(crate) enum Job {
@@ -134,7 +139,12 @@ impl Engine {
             bot: bot_turn::BotCache::default(),
             queue_updates: queue_updates::LastTold::default(),
             handovers_started: Default::default(),
+            lag_observer: Default::default(),
         })
+    }
+
+    pub fn set_lag_observer(&self, observer: LagObserver) {
+        *self.lag_observer.write().unwrap_or_else(|p| p.into_inner()) = Some(observer);
     }
 
     pub fn set_config(&self, config: EngineConfig) {
@@ -232,6 +242,19 @@ const DISPATCH_BATCH: usize = 64;
 /// one visit per event, one event after another, was what held a burst of new customers
 /// back (bench-whole-path).
 async fn dispatch(engine: &Arc<Engine>, events: Vec<QueuedEvent>) {
+    let observer = engine
+        .lag_observer
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if let Some(observe) = observer {
+        let now = now_ms();
+        for event in &events {
+            observe(Duration::from_millis(
+                (now - event.received_at_ms).max(0) as u64
+            ));
+        }
+    }
     let unrouted = actors::unrouted(engine, &events);
     let known = if unrouted.is_empty() {
         Default::default()

@@ -107,6 +107,7 @@ pub struct Metrics {
     signature_failures: Family<ReasonLabel, Counter>,
     outbox_failures: Family<StatusLabel, Counter>,
     request_duration: Family<OperationLabel, Histogram, fn() -> Histogram>,
+    engine_lag: Histogram,
     /// Whether an outbox attempt was seen yet: until then the two outbox families are
     /// left out of the exposition, as Prometheus' reference client leaves out families
     /// without series (their label values — operations, statuses — are not known ahead).
@@ -147,6 +148,7 @@ impl Default for Metrics {
             signature_failures: Family::default(),
             outbox_failures: Family::default(),
             request_duration: Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS)),
+            engine_lag: Histogram::new(LATENCY_BUCKETS),
             attempted: AtomicBool::new(false),
             failed: AtomicBool::new(false),
         };
@@ -204,6 +206,12 @@ impl Metrics {
         Arc::new(move |seen| me.attempt(seen))
     }
 
+    /// What the engine calls for each event it takes up.
+    pub fn lag_observer(self: &Arc<Self>) -> switchboard_engine::LagObserver {
+        let me = self.clone();
+        Arc::new(move |lag| me.engine_lag.observe(lag.as_secs_f64()))
+    }
+
     /// The exposition: the live families plus the levels read now.
     fn encode(&self, levels: &Levels) -> Result<String, std::fmt::Error> {
         let mut r = Registry::default();
@@ -233,6 +241,11 @@ impl Metrics {
                 self.request_duration.clone(),
             );
         }
+        r.register(
+            "switchboard_engine_lag_seconds",
+            "From a webhook delivery's arrival to the engine taking it up",
+            self.engine_lag.clone(),
+        );
         let handovers = Counter::<u64>::default();
         handovers.inc_by(levels.handovers);
         r.register(
@@ -267,7 +280,7 @@ impl Metrics {
         let lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         lag.set(levels.inbox_oldest_age.as_secs_f64());
         r.register_with_unit(
-            "switchboard_engine_lag",
+            "switchboard_inbox_oldest_pending_age",
             "Age of the oldest stored delivery the engine has not processed (0 when none waits)",
             Unit::Seconds,
             lag,

@@ -292,6 +292,9 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         outbox,
         contact_center: Default::default(),
     });
+    state
+        .engine
+        .set_lag_observer(state.inbox.metrics.lag_observer());
 
     let outbox_worker = {
         // Weak: the worker must not keep the relay's state alive after shutdown.
