@@ -6,7 +6,8 @@
 //! it writes the OpenMetrics text format, which Prometheus prefers when it scrapes.
 //!
 //! Events are counted where they happen (the receiver, the outbox worker through the
-//! store's attempt observer, the engine's handover atomic); levels (conversations by
+//! store's attempt observer, the engine through its lag callback and handover atomic —
+//! so neither lower crate depends on a metrics library); levels (conversations by
 //! phase, outbox depth, inbox backlog and its age, database size) are read from the store
 //! at scrape time, one indexed query each.
 
