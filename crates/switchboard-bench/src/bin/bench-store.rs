@@ -401,6 +401,30 @@ async fn cases(state: &Arc<RelayState>, seeded: &seed::Seeded, page: u32, rare: 
         query: None,
     });
 
+    // The analytics page's default: the last 30 days, both modes.
+    let db = state.db.clone();
+    cases.push(Case {
+        label: "analytics: 30 days, both modes".into(),
+        store: Box::new(move || {
+            let db = db.clone();
+            Box::pin(async move {
+                let now = now_ms();
+                let q = switchboard_store::analytics::AnalyticsQuery {
+                    from_ms: now - 30 * 86_400_000,
+                    to_ms: now,
+                    mode: None,
+                    utc_offset_min: 0,
+                    now_ms: now,
+                };
+                switchboard_store::analytics::analytics(&db, q)
+                    .await
+                    .expect("analytics");
+            })
+        }),
+        path: Some("/analytics?mode=both".into()),
+        query: None,
+    });
+
     // Not a page the UI asks for: the inactivity sweep runs this every second.
     let s = store.clone();
     cases.push(Case {

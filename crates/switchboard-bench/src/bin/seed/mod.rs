@@ -377,10 +377,17 @@ fn bot_line(rng: &mut Rng, mode: Mode, at_ms: i64) -> Line {
             "local"
         },
         text,
-        payload: if quick.is_empty() {
-            Value::Null
-        } else {
-            json!({ "quickReplies": quick })
+        // Every bot line names a rule (the engine names one per turn): the analytics
+        // figures read at least as many lines as a real transcript gives them.
+        payload: {
+            const RULES: [&str; 6] = ["hours", "orders", "billing", "menu", "thanks", "fallback"];
+            // From the time rather than the generator: the rest of the seed stays as it was.
+            let rule = RULES[at_ms.rem_euclid(RULES.len() as i64) as usize];
+            if quick.is_empty() {
+                json!({ "rule": rule })
+            } else {
+                json!({ "quickReplies": quick, "rule": rule })
+            }
         },
         at_ms,
     }
