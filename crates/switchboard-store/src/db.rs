@@ -210,8 +210,9 @@ const MIGRATIONS: &[&str] = &[
     // The agent's Copilot sessions (the hash of each link's token), deleted with their
     // conversation by a trigger (crate::copilot).
     crate::copilot::MIGRATION,
-    // The analytics page's transcript figures: partial indexes of the lines that name the
-    // rule a bot turn matched and of the handover notes (crate::analytics).
+    // The analytics page's transcript figures: the rule a bot line names as a column of
+    // its own (kept by a trigger) with a partial index, and a partial index of the
+    // handover notes (crate::analytics).
     crate::analytics::MIGRATION,
 ];
 
