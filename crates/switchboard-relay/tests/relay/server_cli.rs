@@ -9,7 +9,8 @@ use std::{
 
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard-server");
 
-fn server() -> Command {
+/// The server binary, with none of a developer's `SWITCHBOARD_` environment.
+pub(crate) fn server() -> Command {
     let mut cmd = Command::new(BIN);
     // Never let a developer's environment leak in.
     for (k, _) in std::env::vars() {
@@ -130,20 +131,7 @@ fn prints_the_admin_and_endpoint_urls_when_ready_and_stops_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let line = lines
-            .next()
-            .expect("server printed its ready lines")
-            .unwrap();
-        let done = line.contains("Ctrl+C");
-        out.push(line);
-        if done {
-            break;
-        }
-    }
+    let out = ready_lines(child.stdout.take().unwrap());
     let text = out.join("\n");
     assert!(text.contains("Admin UI:     http://127.0.0.1:"), "{text}");
     assert!(text.contains("/?token="), "{text}");
@@ -159,4 +147,23 @@ fn prints_the_admin_and_endpoint_urls_when_ready_and_stops_on_sigterm() {
     assert!(status.success());
     let code = child.wait().unwrap();
     assert!(code.success(), "clean exit after SIGTERM: {code:?}");
+}
+
+/// The server's stdout up to its last ready line ("… Ctrl+C …"), within 30 s.
+pub(crate) fn ready_lines(stdout: std::process::ChildStdout) -> Vec<String> {
+    let mut lines = BufReader::new(stdout).lines();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let line = lines
+            .next()
+            .expect("server printed its ready lines")
+            .unwrap();
+        let done = line.contains("Ctrl+C");
+        out.push(line);
+        if done {
+            break;
+        }
+    }
+    out
 }

@@ -2,23 +2,13 @@
 //! each, for a log shipper to read without parsing text, and carry no secret.
 
 use std::{
-    io::{BufRead, BufReader, Read},
+    io::Read,
     process::{Command, Stdio},
-    time::{Duration, Instant},
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard-server");
-const API_KEY: &str = "sk-log-format-test-9f3c2b7e";
+use crate::server_cli::{ready_lines, server};
 
-fn server() -> Command {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SWITCHBOARD_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
+const API_KEY: &str = "sk-log-format-test-9f3c2b7e";
 
 /// Starts the server with `extra` arguments/environment, waits for its ready lines, stops
 /// it with SIGTERM and returns (stdout, stderr).
@@ -48,20 +38,7 @@ fn run_until_ready(configure: impl FnOnce(&mut Command)) -> (String, String) {
         stderr.read_to_string(&mut s).unwrap();
         s
     });
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let line = lines
-            .next()
-            .expect("server printed its ready lines")
-            .unwrap();
-        let done = line.contains("Ctrl+C");
-        out.push(line);
-        if done {
-            break;
-        }
-    }
+    let out = ready_lines(child.stdout.take().unwrap());
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
