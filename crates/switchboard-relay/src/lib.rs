@@ -16,10 +16,12 @@ pub mod copilot_links;
 mod data_dir;
 pub mod endpoint;
 pub mod listener;
+pub mod log_destination;
 pub mod metrics;
 mod relay;
 pub mod retention_task;
 pub mod roles;
+pub mod scrape;
 pub mod server_config;
 pub mod ui_assets;
 

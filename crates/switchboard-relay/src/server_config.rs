@@ -23,6 +23,8 @@ pub struct ConfigFile {
     pub sandbox: Option<String>,
     pub secrets: Option<String>,
     pub log: Option<String>,
+    /// An extra listener that serves `/metrics` alone, to the scrape token (scrape.rs).
+    pub metrics_bind: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,13 @@ pub fn parse_endpoint_bind(raw: &str) -> Result<SocketAddr, ConfigError> {
     raw.parse().map_err(|_| ConfigError::Invalid {
         field: "endpointBind",
         message: format!("{raw:?} is not an address like 127.0.0.1:8787 or 0.0.0.0:8787"),
+    })
+}
+
+pub fn parse_metrics_bind(raw: &str) -> Result<SocketAddr, ConfigError> {
+    raw.parse().map_err(|_| ConfigError::Invalid {
+        field: "metricsBind",
+        message: format!("{raw:?} is not an address like 0.0.0.0:9787 or 10.0.0.5:9787"),
     })
 }
 

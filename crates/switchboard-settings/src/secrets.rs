@@ -21,14 +21,18 @@ pub enum SecretName {
     CopilotJwtSecret,
     /// The API key of the Copilot's optional language model.
     CopilotModelApiKey,
+    /// The token a Prometheus scraper presents on `/metrics`. Unlike the admin token it
+    /// is set by the operator and outlives a restart, and it opens nothing but `/metrics`.
+    MetricsToken,
 }
 
 impl SecretName {
-    pub const ALL: [SecretName; 4] = [
+    pub const ALL: [SecretName; 5] = [
         SecretName::EndpointApiKey,
         SecretName::HandoverApiKey,
         SecretName::CopilotJwtSecret,
         SecretName::CopilotModelApiKey,
+        SecretName::MetricsToken,
     ];
 
     pub fn account(self) -> &'static str {
@@ -37,6 +41,7 @@ impl SecretName {
             SecretName::HandoverApiKey => "handover-api-key",
             SecretName::CopilotJwtSecret => "copilot-jwt-secret",
             SecretName::CopilotModelApiKey => "copilot-model-api-key",
+            SecretName::MetricsToken => "metrics-token",
         }
     }
 
@@ -47,6 +52,7 @@ impl SecretName {
             SecretName::HandoverApiKey => "SWITCHBOARD_HANDOVER_API_KEY",
             SecretName::CopilotJwtSecret => "SWITCHBOARD_COPILOT_JWT_SECRET",
             SecretName::CopilotModelApiKey => "SWITCHBOARD_COPILOT_MODEL_API_KEY",
+            SecretName::MetricsToken => "SWITCHBOARD_METRICS_TOKEN",
         }
     }
 }

@@ -149,7 +149,7 @@ pub async fn security_headers(
 /// The path of the live stream, the one route that takes the token in its query.
 pub const EVENTS_PATH: &str = "/api/events";
 
-fn presented_token(req: &Request) -> Option<String> {
+pub(crate) fn presented_token(req: &Request) -> Option<String> {
     if let Some(bearer) = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -36,6 +36,7 @@ use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 use crate::relay::RelayState;
 
 pub use error::{ApiError, ErrorCode};
+pub(crate) use guard::presented_token;
 pub use status::Status;
 
 /// The status as the admin API reports it, for shells that print it.
@@ -59,12 +60,13 @@ pub fn router(state: Arc<RelayState>) -> Router {
             state.clone(),
             guard::require_token,
         ));
-    // Prometheus scrapes with `Authorization: Bearer <token>`, like the API.
+    // Prometheus scrapes with `Authorization: Bearer <token>`: the admin token like the
+    // API, or the operator's scrape token, which survives a restart (scrape.rs).
     let metrics = Router::new()
         .route("/metrics", get(crate::metrics::scrape))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            guard::require_token,
+            crate::scrape::admin_or_scrape_token,
         ));
     Router::new()
         .nest("/api", api)

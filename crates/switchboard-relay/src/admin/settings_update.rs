@@ -71,6 +71,8 @@ pub fn key_state(state: &RelayState, name: SecretName) -> KeyState {
             SecretName::HandoverApiKey => keys.handover,
             SecretName::CopilotJwtSecret => keys.copilot_jwt_secret,
             SecretName::CopilotModelApiKey => keys.copilot_model,
+            // Set by the operator in the server's environment, never from the admin UI.
+            SecretName::MetricsToken => false,
         },
         from_environment: state.secrets.from_environment(name),
     }

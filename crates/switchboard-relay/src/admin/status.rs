@@ -27,6 +27,8 @@ pub struct Status {
     pub keychain: KeychainStatus,
     pub database: DatabaseStatus,
     pub settings_location: String,
+    /// Where this process writes its log.
+    pub log: crate::log_destination::LogDestination,
     pub ui_built: bool,
 }
 
@@ -163,6 +165,7 @@ pub async fn build(state: &RelayState) -> Status {
             },
         },
         settings_location: state.settings_store.location(),
+        log: crate::log_destination::get(),
         ui_built: ui_assets::is_built(),
     }
 }

@@ -16,11 +16,16 @@ Precedence: flags, then environment variables, then the config file, then defaul
 Config file (JSON, every field optional):
   {\"dataDir\": \"/var/lib/switchboard\", \"endpointBind\": \"0.0.0.0:8787\", \"adminPort\": 8788,
    \"publicBaseUrl\": \"https://relay.example.com\", \"sandbox\": \"auto\", \"secrets\": \"env\",
-   \"log\": \"info\"}
+   \"log\": \"info\", \"metricsBind\": \"0.0.0.0:9787\"}
 
 Secrets (never in the config file):
   SWITCHBOARD_API_KEY           8x8 API key (x-api-key) for the endpoint role
   SWITCHBOARD_HANDOVER_API_KEY  8x8 API key for the handover role, if different
+  SWITCHBOARD_COPILOT_JWT_SECRET      secret that signs the Copilot links, when signed links are on
+  SWITCHBOARD_COPILOT_MODEL_API_KEY   API key of the Copilot's language model, if one is set
+  SWITCHBOARD_METRICS_TOKEN     scrape token for /metrics (>= 32 characters, e.g. from
+                                `openssl rand -hex 32`); unlike the admin token it survives
+                                restarts and opens /metrics only
 
 The admin UI listens on 127.0.0.1 only; open the printed link, which carries this
 launch's access token. The endpoint listener is what 8x8 (through a tunnel or reverse
@@ -77,6 +82,10 @@ struct Args {
         value_enum
     )]
     log_format: Option<LogFormat>,
+    /// Also serve /metrics, and nothing else, on this address for a scraper on another
+    /// machine; only to SWITCHBOARD_METRICS_TOKEN, which it then requires [default: off].
+    #[arg(long, env = "SWITCHBOARD_METRICS_BIND", value_name = "ADDR")]
+    metrics_bind: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -88,6 +97,7 @@ enum LogFormat {
 
 struct Resolved {
     relay: RelayConfig,
+    metrics_bind: Option<std::net::SocketAddr>,
     log: String,
     log_format: LogFormat,
 }
@@ -111,6 +121,11 @@ fn resolve(args: Args) -> Result<Resolved, ConfigError> {
         Some(s) => cfg::parse_secrets(&s)?,
         None => SecretsSource::Keychain,
     };
+    let metrics_bind = args
+        .metrics_bind
+        .or(file.metrics_bind)
+        .map(|raw| cfg::parse_metrics_bind(&raw))
+        .transpose()?;
     let public_base_url = args.public_url.or(file.public_base_url);
     if let Some(url) = &public_base_url {
         switchboard_settings::settings::check_public_base_url(url).map_err(|message| {
@@ -130,6 +145,7 @@ fn resolve(args: Args) -> Result<Resolved, ConfigError> {
     }
     .with_env_overrides();
     Ok(Resolved {
+        metrics_bind,
         log_format: args.log_format.unwrap_or_default(),
         log: args.log.or(file.log).unwrap_or_else(|| "info".into()),
         relay: RelayConfig {
@@ -164,6 +180,15 @@ async fn main() -> ExitCode {
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    switchboard_relay::log_destination::set(
+        switchboard_relay::log_destination::LogDestination::Stderr {
+            format: match resolved.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            }
+            .into(),
+        },
+    );
     match resolved.log_format {
         LogFormat::Text => logs.init(),
         // Span fields would repeat on every line; the event's own fields and its target
@@ -171,6 +196,13 @@ async fn main() -> ExitCode {
         LogFormat::Json => logs.json().with_current_span(false).init(),
     }
 
+    // A weak scrape token is refused before anything listens, whether or not the
+    // scrape listener is on: the admin listener's /metrics takes it too.
+    if let Err(e) = switchboard_relay::scrape::configured_token(&resolved.relay.secrets).await {
+        eprintln!("switchboard-server: {e}");
+        return ExitCode::from(2);
+    }
+    let metrics_bind = resolved.metrics_bind;
     let data_dir = resolved.relay.data_dir.clone();
     // Listening for the stop signals before anything says "ready": a supervisor (or a
     // test) that sends SIGTERM as soon as it reads the ready lines must get a clean stop,
@@ -182,6 +214,17 @@ async fn main() -> ExitCode {
             eprintln!("switchboard-server: cannot start: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    let scrape = match metrics_bind {
+        Some(addr) => match switchboard_relay::scrape::start(addr, handle.state.clone()).await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                eprintln!("switchboard-server: cannot start: {e}");
+                handle.shutdown().await;
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
     };
     let status = switchboard_relay::admin::status_of(&handle.state).await;
     println!("Switchboard relay is ready.");
@@ -197,11 +240,20 @@ async fn main() -> ExitCode {
             status.connection.effective_base_url
         ),
     }
+    if let Some(scrape) = &scrape {
+        println!(
+            "  Metrics:      http://{}/metrics (scrape token required)",
+            scrape.addr
+        );
+    }
     println!("  Data:         {}", data_dir.display());
     println!("Press Ctrl+C to stop.");
 
     stop.await;
     eprintln!("switchboard-server: stopping");
+    if let Some(scrape) = scrape {
+        scrape.stop().await;
+    }
     handle.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -14,4 +14,5 @@ mod outbox_delivery;
 mod retention;
 mod server_cli;
 mod server_log_format;
+mod server_scrape;
 mod support;
