@@ -4,6 +4,7 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod log_file;
 mod notifications;
 mod rendering;
 mod settings_store;
@@ -22,7 +23,6 @@ struct Relay(Mutex<Option<RelayHandle>>);
 
 fn main() {
     rendering::configure_before_start();
-    tracing_subscriber_init();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             // A second launch brings the running window forward instead of a second relay.
@@ -37,6 +37,8 @@ fn main() {
         // no permission to call it, so no capability names it.
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
+            let log_dir = app.path().app_log_dir().map_err(|e| e.to_string());
+            log_file::init(log_dir.as_deref().map_err(Clone::clone));
             let url = match tauri::async_runtime::block_on(start_relay(app.handle())) {
                 Ok(handle) => {
                     let admin = handle.admin_url();
@@ -121,17 +123,6 @@ fn encode_fragment(message: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-fn tracing_subscriber_init() {
-    let filter = std::env::var("SWITCHBOARD_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(filter)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// A link the UI opens in a new tab (the agent's Copilot page, "New tab" in the console)

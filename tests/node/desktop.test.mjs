@@ -3,6 +3,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { artifacts, binary } from "./lib/relay.mjs";
 import { screenshot } from "./lib/screen.mjs";
@@ -55,4 +56,26 @@ test("the window shows the relay status served by the embedded relay", async () 
   assert.match(keychain, /OS keychain/);
 
   screenshot(join(artifacts, "desktop-status.png"));
+});
+
+test("the desktop app keeps a log file, private to its user, and the Status page says where", async () => {
+  const s = `/session/${session}`;
+  const logs = join(home, "data", "dev.switchboard.app", "logs");
+  const shown = await until("the log's place on the Status page", async () =>
+    wd("POST", `${s}/execute/sync`, {
+      script: "return document.querySelector('[data-testid=log-destination]')?.textContent.trim()",
+      args: [],
+    }),
+  );
+  assert.ok(shown.includes(logs), `the Status page names ${logs}: ${shown}`);
+  assert.match(shown, /switchboard\.YYYY-MM-DD\.log/);
+  assert.match(shown, /7 days kept/);
+
+  assert.equal(statSync(logs).mode & 0o777, 0o700, "only the user may read the log directory");
+  const files = readdirSync(logs);
+  assert.equal(files.length, 1, `one file today: ${files}`);
+  assert.match(files[0], /^switchboard\.\d{4}-\d{2}-\d{2}\.log$/);
+  const text = readFileSync(join(logs, files[0]), "utf8");
+  assert.match(text, /relay started/, "the relay's start is logged to the file");
+  assert.doesNotMatch(text, /\x1b\[/, "no terminal colour codes in the file");
 });

@@ -571,6 +571,12 @@ source: string, score: number, };
  */
 export type Lane = "user" | "bot" | "agent" | "system";
 
+export type LogDestination = { "kind": "stderr", format: string, } | { "kind": "files", directory: string, 
+/**
+ * How the files are named, e.g. `switchboard.YYYY-MM-DD.log`.
+ */
+pattern: string, keep: number, };
+
 /**
  * A transcript line a search matched, shown in the list under the conversation.
  */
@@ -904,7 +910,11 @@ recheck: Recheck | null, };
 /**
  * `GET /api/status`: the relay as the first screen shows it.
  */
-export type Status = { version: string, shell: string, startedAtMs: number, endpoint: EndpointStatus, admin: AdminStatus, sandbox: SandboxStatus, connection: ConnectionStatus, keychain: KeychainStatus, database: DatabaseStatus, settingsLocation: string, uiBuilt: boolean, };
+export type Status = { version: string, shell: string, startedAtMs: number, endpoint: EndpointStatus, admin: AdminStatus, sandbox: SandboxStatus, connection: ConnectionStatus, keychain: KeychainStatus, database: DatabaseStatus, settingsLocation: string, 
+/**
+ * Where this process writes its log.
+ */
+log: LogDestination, uiBuilt: boolean, };
 
 /**
  * What the customer is told; `{agent}` is the agent's display name (or "An agent").
