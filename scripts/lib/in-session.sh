@@ -3,14 +3,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+source scripts/lib/postgres.sh
+
 keyring_home=$(mktemp -d)
-trap 'rm -rf "$keyring_home"' EXIT
+trap 'stop_test_postgres; rm -rf "$keyring_home"' EXIT
 export XDG_DATA_HOME="$keyring_home"
 # Keep GTK from starting accessibility daemons that outlive the tests.
 export NO_AT_BRIDGE=1
 printf '%s' "switchboard-tests" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 
+# The store's PostgreSQL backend is tested against a real server (docs/postgres.md).
+start_test_postgres
 cargo test --quiet
+stop_test_postgres
 echo "== The OS keychain (Secret Service)"
 # The same members as the run above, so nothing is rebuilt.
 cargo test --test e2e --quiet -- --ignored keychain::

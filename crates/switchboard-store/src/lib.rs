@@ -24,6 +24,7 @@ pub mod db;
 pub mod deliveries;
 pub mod inbox_queue;
 pub mod outbox;
+pub mod pg;
 pub mod retention;
 pub mod search_text;
 pub mod transcript_search;
