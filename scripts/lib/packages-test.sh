@@ -123,7 +123,12 @@ if command -v systemd-analyze >/dev/null; then
 else
   echo "systemd-analyze is not installed: the unit's check is skipped"
 fi
-/usr/bin/switchboard-server --help | grep -q SWITCHBOARD_ENDPOINT_BIND || die "switchboard-server --help does not list its variables"
+# Every variable the server knows is explained in its config file.
+undocumented=$(/usr/bin/switchboard-server --help | grep -o 'SWITCHBOARD_[A-Z_]*' | sort -u \
+  | while read -r var; do if ! grep -q "$var" /etc/switchboard/server.env; then echo "$var"; fi; done)
+[ -n "$(/usr/bin/switchboard-server --help | grep SWITCHBOARD_ENDPOINT_BIND)" ] \
+  || die "switchboard-server --help does not list its variables"
+[ -z "$undocumented" ] || die "/etc/switchboard/server.env does not explain: $undocumented (packaging/server/server.env)"
 
 # No systemd in a container: the installed binary in the foreground with the config's
 # environment and the unit's flags, on a temporary data directory and a free port.
