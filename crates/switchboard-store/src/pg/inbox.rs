@@ -62,7 +62,7 @@ impl PgInbox {
 
     /// Leases up to `max` conversations that have pending events and no live lease,
     /// those waiting longest first, and returns them with their pending events (up to
-    /// [`EVENTS_PER_CLAIM`] each, oldest first). Two relays claiming at once never get
+    /// 64 each, oldest first). Two relays claiming at once never get
     /// the same conversation: the lease row's insert or takeover decides.
     pub async fn claim(&self, max: usize) -> Result<Vec<Claimed>, PgError> {
         let client = self.db.client().await?;
