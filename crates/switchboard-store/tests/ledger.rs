@@ -306,3 +306,56 @@ async fn a_delivery_is_stored_once_whichever_relay_receives_it() {
     drop((relays, client));
     test_db.drop_database().await;
 }
+
+/// The server ends every connection of the relay (a PostgreSQL restart or failover does
+/// that): the relay's next deliveries may fail, which the receiver answers with 5xx so
+/// 8x8 retries, and within moments it stores again on new connections, without a restart.
+#[tokio::test]
+async fn a_relay_whose_connections_are_cut_stores_again_without_a_restart() {
+    let Some(test_db) = common::test_database("ledger_connections_cut").await else {
+        return;
+    };
+    let db = PgDb::connect(&test_db.url).await.unwrap();
+    let ledger = PgDeliveries::new(db.clone());
+    ledger
+        .record(delivery("before", "valid", Disposition::Queue))
+        .await
+        .unwrap();
+    // Another relay's connection ends all of this database's other sessions.
+    let admin = PgDb::connect(&test_db.url).await.unwrap();
+    let ended: i64 = admin
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ended >= 1, "the relay's pooled connection was ended");
+    let mut failures = 0;
+    let stored = loop {
+        match ledger
+            .record(delivery("after", "valid", Disposition::Queue))
+            .await
+        {
+            Ok(recorded) => break recorded,
+            Err(e) => {
+                failures += 1;
+                assert!(failures < 20, "never recovered: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert_eq!(stored.duplicate_of, None);
+    assert_eq!(
+        statuses(&PgDeliveries::by_event_id(&ledger, "after").await.unwrap()),
+        ["pending"],
+        "a failed attempt stored nothing"
+    );
+    drop((ledger, db, admin));
+    test_db.drop_database().await;
+}
