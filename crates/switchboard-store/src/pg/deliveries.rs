@@ -151,10 +151,9 @@ impl PgDeliveries {
                 });
             }
         }
-        Err(PgError::Pool(format!(
-            "delivery of event {:?} could be neither stored nor matched to its original",
-            d.event_id
-        )))
+        Err(PgError::Unmatched {
+            event_id: d.event_id.unwrap_or_default(),
+        })
     }
 
     /// Marks a queued delivery `processed` or `failed`; one no longer `pending` is left

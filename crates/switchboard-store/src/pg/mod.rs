@@ -59,6 +59,12 @@ pub enum PgError {
     Query(#[from] tokio_postgres::Error),
     #[error("no PostgreSQL connection: {0}")]
     Pool(String),
+    /// An event's delivery met an accepted row of its event id, and that row was gone
+    /// (deleted by retention) each time it was looked up: three times in a row.
+    #[error(
+        "the delivery of event {event_id:?} could be neither stored nor matched to its original"
+    )]
+    Unmatched { event_id: String },
     /// The conversation's lease was taken over by another relay (this one was too slow
     /// or lost the database for longer than the lease), or the event was completed
     /// already: this relay's work on it is void.
