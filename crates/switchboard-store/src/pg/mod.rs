@@ -2,7 +2,8 @@
 //! (docs/postgres.md has the whole design and what is still to do). This is its
 //! foundation: the connection pool and the migrations run under a lock ([`PgDb`],
 //! [`migrate`]), the delivery ledger ([`deliveries`]) and the inbox shared by several
-//! relays through per-conversation leases ([`inbox`]). Nothing above this crate uses it
+//! relays through per-conversation leases ([`inbox`]), and the outbox taken by one relay
+//! at a time per entry, in order per key ([`outbox`]). Nothing above this crate uses it
 //! yet: the relay still opens SQLite only, and no flag selects PostgreSQL until the
 //! whole store runs on it.
 //!
@@ -15,6 +16,7 @@
 pub mod deliveries;
 pub mod inbox;
 pub mod migrate;
+pub mod outbox;
 mod schema;
 pub mod url;
 
@@ -31,6 +33,7 @@ use tokio_postgres::NoTls;
 
 pub use deliveries::PgDeliveries;
 pub use inbox::{Claimed, PgInbox};
+pub use outbox::PgOutbox;
 pub use url::DatabaseUrl;
 
 /// Connections one relay keeps open at most.
@@ -59,6 +62,13 @@ pub enum PgError {
     Query(#[from] tokio_postgres::Error),
     #[error("no PostgreSQL connection: {0}")]
     Pool(String),
+    /// An outbox entry's lease ran out and another relay took it over (or it was
+    /// finished already): this relay's attempt is not recorded; the other's counts.
+    #[error(
+        "outbox entry {id} is no longer this relay's: its lease ran out and another relay \
+         took it over, or it was finished already"
+    )]
+    OutboxLeaseLost { id: i64 },
     /// An event's delivery met an accepted row of its event id, and that row was gone
     /// (deleted by retention) each time it was looked up: three times in a row.
     #[error(
