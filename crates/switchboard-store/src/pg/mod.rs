@@ -3,7 +3,8 @@
 //! foundation: the connection pool and the migrations run under a lock ([`PgDb`],
 //! [`migrate`]), the delivery ledger ([`deliveries`]) and the inbox shared by several
 //! relays through per-conversation leases ([`inbox`]), and the outbox taken by one relay
-//! at a time per entry, in order per key ([`outbox`]). Nothing above this crate uses it
+//! at a time per entry, in order per key ([`outbox`]), and periodic jobs that run once
+//! per period across the cluster ([`timers`]). Nothing above this crate uses it
 //! yet: the relay still opens SQLite only, and no flag selects PostgreSQL until the
 //! whole store runs on it.
 //!
@@ -18,6 +19,7 @@ pub mod inbox;
 pub mod migrate;
 pub mod outbox;
 mod schema;
+pub mod timers;
 pub mod url;
 
 use std::{
@@ -34,6 +36,7 @@ use tokio_postgres::NoTls;
 pub use deliveries::PgDeliveries;
 pub use inbox::{Claimed, PgInbox};
 pub use outbox::PgOutbox;
+pub use timers::PgTimers;
 pub use url::DatabaseUrl;
 
 /// Connections one relay keeps open at most.

@@ -77,4 +77,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_open ON outbox(ordering_key, id) WHERE status IN ('pending', 'sending');
     CREATE INDEX outbox_pending_next ON outbox(next_attempt_at_ms) WHERE status = 'pending';",
+    // 4: the cluster's periodic jobs (crate::pg::timers): when each last ran, and where.
+    "CREATE TABLE cluster_timers (
+        name           TEXT PRIMARY KEY,
+        last_run_at_ms BIGINT NOT NULL,
+        run_by         TEXT NOT NULL
+    );",
 ];
