@@ -214,15 +214,21 @@ async fn bench(events: usize, concurrency: usize, rate: usize, load_gen: tokio::
         closed(url, warm.clone()).await;
     }
     let mut runs = Vec::new();
+    let mut relay_threads = Vec::new();
     for (name, url) in &targets {
         settled(name).await;
         let before = Cpu::now(node.as_ref());
+        let threads = cpu::by_thread_name();
         let mut run = closed(url, measured.clone()).await;
         run.cpu = Cpu::now(node.as_ref()).since(before);
+        if *name == "relay" {
+            relay_threads = cpu::since(&threads);
+        }
         runs.push((*name, run));
     }
     settled("relay at a fixed rate").await;
     let before = Cpu::now(node.as_ref());
+    let fixed_threads = cpu::by_thread_name();
     let mut fixed_run = {
         let (http, url, deliveries) = (http.clone(), relay_url.clone(), deliveries.clone());
         let range = fixed.clone();
@@ -232,6 +238,7 @@ async fn bench(events: usize, concurrency: usize, rate: usize, load_gen: tokio::
             .expect("the load generator runs")
     };
     fixed_run.cpu = Cpu::now(node.as_ref()).since(before);
+    let fixed_threads = cpu::since(&fixed_threads);
 
     let run = |name: &str| runs.iter().find(|(n, _)| *n == name).map(|(_, r)| r);
     println!();
@@ -273,6 +280,22 @@ async fn bench(events: usize, concurrency: usize, rate: usize, load_gen: tokio::
             r.receiver_cpu_per_event() / relay_run.receiver_cpu_per_event()
         );
     }
+    let by_thread = |threads: &[(String, Duration)], events: usize| {
+        threads
+            .iter()
+            .take(6)
+            .map(|(name, d)| format!("{name} {:.0} µs", d.as_secs_f64() * 1e6 / events as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "CPU per event by thread, relay at saturation: {}",
+        by_thread(&relay_threads, measured.len())
+    );
+    println!(
+        "CPU per event by thread, relay at {rate}/s: {}",
+        by_thread(&fixed_threads, fixed.len())
+    );
     println!(
         "relay's CPU per event at a fixed {rate}/s: {:.2}× that at saturation (target ≤ 2×)",
         fixed_run.receiver_cpu_per_event() / relay_run.receiver_cpu_per_event()

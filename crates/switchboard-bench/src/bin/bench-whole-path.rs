@@ -5,7 +5,7 @@
 //! it, in the same run, the receiver alone (8x8 echoes, which the engine drops), so the
 //! whole path is given as a share of what the receiver takes.
 //!
-//! `cargo run --release -p switchboard-bench --bin bench-whole-path -- [messages] [concurrency] [slow-messages]`
+//! `cargo run --release -p switchboard-bench --bin bench-whole-path -- [messages] [concurrency] [slow-messages] [seconds-after=60]`
 //! (see crates/switchboard-bench/BENCHMARKS.md).
 
 mod benchkit;
@@ -41,18 +41,20 @@ fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .map(|a| {
-            a.parse()
-                .expect("arguments are numbers: [messages] [concurrency] [slow-messages]")
+            a.parse().expect(
+                "arguments are numbers: [messages] [concurrency] [slow-messages] [seconds-after]",
+            )
         })
         .collect();
     let messages = args.first().copied().unwrap_or(5_000);
     let concurrency = args.get(1).copied().unwrap_or(64);
     let slow = args.get(2).copied().unwrap_or(2_000);
+    let after = Duration::from_secs(args.get(3).copied().unwrap_or(60) as u64);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(bench(messages, concurrency, slow));
+    runtime.block_on(bench(messages, concurrency, slow, after));
 }
 
 /// A customer's first message in a conversation of its own; the built-in flow answers it.
@@ -79,6 +81,8 @@ struct PathRun {
     replied: usize,
     peak_mib: f64,
     cpu: Duration,
+    /// CPU by thread group (tokio workers, the database thread …), busiest first.
+    threads: Vec<(String, Duration)>,
 }
 
 impl PathRun {
@@ -87,7 +91,7 @@ impl PathRun {
     }
 }
 
-async fn bench(messages: usize, concurrency: usize, slow: usize) {
+async fn bench(messages: usize, concurrency: usize, slow: usize, after: Duration) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("bench-whole-path: {messages} conversations ({slow} against a 100 ms 8x8), {concurrency} concurrent senders, {cores} cores");
 
@@ -150,7 +154,7 @@ async fn bench(messages: usize, concurrency: usize, slow: usize) {
     cpu::settle().await;
     let fast_run = whole_path(&http, &url, &customers, fast, concurrency, &posted, &run).await;
     let after_burst = Instant::now();
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    tokio::time::sleep(after).await;
     let after_mib = memory::resident_mib();
     println!(
         "(waited {:.0} s after the burst for the memory figure)",
@@ -214,6 +218,20 @@ async fn bench(messages: usize, concurrency: usize, slow: usize) {
         "CPU/event: this process (load generator, relay and 8x8 stand-in together) per message"
     );
     println!();
+    let per_thread: Vec<String> = fast_run
+        .threads
+        .iter()
+        .take(6)
+        .map(|(name, d)| {
+            let per = d.as_secs_f64() * 1e6 / fast_run.messages as f64;
+            let busy = d.as_secs_f64() / fast_run.elapsed.as_secs_f64() * 100.0;
+            format!("{name} {per:.0} µs ({busy:.0} % of a core)")
+        })
+        .collect();
+    println!(
+        "whole path, fast 8x8, CPU per conversation by thread: {}",
+        per_thread.join(", ")
+    );
     println!(
         "whole path / receiver: {:.2}× (target ≥ 0.5×)",
         fast_run.rate() / receiver_rate
@@ -225,8 +243,9 @@ async fn bench(messages: usize, concurrency: usize, slow: usize) {
         slow_run.rate() / bound
     );
     println!(
-        "resident memory: idle {idle_mib:.0} MiB, peak in the burst {:.0} MiB, 60 s after it {after_mib:.0} MiB = {:.2}× idle (target ≤ 2×)",
+        "resident memory: idle {idle_mib:.0} MiB, peak in the burst {:.0} MiB, {} s after it {after_mib:.0} MiB = {:.2}× idle (target ≤ 2×)",
         fast_run.peak_mib,
+        after.as_secs(),
         after_mib / idle_mib
     );
     relay.shutdown().await;
@@ -262,6 +281,7 @@ async fn whole_path(
         })
     };
     let cpu0 = cpu::own();
+    let threads0 = cpu::by_thread_name();
     let started = Instant::now();
     let senders = {
         let (http, url, customers, range) = (
@@ -302,6 +322,7 @@ async fn whole_path(
     let last = replies.values().max().copied().unwrap_or_else(Instant::now);
     let (answers, _) = senders.await.expect("the senders run");
     let cpu = cpu::own().saturating_sub(cpu0);
+    let threads = cpu::since(&threads0);
     sampling.store(false, Ordering::Relaxed);
     let _ = sampler.await;
     let acked: HashMap<usize, Instant> = answers
@@ -321,5 +342,6 @@ async fn whole_path(
         replied: replies.len(),
         peak_mib,
         cpu,
+        threads,
     }
 }

@@ -98,3 +98,42 @@ fn used_by_thread(tid: u32) -> Duration {
     };
     ticks_of(&stat)
 }
+
+/// CPU time so far of each group of this process's threads, by name (a runtime's threads
+/// share one): where a run's CPU went, thread by thread, as the difference of two calls.
+#[allow(dead_code)]
+pub fn by_thread_name() -> std::collections::BTreeMap<String, Duration> {
+    let mut groups = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return groups;
+    };
+    for task in tasks.flatten() {
+        let Ok(name) = std::fs::read_to_string(task.path().join("comm")) else {
+            continue;
+        };
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        *groups.entry(name.trim_end().to_string()).or_default() += used_by_thread(tid);
+    }
+    groups
+}
+
+/// What each thread group used between two [`by_thread_name`] readings, busiest first.
+#[allow(dead_code)]
+pub fn since(before: &std::collections::BTreeMap<String, Duration>) -> Vec<(String, Duration)> {
+    let mut used: Vec<(String, Duration)> = by_thread_name()
+        .into_iter()
+        .map(|(name, now)| {
+            let then = before.get(&name).copied().unwrap_or_default();
+            (name, now.saturating_sub(then))
+        })
+        .filter(|(_, d)| !d.is_zero())
+        .collect();
+    used.sort_by_key(|b| std::cmp::Reverse(b.1));
+    used
+}
