@@ -10,9 +10,13 @@ use super::Job;
 use chat_gateway_client::webhook::WebhookEvent;
 
 use crate::Engine;
-use switchboard_store::{conversations::Route, QueuedEvent};
+use switchboard_store::{conversations::Route, Conversation, QueuedEvent};
 
 const IDLE: Duration = Duration::from_secs(120);
+
+/// How long an actor keeps its conversation's row after its last job: a conversation's
+/// events come seconds apart while it is live.
+const KEEP_ROW: Duration = Duration::from_secs(10);
 
 /// Most 8x8 conversation ids remembered; past that the memory starts over.
 const ROUTES_CAP: usize = 100_000;
@@ -26,8 +30,29 @@ pub(crate) struct Actors {
     routes: std::sync::Mutex<HashMap<String, String>>,
 }
 
+/// What an actor knows of its conversation's stored row between jobs. Only the actor
+/// writes the row (every job for a conversation runs in it), so the row an event's
+/// committed unit stored is still the row at the next event: keeping it spares a read
+/// per event, one of the database thread's round trips per conversation
+/// (bench-whole-path).
+pub(crate) enum Known {
+    /// Not known: read it.
+    Unread,
+    /// There is no row.
+    Absent,
+    /// The row as stored.
+    Row(Box<Conversation>),
+}
+
 impl Actors {
     pub fn send(&self, engine: &Arc<Engine>, key: &str, job: Job) {
+        self.send_with(engine, key, job, false)
+    }
+
+    /// [`Actors::send`]; `absent`: the caller has just seen that no row for `key`
+    /// exists, so an actor started for this job starts knowing that (an actor already
+    /// running may have created it meanwhile, and reads for itself).
+    pub fn send_with(&self, engine: &Arc<Engine>, key: &str, job: Job, absent: bool) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let job = match map.get(key) {
             Some(tx) => match tx.send(job) {
@@ -40,7 +65,8 @@ impl Actors {
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(job);
         map.insert(key.to_string(), tx);
-        tokio::spawn(run(engine.clone(), key.to_string(), rx));
+        let known = if absent { Known::Absent } else { Known::Unread };
+        tokio::spawn(run(engine.clone(), key.to_string(), rx, known));
     }
 
     fn route(&self, gateway_id: &str) -> Option<String> {
@@ -68,16 +94,29 @@ impl Actors {
     }
 }
 
-async fn run(engine: Arc<Engine>, key: String, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    engine: Arc<Engine>,
+    key: String,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    mut known: Known,
+) {
     let mut stopping = engine.stopping.clone();
     loop {
+        let holding = matches!(known, Known::Row(_));
+        let wait = if holding { KEEP_ROW } else { IDLE };
         let next = tokio::select! {
             _ = async { let _ = stopping.wait_for(|s| *s).await; } => return,
-            next = tokio::time::timeout(IDLE, rx.recv()) => next,
+            next = tokio::time::timeout(wait, rx.recv()) => next,
         };
         let job = match next {
             Ok(Some(job)) => job,
             Ok(None) => return,
+            // A quiet conversation's row is let go, so thousands of idle actors after
+            // a burst do not hold thousands of rows.
+            Err(_) if holding => {
+                known = Known::Unread;
+                continue;
+            }
             Err(_) => {
                 if engine.actors.forget_if_idle(&key, &rx) {
                     return;
@@ -88,11 +127,12 @@ async fn run(engine: Arc<Engine>, key: String, mut rx: mpsc::UnboundedReceiver<J
         // Boxed: the job's future is the largest type in the crate (≈ 13.6 kB, the
         // engine's whole state machine). Held inline it would sit in every idle actor;
         // boxed it exists only while a job runs (BENCHMARKS.md, "Footprint").
-        Box::pin(super::handle_job(&engine, &key, job)).await;
+        Box::pin(super::handle_job(&engine, &key, job, &mut known)).await;
     }
 }
 
-/// The actor key for an 8x8 event: the local conversation it belongs to. `known` holds
+/// The actor key for an 8x8 event: the local conversation it belongs to, and whether
+/// the batch's look-up saw no conversation row under that key at all. `known` holds
 /// routes looked up for the event's batch. An unknown id may be a handover whose create
 /// answer is still on its way; wait for that briefly so its first events are not
 /// mistaken for a new customer.
@@ -100,24 +140,25 @@ pub(crate) async fn key_for_event(
     engine: &Arc<Engine>,
     event: &WebhookEvent,
     known: &HashMap<String, Route>,
-) -> Option<String> {
+) -> Option<(String, bool)> {
     let gateway_id = event.conversation_id.clone()?;
     let actors = &engine.actors;
     if let Some(local) = actors.route(&gateway_id) {
-        return Some(local);
+        return Some((local, false));
     }
     match known.get(&gateway_id) {
         Some(Route {
             local: Some(local), ..
         }) => {
             actors.remember(&gateway_id, local);
-            return Some(local.clone());
+            return Some((local.clone(), false));
         }
         // A new customer: nothing of ours can turn out to own the id.
         Some(Route {
             creates_in_flight: false,
+            row_under_id,
             ..
-        }) => return Some(gateway_id),
+        }) => return Some((gateway_id, !row_under_id)),
         _ => {}
     }
     for attempt in 0..20 {
@@ -126,7 +167,7 @@ pub(crate) async fn key_for_event(
                 local: Some(local), ..
             }) => {
                 actors.remember(&gateway_id, &local);
-                return Some(local);
+                return Some((local, false));
             }
             Ok(Route {
                 creates_in_flight: true,
@@ -137,7 +178,7 @@ pub(crate) async fn key_for_event(
             _ => break,
         }
     }
-    Some(gateway_id)
+    Some((gateway_id, false))
 }
 
 /// The 8x8 ids of `events` whose conversation is not remembered yet.

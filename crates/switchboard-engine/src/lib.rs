@@ -30,6 +30,7 @@ use switchboard_store::{
 use switchboard_types::{now_ms, token, Direction, EventBus, Lane, RelayEvent};
 use tokio::sync::{oneshot, watch};
 
+use actors::Known;
 pub use connections::Connections;
 pub use switchboard_store::{Conversation, Entry, Mode, Phase};
 pub use tester::{NewUser, QuickReplyChoice, UserInput};
@@ -273,9 +274,11 @@ async fn dispatch(engine: &Arc<Engine>, events: Vec<QueuedEvent>) {
             continue;
         }
         match actors::key_for_event(engine, &event.event, &known).await {
-            Some(key) => engine
-                .actors
-                .send(engine, &key, Job::Event(Box::new(event))),
+            Some((key, first_sight)) => {
+                engine
+                    .actors
+                    .send_with(engine, &key, Job::Event(Box::new(event)), first_sight)
+            }
             None => {
                 let _ = engine
                     .inbox
@@ -341,10 +344,15 @@ pub(crate) async fn note(
     Ok(entry)
 }
 
-/// Runs one job inside its conversation's actor.
-pub(crate) async fn handle_job(engine: &Arc<Engine>, key: &str, job: Job) {
+/// Runs one job inside its conversation's actor. `known` is the actor's copy of the
+/// conversation's row: 8x8 events use and refresh it; every other job reads and writes
+/// the row its own way, so it is forgotten before them.
+pub(crate) async fn handle_job(engine: &Arc<Engine>, key: &str, job: Job, known: &mut Known) {
+    if !matches!(job, Job::Event(_)) {
+        *known = Known::Unread;
+    }
     match job {
-        Job::Event(queued) => handle_event(engine, key, &queued).await,
+        Job::Event(queued) => handle_event(engine, key, &queued, known).await,
         Job::Start(user, reply) => {
             let _ = reply.send(tester::start(engine, key, user).await);
         }
@@ -372,11 +380,20 @@ pub(crate) async fn handle_job(engine: &Arc<Engine>, key: &str, job: Job) {
 /// (see `write_unit`). When the commit fails (disk full, database locked) nothing of it
 /// was stored, so the event is handled again from the stored state after a pause, until
 /// it commits or the relay stops; the live UI hears of it only after the commit.
-async fn handle_event(engine: &Arc<Engine>, key: &str, queued: &QueuedEvent) {
+///
+/// The conversation's row is taken from `known` when the actor has it (no read), and
+/// left there as the committed unit stored it; after a failure it is read again.
+async fn handle_event(engine: &Arc<Engine>, key: &str, queued: &QueuedEvent, known: &mut Known) {
     let mut pause = Duration::from_millis(100);
     loop {
         let (outcome, unit) =
-            switchboard_store::write_unit::collect(on_event::handle(engine, key, queued)).await;
+            switchboard_store::write_unit::collect(on_event::handle(engine, key, queued, known))
+                .await;
+        // A failed handler's writes up to the failure still commit: the row may not be
+        // what it holds in memory.
+        if outcome.is_err() {
+            *known = Known::Unread;
+        }
         let outcome = outcome.map_err(|e| e.to_string());
         if let Err(e) = &outcome {
             tracing::warn!(delivery = queued.delivery_id, error = %e, "event not processed");
@@ -398,6 +415,7 @@ async fn handle_event(engine: &Arc<Engine>, key: &str, queued: &QueuedEvent) {
                 return;
             }
             Err(e) => {
+                *known = Known::Unread;
                 tracing::error!(delivery = id, error = %e, "an event's changes could not be stored; handling it again in {} ms", pause.as_millis());
             }
         }

@@ -19,23 +19,35 @@ use switchboard_store::QueuedEvent;
 use switchboard_types::{now_ms, Direction, Lane, RelayEvent};
 
 use crate::{
-    bot_turn, contact_center, handover, note, save, Conversation, Engine, EngineError, Mode, Phase,
+    actors::Known, bot_turn, contact_center, handover, note, save, Conversation, Engine,
+    EngineError, Mode, Phase,
 };
 
+/// Applies one event to conversation `key`. `known` is what the actor knows of the
+/// stored row (read from the database when `Unread`); it is left holding the row as this
+/// event leaves it when that is certain (the last save, or no row), `Unread` otherwise.
+/// The actor keeps it only if the event's unit commits.
 pub(crate) async fn handle(
     engine: &Arc<Engine>,
     key: &str,
     queued: &QueuedEvent,
+    known: &mut Known,
 ) -> Result<String, EngineError> {
     let event = &queued.event;
     let Some(gateway_id) = event.conversation_id.clone() else {
         return Ok("no conversation in the event".into());
     };
-    let mut conv = match engine.store.get(key).await? {
+    let stored = match std::mem::replace(known, Known::Unread) {
+        Known::Row(c) => Some(*c),
+        Known::Absent => None,
+        Known::Unread => engine.store.get(key).await?,
+    };
+    let mut conv = match stored {
         Some(c) => c,
         // An echo or a bare indicator is no reason to open a conversation.
         None if !opens_a_conversation(&event.kind) => {
-            return Ok("nothing to do for an unknown conversation".into())
+            *known = Known::Absent;
+            return Ok("nothing to do for an unknown conversation".into());
         }
         None => {
             // 8x8 routed a customer to the bot: a new endpoint conversation.
@@ -76,6 +88,8 @@ pub(crate) async fn handle(
         EventKind::WebhookVerify | EventKind::Unknown => "ignored",
     };
     save(engine, &mut conv).await?;
+    // Exactly the row the unit stores: the last save wins (write_unit::write_row).
+    *known = Known::Row(Box::new(conv));
     Ok(outcome.to_string())
 }
 

@@ -412,6 +412,9 @@ const COLUMNS: &str =
 pub struct Route {
     pub local: Option<String>,
     pub creates_in_flight: bool,
+    /// When `local` is `None`: whether a conversation row has the 8x8 id as its own id
+    /// all the same (an endpoint conversation's id is its 8x8 id, so normally not).
+    pub row_under_id: bool,
 }
 
 #[derive(Clone)]
@@ -462,6 +465,7 @@ impl ConversationStore {
         Ok(routes.remove(gateway_id).unwrap_or(Route {
             local: None,
             creates_in_flight: false,
+            row_under_id: false,
         }))
     }
 
@@ -498,11 +502,17 @@ impl ConversationStore {
                             known
                         }
                     };
+                    let row_under_id = local.is_none()
+                        && c.prepare_cached(
+                            "SELECT EXISTS(SELECT 1 FROM conversations WHERE id = ?1)",
+                        )?
+                        .query_row([&id], |r| r.get(0))?;
                     routes.insert(
                         id,
                         Route {
                             local,
                             creates_in_flight: in_flight,
+                            row_under_id,
                         },
                     );
                 }
@@ -819,6 +829,26 @@ mod tests {
             });
             ids.extend(page.into_iter().map(|s| s.id));
         }
+    }
+
+    /// The engine starts a new customer's actor knowing there is no row (no read) only
+    /// when the look-up says so: a row under the id itself counts, whatever its 8x8 id.
+    #[tokio::test]
+    async fn a_route_says_whether_a_row_has_the_id_itself() {
+        let mut own = conv("gw-own", Mode::Endpoint, Phase::Bot, 1, "A");
+        own.gateway_id = Some("gw-own".into());
+        let mut moved = conv("gw-moved", Mode::Endpoint, Phase::Bot, 2, "B");
+        moved.gateway_id = Some("gw-elsewhere".into());
+        let (_dir, store) = store_with(&[own, moved]).await;
+        let routes = store
+            .routes_of(vec!["gw-own".into(), "gw-moved".into(), "gw-new".into()])
+            .await
+            .unwrap();
+        assert_eq!(routes["gw-own"].local.as_deref(), Some("gw-own"));
+        assert_eq!(routes["gw-moved"].local, None);
+        assert!(routes["gw-moved"].row_under_id);
+        assert_eq!(routes["gw-new"].local, None);
+        assert!(!routes["gw-new"].row_under_id);
     }
 
     #[tokio::test]
