@@ -90,6 +90,8 @@ async fn run(
     let mut in_flight = FuturesUnordered::new();
     // Until when 8x8 asked us to hold off (ms since the epoch), after a 429.
     let mut paused_until = 0_i64;
+    // Heads already taken beside the last wave's outcomes (see below).
+    let mut taken: Option<(Vec<OutboxEntry>, Option<i64>)> = None;
     loop {
         if *stop.borrow() {
             return Ok(());
@@ -97,10 +99,15 @@ async fn run(
         let free = CONCURRENCY - in_flight.len();
         let paused = paused_until > now_ms();
         let mut next_at = paused.then_some(paused_until);
-        if free > 0 && !paused {
-            let now = now_ms();
-            let (due, next) = outbox.take_due(now, free).await?;
-            next_at = next;
+        let took = match taken.take() {
+            Some(took) => Some(took),
+            None if free > 0 && !paused => Some(outbox.take_due(now_ms(), free).await?),
+            None => None,
+        };
+        if let Some((due, next)) = took {
+            if !paused {
+                next_at = next;
+            }
             if !due.is_empty() {
                 for entry in &due {
                     publish(updated(entry));
@@ -128,20 +135,32 @@ async fn run(
                     }
                 }
                 // Side by side: the database commits the wave's outcomes together, where
-                // one after another each waited for a commit of its own.
+                // one after another each waited for a commit of its own. The next heads
+                // are taken in the same visit, after the outcomes (the database thread
+                // runs writes in the order they come), so that a conversation's next call,
+                // due once this one is recorded, is found at once.
                 let recorded = futures_util::future::join_all(answers.into_iter().map(
                     |(entry, result, exchange)| {
                         let mut stop = stop.clone();
                         let (outbox, publish) = (&outbox, &publish);
                         async move { record(outbox, publish, entry, result, exchange, &mut stop).await }
                     },
-                ))
-                .await;
+                ));
+                let free = CONCURRENCY - in_flight.len();
+                let take = async {
+                    if free > 0 && paused_until <= now_ms() {
+                        Some(outbox.take_due(now_ms(), free).await)
+                    } else {
+                        None
+                    }
+                };
+                let (recorded, took) = tokio::join!(recorded, take);
                 for r in recorded {
                     if !r? {
                         return Ok(());
                     }
                 }
+                taken = took.transpose()?;
             }
             _ = outbox.added() => {}
             _ = tokio::time::sleep(wait) => {}

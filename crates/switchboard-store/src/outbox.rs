@@ -168,12 +168,27 @@ impl Outbox {
 
     /// Marks up to `limit` due heads `sending` and returns them, with the time the next
     /// head not yet due falls due (see [`take_due_in`]).
+    ///
+    /// A write like the others: it shares the database thread's transaction with the
+    /// writes waiting beside it (the units that add entries, the outcomes of the last
+    /// wave) instead of committing on its own, and its entries are handed out only once
+    /// that transaction has committed.
     pub async fn take_due(
         &self,
         now: i64,
         limit: usize,
     ) -> Result<(Vec<OutboxEntry>, Option<i64>), OutboxError> {
-        Ok(self.db.call(move |c| take_due_in(c, now, limit)).await?)
+        let slot = std::sync::Arc::new(Mutex::new(None));
+        let out = slot.clone();
+        self.db
+            .write(Box::new(move |c| {
+                let taken = take_due_in(c, now, limit)?;
+                *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(taken);
+                Ok(())
+            }))
+            .await?;
+        let taken = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        taken.ok_or_else(|| OutboxError::Db(DbError::Task("the outbox take gave nothing".into())))
     }
 
     /// Writes one attempt's outcome to its entry.
@@ -450,13 +465,11 @@ fn due_heads_sql() -> String {
 /// open entries alone (one row per key from its first entry), so the cost follows the
 /// open entries, never the delivered history, which stays in the table for the inspector.
 fn take_due_in(
-    c: &mut rusqlite::Connection,
+    tx: &rusqlite::Connection,
     now: i64,
     limit: usize,
 ) -> rusqlite::Result<(Vec<OutboxEntry>, Option<i64>)> {
-    // IMMEDIATE: the inbox writes on its own connection, and a deferred transaction
-    // that reads, then writes, fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting.
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Inside the caller's transaction (the database thread's, see `Outbox::take_due`).
     let due: Vec<OutboxEntry> = {
         let mut stmt = tx.prepare_cached(&due_heads_sql())?;
         let rows = stmt.query_map(rusqlite::params![now, limit as i64], OutboxEntry::from_row)?;
@@ -481,7 +494,6 @@ fn take_due_in(
         entry.attempts += 1;
         taken.push(entry);
     }
-    tx.commit()?;
     Ok((taken, next_at))
 }
 
