@@ -4,7 +4,8 @@
 //! [`migrate`]), the delivery ledger ([`deliveries`]) and the inbox shared by several
 //! relays through per-conversation leases ([`inbox`]), and the outbox taken by one relay
 //! at a time per entry, in order per key ([`outbox`]), and periodic jobs that run once
-//! per period across the cluster ([`timers`]). Nothing above this crate uses it
+//! per period across the cluster ([`timers`]), and `LISTEN/NOTIFY` between relays
+//! ([`notify`]). Nothing above this crate uses it
 //! yet: the relay still opens SQLite only, and no flag selects PostgreSQL until the
 //! whole store runs on it.
 //!
@@ -17,6 +18,7 @@
 pub mod deliveries;
 pub mod inbox;
 pub mod migrate;
+pub mod notify;
 pub mod outbox;
 mod schema;
 pub mod timers;
@@ -35,6 +37,7 @@ use tokio_postgres::NoTls;
 
 pub use deliveries::PgDeliveries;
 pub use inbox::{Claimed, PgInbox};
+pub use notify::{Notice, PgListener};
 pub use outbox::PgOutbox;
 pub use timers::PgTimers;
 pub use url::DatabaseUrl;
@@ -94,6 +97,8 @@ pub enum PgError {
 #[derive(Clone)]
 pub struct PgDb {
     pool: Pool,
+    /// For connections of their own (the listener's), outside the pool.
+    config: Arc<tokio_postgres::Config>,
     url: Arc<DatabaseUrl>,
     instance: Arc<str>,
 }
@@ -138,7 +143,7 @@ impl PgDb {
         migrated?;
 
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -153,6 +158,7 @@ impl PgDb {
             .map_err(|e| PgError::Pool(e.to_string()))?;
         Ok(Self {
             pool,
+            config: Arc::new(config),
             url: Arc::new(url),
             instance,
         })
