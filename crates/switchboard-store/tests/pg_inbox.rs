@@ -67,14 +67,16 @@ async fn two_relays_share_the_inbox_without_doubling_or_reordering() {
     let processed: Arc<Mutex<BTreeMap<String, Vec<i64>>>> = Default::default();
     // Conversations being processed right now, by any relay.
     let busy: Arc<Mutex<HashSet<String>>> = Default::default();
+    let produced = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let consumers: Vec<_> = relays
         .iter()
         .map(|db| {
             let inbox = PgInbox::new(db.clone(), Duration::from_secs(30));
-            let (processed, busy) = (processed.clone(), busy.clone());
+            let (processed, busy, produced) = (processed.clone(), busy.clone(), produced.clone());
             tokio::spawn(async move {
                 let mut idle_rounds = 0;
-                while idle_rounds < 40 {
+                // Until the burst is stored and nothing has come for a while.
+                while !(produced.load(std::sync::atomic::Ordering::SeqCst) && idle_rounds >= 20) {
                     let claimed = inbox.claim(3).await.unwrap();
                     if claimed.is_empty() {
                         idle_rounds += 1;
@@ -111,6 +113,7 @@ async fn two_relays_share_the_inbox_without_doubling_or_reordering() {
     for p in producers {
         p.await.unwrap();
     }
+    produced.store(true, std::sync::atomic::Ordering::SeqCst);
     for c in consumers {
         c.await.unwrap();
     }
@@ -165,7 +168,8 @@ async fn a_dead_relays_lease_expires_and_its_conversation_is_taken_over() {
     for n in 0..3 {
         ids.push(ledger.record(message("c1", n)).await.unwrap().id);
     }
-    let lease = Duration::from_millis(400);
+    // Long enough that a busy machine does not let it run out before B's first look.
+    let lease = Duration::from_millis(1000);
     let (a, b) = (
         PgInbox::new(a_db.clone(), lease),
         PgInbox::new(b_db.clone(), lease),

@@ -101,7 +101,8 @@ async fn a_dead_relays_entry_is_sent_again_after_its_lease() {
     let Some(test_db) = common::test_database("outbox_lease_expiry").await else {
         return;
     };
-    let lease = Duration::from_millis(400);
+    // Long enough that a busy machine does not let it run out before B's first look.
+    let lease = Duration::from_millis(1000);
     let a = PgOutbox::new(PgDb::connect(&test_db.url).await.unwrap(), lease);
     let b = PgOutbox::new(PgDb::connect(&test_db.url).await.unwrap(), lease);
     let first = a.add("c1", "sendMessage", "{}", 1).await.unwrap();
