@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Footprint of the release builds, in one table: desktop app start → interactive (median
-# of several starts) and idle memory with its WebKit processes, the headless server's
+# of several starts) and idle memory with its WebKit processes, each beside an empty Tauri
+# window's measured in the same run and as a ratio to it, the headless server's
 # idle memory and memory per idle conversation, and the release binary sizes.
 # A benchmark: it prints figures and asserts nothing. What is measured and how:
 # crates/switchboard-bench/BENCHMARKS.md ("Footprint").
 #
-#   scripts/bench/footprint.sh [--starts N] [--skip-actor-wait] [--only server|desktop]
+#   scripts/bench/footprint.sh [--starts N] [--skip-actor-wait] [--only server|desktop] [--smaps] [--app-env NAME=VALUE]...
 #
 # Needs what ./scripts/test.sh installs (xvfb, gnome-keyring, webkit2gtk-driver,
 # tauri-driver, tests/node's npm packages) and installs it the same way when missing.
@@ -19,11 +20,14 @@ command -v tauri-driver >/dev/null || { say "Installing tauri-driver"; cargo ins
 ensure_npm tests/node
 [ "${SKIP_UI_BUILD:-0}" = 1 ] && [ -f ui/dist/index.html ] || build_ui
 
-say "Building the release binaries (server and desktop app)"
+say "Building the release binaries (server, desktop app, empty window)"
 target="${CARGO_TARGET_DIR:-$ROOT/target}"
-# Both binaries by name: a --bin filter applies to every -p, so naming only the server's
-# left the desktop app unbuilt and measured whatever binary was there before.
-cargo build --release --quiet -p switchboard-relay -p switchboard-desktop --bin switchboard-server --bin switchboard
+# Every binary by name: a --bin filter applies to every -p, so naming only the server's
+# left the desktop app unbuilt and measured whatever binary was there before. The empty
+# window is built in the same cargo run, so it links the very same tauri and WebKitGTK
+# as the app (it asks for no tauri feature the app does not have).
+cargo build --release --quiet -p switchboard-relay -p switchboard-desktop -p switchboard-empty-window \
+  --bin switchboard-server --bin switchboard --bin empty-window
 
 say "Measuring"
 # A private session bus with a fresh, unlocked keyring (as the tests have), so the app

@@ -4,6 +4,10 @@
 //! and lists that buys nothing and costs most of the desktop app's idle memory
 //! (crates/switchboard-bench/BENCHMARKS.md, "Footprint"), so the window draws without it.
 //! `SWITCHBOARD_GPU_COMPOSITING=1` keeps WebKit's default, for anyone who wants it back.
+//!
+//! The empty window the footprint benchmark measures the app against compiles this very
+//! file (crates/switchboard-empty-window, `#[path]`), so both draw alike: it must stay
+//! free of anything else of the app's (std only).
 
 /// WebKit's own switch, read by the app's process and inherited by the page's process
 /// when WebKit starts it. It has to be set before GTK and WebKit initialise: the

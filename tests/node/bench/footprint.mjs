@@ -4,13 +4,20 @@
 // nothing. Run through scripts/bench/footprint.sh, which builds the binaries and provides
 // Xvfb and a private D-Bus session with an unlocked keyring.
 //
-//   node tests/node/bench/footprint.mjs --bin-dir DIR [--starts N] [--skip-actor-wait] [--only server|desktop]
+//   node tests/node/bench/footprint.mjs --bin-dir DIR [--starts N] [--skip-actor-wait] [--only server|desktop] [--smaps] [--app-env NAME=VALUE]...
 //
 // "Interactive" means: the window's status page shows the relay's State "Running" (the
 // UI was served by the embedded relay, its script ran and /api/status was fetched and
 // rendered), the live indicator shows "Live" (the /api/events stream is open), and the
 // page answers a WebDriver script. It is probed every 20 ms through tauri-driver and
 // timed from the app process's start (from /proc, 10 ms resolution).
+//
+// The desktop figures are given beside those of an empty Tauri window on the same
+// WebKitGTK with the same rendering switches (crates/switchboard-empty-window), started
+// the same way in the same run, alternating with the app: the platform's floor, and the
+// app's start time and idle memory as ratios to it. `--smaps` adds, for the last start
+// of each, where the app's memory goes beyond the empty window's, process by process and
+// mapping by mapping, with thread and malloc-arena counts.
 
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from "node:fs";
@@ -27,15 +34,29 @@ const { values: opts } = parseArgs({
     starts: { type: "string", default: "5" },
     "skip-actor-wait": { type: "boolean", default: false },
     only: { type: "string" },
+    smaps: { type: "boolean", default: false },
+    // NAME=VALUE for the app's process only (not the empty window's), e.g. to try a
+    // setting before making it the app's own: --app-env MALLOC_ARENA_MAX=2
+    "app-env": { type: "string", multiple: true, default: [] },
   },
 });
 if (!opts["bin-dir"]) {
-  console.error("usage: footprint.mjs --bin-dir DIR [--starts N] [--skip-actor-wait] [--only server|desktop]");
+  console.error("usage: footprint.mjs --bin-dir DIR [--starts N] [--skip-actor-wait] [--only server|desktop] [--smaps] [--app-env NAME=VALUE]...");
   process.exit(2);
 }
 const serverBin = realpathSync(join(opts["bin-dir"], "switchboard-server"));
 const part = (name) => !opts.only || opts.only === name;
 const desktopBin = part("desktop") ? realpathSync(join(opts["bin-dir"], "switchboard")) : null;
+// The floor: an empty Tauri window on the same WebKitGTK with the same rendering switches
+// (crates/switchboard-empty-window); the app's desktop figures are given as ratios to it.
+const emptyBin = part("desktop") ? realpathSync(join(opts["bin-dir"], "empty-window")) : null;
+const appEnv = Object.fromEntries(
+  opts["app-env"].map((kv) => {
+    const at = kv.indexOf("=");
+    if (at < 1) throw new Error(`--app-env wants NAME=VALUE, not ${JSON.stringify(kv)}`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }),
+);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rows = [];
 const row = (what, value, target = "") => {
@@ -231,17 +252,71 @@ async function serverFigures() {
   await s.stop();
 }
 
-// ---- the desktop app ------------------------------------------------------------------------
+// ---- the desktop app and the empty window it is measured against ----------------------------
 
-const READY = `
+// The app is interactive when the status page shows the relay "Running" and the live
+// indicator "Live"; the empty window when its one script has run (its page marks the
+// document). Both probes also answer a WebDriver script, so the two are timed alike.
+const READY = {
+  app: `
   const state = document.querySelector('[data-testid=relay-state]');
   const live = document.querySelector('[data-testid=live-state]');
   const ready = !!state && state.textContent.trim() === 'Running' && !!live && live.textContent.trim() === 'Live';
   const status = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/status'));
-  return { ready, timeOrigin: performance.timeOrigin, statusFetched: status ? status.responseEnd : null };`;
+  return { ready, timeOrigin: performance.timeOrigin, statusFetched: status ? status.responseEnd : null };`,
+  empty: `
+  return { ready: document.documentElement.dataset.state === 'interactive', timeOrigin: performance.timeOrigin, statusFetched: null };`,
+};
 
-/** One start of the app through tauri-driver; the home (data, settings) is kept between starts. */
-async function desktopStart(home) {
+/** Which of the three kinds of process a pid is: the program itself, WebKit's page or network process. */
+function roleOf(pid, bin) {
+  const exe = exeOf(pid);
+  if (exe === bin) return "own";
+  if (exe.endsWith("/WebKitWebProcess")) return "web";
+  if (exe.endsWith("/WebKitNetworkProcess")) return "network";
+  return "other";
+}
+
+/** PSS of one process by mapping: heap, anonymous, stacks, and each file by name. */
+function smapsByMapping(pid) {
+  const out = new Map();
+  let name = null;
+  let size = 0;
+  let perms = "";
+  const anon = []; // [size kB, perms] of anonymous mappings, in address order
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const head = line.match(/^[0-9a-f]+-[0-9a-f]+\s+(\S+)\s+\S+\s+\S+\s+\S+\s*(.*)$/);
+    if (head) {
+      perms = head[1];
+      const path = head[2].trim();
+      name = path === "" ? "[anon]" : path.startsWith("[") ? path.replace(/:.*/, "]").replace(/]]$/, "]") : path.split("/").pop();
+      if (/^\[stack/.test(name)) name = "[stack]";
+      continue;
+    }
+    const size_ = line.match(/^Size:\s+(\d+) kB/);
+    if (size_) {
+      size = Number(size_[1]);
+      if (name === "[anon]") anon.push([size, perms]);
+      continue;
+    }
+    const m = line.match(/^Pss:\s+(\d+) kB/);
+    if (m && name) out.set(name, (out.get(name) ?? 0) + Number(m[1]));
+  }
+  // glibc's malloc arenas (other than the main one, which is [heap]) are 64 MB
+  // reservations: a read-write part and the rest without access, side by side.
+  let arenas = 0;
+  for (let i = 0; i + 1 < anon.length; i++) {
+    if (anon[i][1].startsWith("rw") && anon[i + 1][1].startsWith("---") && anon[i][0] + anon[i + 1][0] === 65536) arenas++;
+  }
+  return { byMapping: out, arenas, threads: statusNumber(pid, "Threads") };
+}
+function statusNumber(pid, field) {
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+)`, "m"));
+  return m ? Number(m[1]) : 0;
+}
+
+/** One start of `bin` through tauri-driver; the home (data, settings) is kept between starts. */
+async function desktopStart(kind, bin, home, withSmaps) {
   const [port, nativePort] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
   const driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
@@ -254,6 +329,7 @@ async function desktopStart(home) {
       SWITCHBOARD_ENDPOINT_BIND: "127.0.0.1:0",
       SWITCHBOARD_LOG: "info",
       NO_AT_BRIDGE: "1",
+      ...(kind === "app" ? appEnv : {}),
     },
   });
   // The app's log (through the drivers): when the relay says it started.
@@ -273,25 +349,40 @@ async function desktopStart(home) {
   }
   const requested = Date.now();
   const { sessionId } = await wdAt(base, "POST", "/session", {
-    capabilities: { alwaysMatch: { "tauri:options": { application: desktopBin } } },
+    capabilities: { alwaysMatch: { "tauri:options": { application: bin } } },
   });
   const sessionAt = Date.now();
-  const app = descendants(driver.pid).find((pid) => exeOf(pid) === desktopBin);
+  const app = descendants(driver.pid).find((pid) => exeOf(pid) === bin);
   const appStartedAt = startedAtMs(app);
   let probe;
   for (;;) {
-    probe = await wdAt(base, "POST", `/session/${sessionId}/execute/sync`, { script: READY, args: [] });
+    probe = await wdAt(base, "POST", `/session/${sessionId}/execute/sync`, { script: READY[kind], args: [] });
     if (probe.ready) break;
-    if (Date.now() - requested > 60_000) throw new Error("the app did not become interactive in 60 s");
+    if (Date.now() - requested > 60_000) throw new Error(`${kind}: the window did not become interactive in 60 s`);
     await sleep(20);
   }
   const readyAt = Date.now();
   await sleep(10_000);
-  const mem = treeMemory([app, ...descendants(app)]);
+  const pids = [app, ...descendants(app)];
+  const mem = treeMemory(pids);
+  const byRole = { own: 0, web: 0, network: 0, other: 0 };
+  for (const pid of pids) {
+    try {
+      byRole[roleOf(pid, bin)] += pssKb(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const smaps = withSmaps
+    ? Object.fromEntries(pids.map((pid) => [roleOf(pid, bin), smapsByMapping(pid)]).filter(([role]) => role !== "other"))
+    : null;
   await wdAt(base, "DELETE", `/session/${sessionId}`).catch(() => {});
   const exited = new Promise((r) => driver.on("exit", r));
   driver.kill();
   await exited;
+  // Killing the drivers does not always end the window they started; one left running
+  // would share its pages with the next start's and lower that one's PSS.
+  await endAll(pids);
   return {
     interactiveMs: readyAt - appStartedAt,
     requestToInteractiveMs: readyAt - requested,
@@ -300,38 +391,107 @@ async function desktopStart(home) {
     navigationMs: probe.timeOrigin - appStartedAt,
     statusFetchedMs: probe.statusFetched === null ? null : probe.timeOrigin + probe.statusFetched - appStartedAt,
     mem,
+    byRole,
+    smaps,
   };
 }
 
+/** Running (a zombie holds no memory: it counts as gone). */
+const alive = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+};
+/** Ends these processes (politely, then not) and waits until they are gone. */
+async function endAll(pids) {
+  for (const [signal, waitMs] of [["SIGTERM", 5_000], ["SIGKILL", 5_000]]) {
+    const left = pids.filter(alive);
+    if (!left.length) return;
+    for (const pid of left) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    for (const end = Date.now() + waitMs; Date.now() < end && pids.some(alive); ) await sleep(50);
+  }
+}
+
+function describe(label, r) {
+  const relay = r.relayMs === null ? "" : `relay started +${r.relayMs} ms, `;
+  const status = r.statusFetchedMs === null ? "" : `, /api/status answered +${r.statusFetchedMs.toFixed(0)} ms`;
+  console.log(
+    `  ${label}: interactive ${r.interactiveMs.toFixed(0)} ms after the process started ` +
+      `(${relay}page navigation +${r.navigationMs.toFixed(0)} ms${status}; WebDriver session ${r.sessionMs} ms, ` +
+      `request → interactive ${r.requestToInteractiveMs} ms); idle RSS ${mb(r.mem.rss)}, PSS ${mb(r.mem.pss)} ` +
+      `(own ${mb(r.byRole.own)}, web ${mb(r.byRole.web)}, network ${mb(r.byRole.network)}` +
+      `${r.byRole.other ? `, other ${mb(r.byRole.other)}` : ""})`,
+  );
+}
+
+/** Where the app's PSS differs from the empty window's, process by process, mapping by mapping. */
+function printSmapsDiff(app, empty) {
+  console.log("\nWhere the app's idle PSS goes beyond the empty window's (last start of each, /proc/PID/smaps):");
+  for (const role of ["own", "web", "network"]) {
+    const a = app[role];
+    const e = empty[role];
+    if (!a || !e) continue;
+    const names = new Set([...a.byMapping.keys(), ...e.byMapping.keys()]);
+    const diffs = [...names].map((n) => [n, a.byMapping.get(n) ?? 0, e.byMapping.get(n) ?? 0]).map(([n, x, y]) => [n, x, y, x - y]);
+    const total = diffs.reduce((t, d) => t + d[3], 0);
+    console.log(
+      `  ${role} process: ${total >= 0 ? "+" : ""}${mb(total)}; threads ${a.threads} vs ${e.threads}, ` +
+        `malloc arenas besides the main one ${a.arenas} vs ${e.arenas}`,
+    );
+    diffs.sort((x, y) => Math.abs(y[3]) - Math.abs(x[3]));
+    for (const [n, x, y, d] of diffs.slice(0, 12)) {
+      if (Math.abs(d) < 100) break;
+      console.log(`    ${n}: ${mb(x)} vs ${mb(y)} (${d >= 0 ? "+" : ""}${mb(d)})`);
+    }
+  }
+}
+
+const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+
 async function desktopFigures() {
   const starts = Number(opts.starts);
-  console.log(`Desktop app (release), ${starts} starts after a first one, under Xvfb:`);
-  const home = mkdtempSync(join(tmpdir(), "switchboard-footprint-desktop-"));
-  const runs = [];
+  console.log(
+    `Desktop app and the empty Tauri window (release), a first start of each then ${starts} more, interleaved, under Xvfb:`,
+  );
+  const homes = { app: mkdtempSync(join(tmpdir(), "switchboard-footprint-desktop-")), empty: mkdtempSync(join(tmpdir(), "switchboard-footprint-empty-")) };
+  const bins = { app: desktopBin, empty: emptyBin };
+  const runs = { app: [], empty: [] };
   try {
     for (let i = 0; i <= starts; i++) {
-      const r = await desktopStart(home);
-      console.log(
-        `  ${i === 0 ? "first start" : `start ${i}`}: interactive ${r.interactiveMs.toFixed(0)} ms after the process started ` +
-          `(relay started +${r.relayMs ?? "?"} ms, page navigation +${r.navigationMs.toFixed(0)} ms, ` +
-          `/api/status answered +${r.statusFetchedMs?.toFixed(0) ?? "?"} ms; WebDriver session ${r.sessionMs} ms, ` +
-          `request → interactive ${r.requestToInteractiveMs} ms); idle RSS ${mb(r.mem.rss)}, PSS ${mb(r.mem.pss)} ` +
-          `(PSS ${r.mem.each.map((p) => `${p.name} ${mb(p.pss)}`).join(", ")})`,
-      );
-      runs.push(r);
+      // Which goes first alternates, so neither always starts on a machine just woken.
+      const order = i % 2 === 0 ? ["app", "empty"] : ["empty", "app"];
+      for (const kind of order) {
+        const r = await desktopStart(kind, bins[kind], homes[kind], i === starts && opts.smaps);
+        describe(`${kind === "app" ? "app" : "empty window"}, ${i === 0 ? "first start" : `start ${i}`}`, r);
+        runs[kind].push(r);
+      }
     }
   } finally {
-    rmSync(home, { recursive: true, force: true });
+    for (const home of Object.values(homes)) rmSync(home, { recursive: true, force: true });
   }
-  const later = runs.slice(1);
-  row("desktop first start → interactive", `${runs[0].interactiveMs.toFixed(0)} ms`);
-  row(`desktop start → interactive, median of ${later.length}`, `${median(later.map((r) => r.interactiveMs)).toFixed(0)} ms`, "< 1.5 s");
-  row(
-    "desktop idle (10 s after interactive), app + WebKit processes: PSS sum, median",
-    mb(median(later.map((r) => r.mem.pss))),
-    "< 200 MB",
-  );
-  row("desktop idle, same processes: RSS sum (shared pages counted in each), median", mb(median(later.map((r) => r.mem.rss))));
+  const later = { app: runs.app.slice(1), empty: runs.empty.slice(1) };
+  const med = (kind, f) => median(later[kind].map(f));
+  row("desktop first start → interactive: app / empty window", `${runs.app[0].interactiveMs.toFixed(0)} / ${runs.empty[0].interactiveMs.toFixed(0)} ms`);
+  const [sa, se] = [med("app", (r) => r.interactiveMs), med("empty", (r) => r.interactiveMs)];
+  row(`desktop start → interactive, median of ${starts}: app / empty window`, `${sa.toFixed(0)} / ${se.toFixed(0)} ms: **${ratio(sa, se)}**`, "≤ 1.3×");
+  const [pa, pe] = [med("app", (r) => r.mem.pss), med("empty", (r) => r.mem.pss)];
+  row(`desktop idle (10 s after interactive), with its WebKit processes: PSS sum, median: app / empty window`, `${mb(pa)} / ${mb(pe)}: **${ratio(pa, pe)}**`, "≤ 1.10×");
+  for (const [role, name] of [["own", "its own process"], ["web", "WebKitWebProcess"], ["network", "WebKitNetworkProcess"]]) {
+    const [a, e] = [med("app", (r) => r.byRole[role]), med("empty", (r) => r.byRole[role])];
+    row(`  of which ${name}: app / empty window`, `${mb(a)} / ${mb(e)} (${a >= e ? "+" : ""}${mb(a - e)})`);
+  }
+  const [ra, re] = [med("app", (r) => r.mem.rss), med("empty", (r) => r.mem.rss)];
+  row("desktop idle RSS sum (shared pages counted in each), median: app / empty window", `${mb(ra)} / ${mb(re)}`);
+  if (opts.smaps) printSmapsDiff(runs.app.at(-1).smaps, runs.empty.at(-1).smaps);
 }
 
 // ---- run ------------------------------------------------------------------------------------
@@ -339,6 +499,7 @@ async function desktopFigures() {
 console.log("Release binaries:");
 row("switchboard-server binary", mb(statSync(serverBin).size / 1024));
 if (desktopBin) row("switchboard (desktop) binary", mb(statSync(desktopBin).size / 1024));
+if (emptyBin) row("empty-window binary (the empty Tauri window)", mb(statSync(emptyBin).size / 1024));
 if (part("server")) await serverFigures();
 if (part("desktop")) await desktopFigures();
 

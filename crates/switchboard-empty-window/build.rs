@@ -1,0 +1,4 @@
+//! Tauri's build step embeds the config and the blank page.
+fn main() {
+    tauri_build::build()
+}
