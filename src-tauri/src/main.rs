@@ -109,7 +109,7 @@ async fn start_relay(app: &tauri::AppHandle) -> Result<RelayHandle, String> {
 
 /// glibc gives each thread that allocates an arena of its own (up to 8 per core), each
 /// keeping the pages it touched; the app's process runs some twenty threads (GTK, WebKit's
-/// UI side, D-Bus, the relay's runtime), nearly all idle. Two arenas cost 2.5 MB less
+/// UI side, D-Bus, the relay's runtime), nearly all idle. Two arenas: 1–2.5 MB less
 /// idle PSS (crates/switchboard-bench/BENCHMARKS.md, "Footprint"). Called before any
 /// thread exists; MALLOC_ARENA_MAX in the environment still wins.
 fn limit_malloc_arenas() {
