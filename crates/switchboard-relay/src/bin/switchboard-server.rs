@@ -177,8 +177,10 @@ async fn main() -> ExitCode {
         );
         tracing_subscriber::EnvFilter::new("info")
     });
+    // Colours only for a terminal: the journal and a log file would keep the escape codes.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     switchboard_relay::log_destination::set(
         switchboard_relay::log_destination::LogDestination::Stderr {

@@ -98,6 +98,10 @@ fn the_environment_picks_json_and_the_default_stays_text() {
         serde_json::from_str::<serde_json::Value>(first).is_err(),
         "the default is text: {first}"
     );
+    assert!(
+        !text.contains('\x1b'),
+        "no colour codes when stderr is no terminal (the journal would keep them): {text}"
+    );
 }
 
 #[test]
