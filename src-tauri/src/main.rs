@@ -40,27 +40,48 @@ fn main() {
         .setup(|app| {
             let log_dir = app.path().app_log_dir().map_err(|e| e.to_string());
             log_file::init(log_dir.as_deref().map_err(Clone::clone));
-            let url = match tauri::async_runtime::block_on(start_relay(app.handle())) {
-                Ok(handle) => {
-                    let admin = handle.admin_url();
-                    println!("Switchboard relay is ready.\n  Admin UI: {admin}");
-                    notifications::start(app.handle(), &handle);
-                    app.manage(Relay(Mutex::new(Some(handle))));
-                    WebviewUrl::External(admin.parse().expect("admin URL is valid"))
-                }
-                Err(message) => {
-                    eprintln!("switchboard: {message}");
-                    app.manage(Relay(Mutex::new(None)));
-                    WebviewUrl::App(format!("index.html#{}", encode_fragment(&message)).into())
-                }
-            };
+            // The window opens at once on the boot page ("Starting…") while the relay
+            // starts beside it (key generation, the sandbox's webhook registration): the
+            // two no longer add up before anything is on screen (BENCHMARKS.md, Footprint).
+            app.manage(Relay(Mutex::new(None)));
             let handle = app.handle().clone();
-            WebviewWindowBuilder::new(app, "main", url)
-                .title("Switchboard")
-                .inner_size(1100.0, 760.0)
-                .min_inner_size(720.0, 480.0)
-                .on_new_window(move |url, features| new_window(&handle, &url, features))
-                .build()?;
+            let window =
+                WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
+                    .title("Switchboard")
+                    .inner_size(1100.0, 760.0)
+                    .min_inner_size(720.0, 480.0)
+                    .on_new_window(move |url, features| new_window(&handle, &url, features))
+                    .build()?;
+            let app = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let target = match start_relay(&app).await {
+                    Ok(handle) => {
+                        let admin = handle.admin_url();
+                        println!("Switchboard relay is ready.\n  Admin UI: {admin}");
+                        notifications::start(&app, &handle);
+                        if let Ok(mut relay) = app.state::<Relay>().0.lock() {
+                            *relay = Some(handle);
+                        }
+                        admin.parse::<tauri::Url>().map_err(|e| e.to_string())
+                    }
+                    Err(message) => {
+                        eprintln!("switchboard: {message}");
+                        // The boot page shows the reason it finds in its fragment.
+                        window.url().map_err(|e| e.to_string()).map(|mut url| {
+                            url.set_fragment(Some(&encode_fragment(&message)));
+                            url
+                        })
+                    }
+                };
+                match target {
+                    Ok(url) => {
+                        if let Err(e) = window.navigate(url) {
+                            eprintln!("switchboard: the window cannot show the relay: {e}");
+                        }
+                    }
+                    Err(e) => eprintln!("switchboard: the window cannot show the relay: {e}"),
+                }
+            });
             Ok(())
         })
         .build(tauri::generate_context!())
