@@ -60,6 +60,7 @@ import type {
   SandboxOffer,
   SandboxQueue,
 } from "./types";
+import { saveFile } from "./files";
 
 /**
  * What a failed call says: the relay's own code, or one of the codes this module gives
@@ -194,14 +195,7 @@ export async function downloadSettingsExport(): Promise<void> {
   if (!response.ok) throw new ApiError(response.status, `http_${response.status}`, `The relay answered ${response.status}.`);
   const disposition = response.headers.get("content-disposition") ?? "";
   const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? "switchboard-settings.json";
-  const url = URL.createObjectURL(await response.blob());
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveFile(name, await response.blob());
 }
 
 /** `text` is the exported file as read from disk; the server checks it. */

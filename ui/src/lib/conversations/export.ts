@@ -10,6 +10,7 @@
 // module is loaded on the first export only (139 kB, 37 kB gzipped), not with the page.
 
 import { findPhoneNumbersInText, type CountryCode } from "libphonenumber-js/min";
+import { saveFile, toCsv } from "../files";
 import type { Conversation, Entry, JsonValue } from "../types";
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
@@ -98,26 +99,15 @@ export function transcriptJson(c: Conversation, transcript: Entry[], mask: boole
   return JSON.stringify(doc, null, 2) + "\n";
 }
 
-function csvCell(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
 export function transcriptCsv(transcript: Entry[], mask: boolean): string {
   const rows = [["time", "lane", "direction", "text"]];
   for (const e of transcript) {
     const text = e.text ?? "";
     rows.push([new Date(e.atMs).toISOString(), e.lane, e.direction, mask ? maskText(text) : text]);
   }
-  return rows.map((r) => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  return toCsv(rows);
 }
 
 export function download(name: string, type: string, text: string) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  saveFile(name, new Blob([text], { type }));
 }
