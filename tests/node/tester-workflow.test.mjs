@@ -102,6 +102,9 @@ test("simulated users and their modes outlive a page change and a reload, with t
   // Closing a user ends their chat; the tester no longer brings it back.
   await h.getByTestId("tester-close").click();
   await until(async () => (await api(page, "GET", `/conversations/${ids[0]}`)).body.conversation.phase === "ended", "Hanna's chat to end");
+  // The panel goes once the page has the relay's answer, which can come a moment after
+  // the relay changed the phase: reloading before that would reload a panel still open.
+  await h.waitFor({ state: "detached", ...WAIT });
   await page.reload();
   await page.getByTestId("tester-session").first().waitFor(WAIT);
   assert.equal(await page.getByTestId("tester-session").count(), 1);
