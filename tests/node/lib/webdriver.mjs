@@ -2,7 +2,7 @@
 // HTTP (no client library), and a bounded wait for the window to catch up.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -68,8 +68,30 @@ export async function stopDriver({ driver, home, session }) {
     driver.kill();
     await exited;
   }
+  // An app the driver failed to close (a session ended under load) would outlive the
+  // test and hold the test runner's output open: end whatever still runs on this home.
+  if (home) killLeftovers(`XDG_DATA_HOME=${join(home, "data")}`);
   // The app may still be flushing caches (e.g. Mesa's shader cache) as it exits.
   if (home) {
     await until("the app's files removed", () => (rmSync(home, { recursive: true, force: true }), true), 15_000);
+  }
+}
+
+/** Kills the processes whose environment holds `entry` (Linux's /proc). */
+function killLeftovers(entry) {
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let environ;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (environ.includes(entry) && Number(pid) !== process.pid) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
   }
 }
