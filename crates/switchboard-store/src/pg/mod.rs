@@ -23,6 +23,7 @@ pub mod outbox;
 mod schema;
 pub mod timers;
 pub mod url;
+pub mod write;
 
 use std::{
     sync::{
@@ -41,6 +42,7 @@ pub use notify::{Notice, PgListener};
 pub use outbox::PgOutbox;
 pub use timers::PgTimers;
 pub use url::DatabaseUrl;
+pub use write::PgWrite;
 
 /// Connections one relay keeps open at most.
 const POOL_SIZE: usize = 16;
