@@ -155,7 +155,7 @@ pub struct HandoverBookkeeping {
 impl HandoverRecord {
     /// A stored record; one that does not read (written by a build that stored another
     /// shape) is left out with a warning rather than failing the whole conversation.
-    fn read(json: &str) -> Option<Self> {
+    pub(crate) fn read(json: &str) -> Option<Self> {
         match serde_json::from_str(json) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -165,7 +165,7 @@ impl HandoverRecord {
         }
     }
 
-    fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 

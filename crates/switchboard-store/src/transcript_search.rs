@@ -118,7 +118,7 @@ pub struct Wanted {
     phrases: Vec<Vec<String>>,
 }
 
-fn tokens(folded: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn tokens(folded: &str) -> impl Iterator<Item = &str> {
     folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())

@@ -5,7 +5,8 @@
 //! relays through per-conversation leases ([`inbox`]), and the outbox taken by one relay
 //! at a time per entry, in order per key ([`outbox`]), and periodic jobs that run once
 //! per period across the cluster ([`timers`]), and `LISTEN/NOTIFY` between relays
-//! ([`notify`]). Nothing above this crate uses it
+//! ([`notify`]), and the conversations and transcripts with their searches
+//! ([`conversations`], [`transcripts`]). Nothing above this crate uses it
 //! yet: the relay still opens SQLite only, and no flag selects PostgreSQL until the
 //! whole store runs on it.
 //!
@@ -15,6 +16,7 @@
 //! a production server across a network needs `tokio-postgres-rustls` (the relay
 //! already builds rustls), which is on the list in docs/postgres.md.
 
+pub mod conversations;
 pub mod deliveries;
 pub mod inbox;
 pub mod migrate;
@@ -22,6 +24,7 @@ pub mod notify;
 pub mod outbox;
 mod schema;
 pub mod timers;
+pub mod transcripts;
 pub mod url;
 pub mod write;
 
@@ -36,6 +39,7 @@ use std::{
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+pub use conversations::PgConversations;
 pub use deliveries::PgDeliveries;
 pub use inbox::{Claimed, PgInbox};
 pub use notify::{Notice, PgListener};
