@@ -14,9 +14,9 @@ use tokio::{
     sync::{mpsc, oneshot},
     task::JoinHandle,
 };
-use tokio_postgres::{AsyncMessage, GenericClient, NoTls};
+use tokio_postgres::{AsyncMessage, GenericClient};
 
-use super::{describe, PgDb, PgError};
+use super::{PgDb, PgError};
 
 /// The listeners' `application_name`, so an operator can tell them apart.
 pub const LISTENER_NAME: &str = "switchboard-listener";
@@ -121,11 +121,10 @@ async fn listen_once(
 ) -> Result<(tokio_postgres::Client, oneshot::Receiver<()>), PgError> {
     let mut config = (*db.config).clone();
     config.application_name(LISTENER_NAME);
-    let connect_failed = |e: tokio_postgres::Error| PgError::Connect {
-        url: db.url().clone(),
-        reason: describe(&e),
-    };
-    let (client, mut connection) = config.connect(NoTls).await.map_err(connect_failed)?;
+    let (client, mut connection) = config
+        .connect(db.tls.clone())
+        .await
+        .map_err(|e| db.connect_error(&e))?;
     let instance = db.instance().to_string();
     let (ended_tx, ended) = oneshot::channel::<()>();
     // The connection is driven here (its messages read), the client kept alive beside it.
