@@ -12,9 +12,9 @@
 //!
 //! Driver: `tokio-postgres` (the rust-postgres project: plain async client, no macros
 //! and no database needed at build time, few dependencies — a short build on two cores)
-//! with `deadpool-postgres`, its widely used pool. No TLS yet: the tests use loopback;
-//! a production server across a network needs `tokio-postgres-rustls` (the relay
-//! already builds rustls), which is on the list in docs/postgres.md.
+//! with `deadpool-postgres`, its widely used pool. TLS with rustls, set by the URL's
+//! `sslmode` and `sslrootcert` as libpq's are ([`tls`]), on every connection: the pool's,
+//! the migration's and the listener's.
 
 pub mod conversations;
 pub mod deliveries;
@@ -24,6 +24,7 @@ pub mod notify;
 pub mod outbox;
 mod schema;
 pub mod timers;
+pub mod tls;
 pub mod transcripts;
 pub mod url;
 pub mod write;
@@ -37,7 +38,7 @@ use std::{
 };
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use conversations::PgConversations;
 pub use deliveries::PgDeliveries;
@@ -45,6 +46,7 @@ pub use inbox::{Claimed, PgInbox};
 pub use notify::{Notice, PgListener};
 pub use outbox::PgOutbox;
 pub use timers::PgTimers;
+pub use tls::{SslMode, TlsSettings};
 pub use url::DatabaseUrl;
 pub use write::PgWrite;
 
@@ -105,6 +107,8 @@ pub struct PgDb {
     pool: Pool,
     /// For connections of their own (the listener's), outside the pool.
     config: Arc<tokio_postgres::Config>,
+    tls: MakeRustlsConnect,
+    tls_settings: Arc<TlsSettings>,
     url: Arc<DatabaseUrl>,
     instance: Arc<str>,
 }
@@ -123,13 +127,16 @@ impl PgDb {
     /// reason, and the URL without its password, when the server cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, PgError> {
         let url = DatabaseUrl::new(url);
-        let mut config: tokio_postgres::Config =
-            url.secret()
-                .parse()
-                .map_err(|e: tokio_postgres::Error| PgError::BadUrl {
-                    url: url.clone(),
-                    reason: e.to_string(),
-                })?;
+        let bad_url = |reason: String| PgError::BadUrl {
+            url: url.clone(),
+            reason,
+        };
+        let (tls_settings, driver_url) = TlsSettings::split(url.secret()).map_err(bad_url)?;
+        let mut config: tokio_postgres::Config = driver_url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| bad_url(e.to_string()))?;
+        tls_settings.apply(&mut config);
+        let tls = tls_settings.connector().map_err(bad_url)?;
         config.connect_timeout(CONNECT_TIMEOUT);
         if config.get_application_name().is_none() {
             config.application_name("switchboard");
@@ -137,11 +144,10 @@ impl PgDb {
         let instance: Arc<str> = instance_id().into();
 
         // Migrations run on a connection of their own, which holds the session lock.
-        let (mut client, connection) =
-            config.connect(NoTls).await.map_err(|e| PgError::Connect {
-                url: url.clone(),
-                reason: describe(&e),
-            })?;
+        let (mut client, connection) = config
+            .connect(tls.clone())
+            .await
+            .map_err(|e| connect_error(&url, &tls_settings, &e))?;
         let driver = tokio::spawn(connection);
         let migrated = migrate::run(&mut client, &instance).await;
         drop(client);
@@ -150,7 +156,7 @@ impl PgDb {
 
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -165,6 +171,8 @@ impl PgDb {
         Ok(Self {
             pool,
             config: Arc::new(config),
+            tls,
+            tls_settings: Arc::new(tls_settings),
             url: Arc::new(url),
             instance,
         })
@@ -188,12 +196,31 @@ impl PgDb {
     /// A connection from the pool.
     pub async fn client(&self) -> Result<deadpool_postgres::Object, PgError> {
         self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(e) => PgError::Connect {
-                url: (*self.url).clone(),
-                reason: describe(&e),
-            },
+            deadpool_postgres::PoolError::Backend(e) => self.connect_error(&e),
             other => PgError::Pool(other.to_string()),
         })
+    }
+
+    /// The sslmode in force (from the URL, `prefer` if it names none).
+    pub fn ssl_mode(&self) -> SslMode {
+        self.tls_settings.mode
+    }
+
+    /// A connection failure, its reason plain and the URL without its password.
+    fn connect_error(&self, e: &tokio_postgres::Error) -> PgError {
+        connect_error(&self.url, &self.tls_settings, e)
+    }
+}
+
+fn connect_error(url: &DatabaseUrl, tls: &TlsSettings, e: &tokio_postgres::Error) -> PgError {
+    // What the server said (a refused login) is its own; the TLS cases get plain words.
+    let reason = match e.as_db_error() {
+        Some(_) => describe(e),
+        None => tls::explain(describe(e), tls),
+    };
+    PgError::Connect {
+        url: url.clone(),
+        reason,
     }
 }
 
