@@ -6,7 +6,8 @@
 //! at a time per entry, in order per key ([`outbox`]), and periodic jobs that run once
 //! per period across the cluster ([`timers`]), and `LISTEN/NOTIFY` between relays
 //! ([`notify`]), and the conversations and transcripts with their searches
-//! ([`conversations`], [`transcripts`]). Nothing above this crate uses it
+//! ([`conversations`], [`transcripts`]), and the write unit: an event's writes committed
+//! in one transaction with its lease-fenced mark ([`unit`]). Nothing above this crate uses it
 //! yet: the relay still opens SQLite only, and no flag selects PostgreSQL until the
 //! whole store runs on it.
 //!
@@ -26,6 +27,7 @@ mod schema;
 pub mod timers;
 pub mod tls;
 pub mod transcripts;
+pub mod unit;
 pub mod url;
 pub mod write;
 
@@ -47,6 +49,7 @@ pub use notify::{Notice, PgListener};
 pub use outbox::PgOutbox;
 pub use timers::PgTimers;
 pub use tls::{SslMode, TlsSettings};
+pub use unit::{next_ids, PgUnit};
 pub use url::DatabaseUrl;
 pub use write::PgWrite;
 
@@ -97,6 +100,9 @@ pub enum PgError {
          {conversation:?} was taken over, or the event was completed already"
     )]
     LeaseLost { conversation: String },
+    /// Ids were asked of a table that has no `id` sequence.
+    #[error("the PostgreSQL table {table:?} has no id sequence to take ids from")]
+    NoSequence { table: String },
 }
 
 /// A pool of connections to one PostgreSQL database whose schema is up to date; cheap to
