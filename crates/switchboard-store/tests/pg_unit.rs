@@ -199,7 +199,7 @@ async fn a_lease_lost_mid_unit_rolls_back_everything_and_nothing_is_heard() {
     unit.write(outbox_insert(ids[0], "c1"));
     unit.write(meta_insert("a-was-here", "yes"));
     // Still inside the unit's transaction when B takes over.
-    unit.write(PgWrite::new("SELECT pg_sleep(0.8)", vec![]));
+    unit.write(PgWrite::new("SELECT pg_sleep(1.2)", vec![]));
     unit.publish(changed("c1"));
     unit.outbox_added();
     let inbox_b = PgInbox::new(b.clone(), Duration::from_secs(30));
