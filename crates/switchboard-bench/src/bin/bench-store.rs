@@ -7,8 +7,11 @@
 //! `cargo run --release -p switchboard-bench --bin bench-store -- [--conversations N] [--messages M] [--runs R]`
 //! `… --bin bench-store -- --seed-only DIR` writes DIR/switchboard.db and exits (for the UI
 //! render benchmark, tests/node/bench/render.bench.mjs).
+//! `… --bin bench-store -- --database postgres://…` also copies the same data into that
+//! (empty) PostgreSQL database and times the same list and transcript queries there.
 //! See crates/switchboard-bench/BENCHMARKS.md.
 
+mod pgstore;
 mod seed;
 
 use std::{
@@ -45,6 +48,9 @@ struct Args {
     /// Only write DIR/switchboard.db (and print what is in it as JSON), then exit.
     #[arg(long, value_name = "DIR")]
     seed_only: Option<PathBuf>,
+    /// Also on PostgreSQL: an empty database the benchmark fills with the same data.
+    #[arg(long, value_name = "postgres://…")]
+    database: Option<String>,
 }
 
 fn main() {
@@ -169,6 +175,23 @@ async fn bench(args: &Args) {
     println!("query plans (EXPLAIN QUERY PLAN):");
     for (label, plan) in plans {
         println!("  {label}: {}", plan.join("; "));
+    }
+    if let Some(url) = &args.database {
+        let thousand = seeded
+            .thousand
+            .clone()
+            .unwrap_or_else(|| seeded.longest.0.clone());
+        pgstore::bench(
+            url,
+            &dir.join("switchboard.db"),
+            &state.engine.store,
+            args.runs,
+            args.page,
+            &seeded.surname.to_lowercase(),
+            &rare,
+            &thousand,
+        )
+        .await;
     }
     relay.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
