@@ -668,3 +668,65 @@ on_both_backends!(
     a_common_word_is_found_as_the_index_finds_it,
     a_search_pages_by_keyset_and_keeps_its_filters,
 );
+
+/// The writes as data: a save and two lines collected in a write unit, under ids taken
+/// from the sequence first, commit together and read back as the immediate methods
+/// write them; a later save of the same row in the unit replaces the earlier one.
+#[tokio::test]
+async fn the_writes_as_data_commit_in_a_unit() {
+    use switchboard_store::pg::{conversations as pgc, PgUnit};
+    let Some(test_db) = common::test_database("conversation_writes_in_a_unit").await else {
+        return;
+    };
+    let db = PgDb::connect(&test_db.url).await.unwrap();
+    let store = PgConversations::new(db.clone());
+    let ids = store.next_entry_ids(2).await.unwrap();
+    assert!(ids[0] < ids[1]);
+    let mut c = conv("u1", Mode::Endpoint, Phase::Bot, 10, "Zoë");
+    let mut unit = PgUnit::new();
+    unit.write_row("conversations u1", pgc::save_write(&c));
+    let lines: Vec<Entry> = ids
+        .iter()
+        .zip(["Bonjour", "Où est mon colis ?"])
+        .map(|(id, text)| Entry {
+            id: *id,
+            conversation_id: "u1".into(),
+            lane: Lane::User,
+            direction: Direction::In,
+            text: text.into(),
+            payload: serde_json::Value::Null,
+            at_ms: 11,
+        })
+        .collect();
+    for line in &lines {
+        unit.write(pgc::add_entry_write(line, None, None));
+    }
+    c.phase = Phase::Queued;
+    unit.write_row("conversations u1", pgc::save_write(&c));
+    assert!(
+        store.get("u1").await.unwrap().is_none(),
+        "nothing before the commit"
+    );
+    unit.commit(&db).await.unwrap();
+    assert_eq!(store.get("u1").await.unwrap().unwrap().phase, Phase::Queued);
+    let read: Vec<(i64, String)> = store
+        .transcript("u1", 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.text))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            (ids[0], "Bonjour".into()),
+            (ids[1], "Où est mon colis ?".into())
+        ]
+    );
+    assert_eq!(search(&store, "colis").await.len(), 1);
+    // The next line the store adds on its own takes the sequence's next id.
+    let next = Store::add_entry(&store, "u1", Lane::Bot, "ok", 12).await;
+    assert!(next.id > ids[1]);
+    drop((store, db));
+    test_db.drop_database().await;
+}

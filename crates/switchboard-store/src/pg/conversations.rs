@@ -251,19 +251,10 @@ impl PgConversations {
         Ok(())
     }
 
-    /// `n` new transcript line ids from the table's sequence, in one query.
+    /// `n` new transcript line ids from the table's sequence, in one query
+    /// ([`super::next_ids`]).
     pub async fn next_entry_ids(&self, n: usize) -> Result<Vec<i64>, PgError> {
-        let rows = self
-            .db
-            .client()
-            .await?
-            .query(
-                "SELECT nextval(pg_get_serial_sequence('messages', 'id'))
-                 FROM generate_series(1, $1::BIGINT)",
-                &[&(n as i64)],
-            )
-            .await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        self.db.next_ids("messages", n).await
     }
 
     /// Adds a transcript line ([`add_entry_write`]) under an id from the sequence.

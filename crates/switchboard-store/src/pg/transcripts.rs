@@ -89,6 +89,14 @@ pub enum Matches {
 
 impl Matches {
     pub async fn find(c: &Object, query: &str, common_after: usize) -> Result<Self, PgError> {
+        // Each matching line read costs a heap visit on PostgreSQL (2-8 µs, against
+        // SQLite's 0.2 µs for a rowid): when the planner's estimate, from the lexemes'
+        // statistics, already says a common word, the lines are not read at all.
+        if estimate(c, query).await? > common_after as f64 {
+            return Ok(Self::Common {
+                query: query.to_string(),
+            });
+        }
         let limit = i64::try_from(common_after)
             .unwrap_or(i64::MAX)
             .saturating_add(1);
@@ -183,8 +191,37 @@ impl Matches {
     }
 }
 
+/// How many lines the planner expects `query` to match (`EXPLAIN`'s row estimate).
+async fn estimate(c: &Object, query: &str) -> Result<f64, PgError> {
+    let plan = c
+        .query(
+            "EXPLAIN SELECT 1 FROM messages WHERE search_words @@ to_tsquery('simple', $1)",
+            &[&query],
+        )
+        .await?;
+    let top: String = plan.first().map(|r| r.get(0)).unwrap_or_default();
+    Ok(plan_rows(&top).unwrap_or(0.0))
+}
+
+/// `rows=N` of a plan line.
+fn plan_rows(line: &str) -> Option<f64> {
+    let rest = &line[line.find(" rows=")? + 6..];
+    rest[..rest.find(' ').unwrap_or(rest.len())].parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_plans_row_estimate_is_read() {
+        assert_eq!(
+            super::plan_rows(
+                "Bitmap Heap Scan on messages  (cost=323.30..49452.35 rows=31910 width=4)"
+            ),
+            Some(31910.0)
+        );
+        assert_eq!(super::plan_rows("Result"), None);
+    }
+
     use super::*;
 
     #[test]
