@@ -131,9 +131,11 @@ impl Matches {
                 "id = ANY($?::TEXT[])",
                 Box::new(newest.keys().cloned().collect::<Vec<String>>()),
             ),
+            // `OFFSET 0` keeps it a test per conversation walked: without it the planner
+            // may hash every matching line of the table first, the cost the walk avoids.
             Self::Common { query } => (
                 "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id
-                    AND m.search_words @@ to_tsquery('simple', $?::TEXT))",
+                    AND m.search_words @@ to_tsquery('simple', $?::TEXT) OFFSET 0)",
                 Box::new(query.clone()),
             ),
         }
@@ -163,12 +165,15 @@ impl Matches {
                 .await?
             }
             Self::Common { query } => {
+                // Each conversation's lines newest first, stopping at the first match (a
+                // long transcript is not read whole for a word near its end).
                 c.query(
-                    "SELECT DISTINCT ON (conversation_id)
-                        conversation_id, id, author_type, COALESCE(text, ''), created_at_ms
-                     FROM messages WHERE conversation_id = ANY($1)
-                       AND search_words @@ to_tsquery('simple', $2)
-                     ORDER BY conversation_id, id DESC",
+                    "SELECT page.id, m.id, m.author_type, COALESCE(m.text, ''), m.created_at_ms
+                     FROM unnest($1::TEXT[]) AS page(id)
+                     CROSS JOIN LATERAL (SELECT id, author_type, text, created_at_ms
+                         FROM messages WHERE conversation_id = page.id
+                           AND search_words @@ to_tsquery('simple', $2)
+                         ORDER BY id DESC LIMIT 1) m",
                     &[&conversation_ids, &query],
                 )
                 .await?
