@@ -6,7 +6,8 @@
 //! at a time per entry, in order per key ([`outbox`]), and periodic jobs that run once
 //! per period across the cluster ([`timers`]), and `LISTEN/NOTIFY` between relays
 //! ([`notify`]), and the conversations and transcripts with their searches
-//! ([`conversations`], [`transcripts`]), and the write unit: an event's writes committed
+//! ([`conversations`], [`transcripts`]), the Copilot sessions ([`copilot`]), and
+//! the write unit: an event's writes committed
 //! in one transaction with its lease-fenced mark ([`unit`]). Nothing above this crate uses it
 //! yet: the relay still opens SQLite only, and no flag selects PostgreSQL until the
 //! whole store runs on it.
@@ -18,6 +19,7 @@
 //! the migration's and the listener's.
 
 pub mod conversations;
+pub mod copilot;
 pub mod deliveries;
 pub mod inbox;
 pub mod migrate;
@@ -43,6 +45,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use conversations::PgConversations;
+pub use copilot::PgCopilotSessions;
 pub use deliveries::PgDeliveries;
 pub use inbox::{Claimed, PgInbox};
 pub use notify::{Notice, PgListener};

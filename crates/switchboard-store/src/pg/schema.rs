@@ -143,4 +143,30 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         WHERE operation = 'createConversation' AND status = 'delivered';
     CREATE INDEX outbox_creating ON outbox(id)
         WHERE operation = 'createConversation' AND status IN ('pending', 'sending');",
+    // 6: Copilot sessions (crate::copilot; crate::pg::copilot), deleted with their
+    // conversation by a trigger as on SQLite (a session may be written before its
+    // conversation's row, so no foreign key); and what the analytics read transcript
+    // lines through (crate::analytics; crate::pg::analytics): the rule a bot line names
+    // as a generated column (the payload is always JSON: serde writes it) with a
+    // partial index, and a partial index of the handover notes.
+    "CREATE TABLE copilot_sessions (
+        conversation_id TEXT PRIMARY KEY,
+        token_hash      TEXT NOT NULL,
+        created_at_ms   BIGINT NOT NULL,
+        revoked_at_ms   BIGINT
+    );
+    CREATE FUNCTION copilot_sessions_go_with_conversation() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM copilot_sessions WHERE conversation_id = OLD.id;
+        RETURN OLD;
+    END $$;
+    CREATE TRIGGER copilot_sessions_go_with_conversation AFTER DELETE ON conversations
+        FOR EACH ROW EXECUTE FUNCTION copilot_sessions_go_with_conversation();
+    ALTER TABLE messages ADD COLUMN rule TEXT GENERATED ALWAYS AS (
+        CASE WHEN author_type = 'bot' THEN (payload_json::jsonb) ->> 'rule' END) STORED;
+    CREATE INDEX messages_rule ON messages(conversation_id, rule)
+        WHERE author_type = 'bot' AND rule IS NOT NULL;
+    CREATE INDEX messages_handover ON messages(conversation_id, text)
+        WHERE author_type = 'system' AND substr(text, 1, 18) = 'Handover to queue ';",
 ];
