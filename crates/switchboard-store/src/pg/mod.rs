@@ -6,8 +6,8 @@
 //! at a time per entry, in order per key ([`outbox`]), and periodic jobs that run once
 //! per period across the cluster ([`timers`]), and `LISTEN/NOTIFY` between relays
 //! ([`notify`]), and the conversations and transcripts with their searches
-//! ([`conversations`], [`transcripts`]), the Copilot sessions ([`copilot`]), and
-//! the write unit: an event's writes committed
+//! ([`conversations`], [`transcripts`]), the Copilot sessions ([`copilot`]), the
+//! analytics' figures ([`analytics`]), and the write unit: an event's writes committed
 //! in one transaction with its lease-fenced mark ([`unit`]). Nothing above this crate uses it
 //! yet: the relay still opens SQLite only, and no flag selects PostgreSQL until the
 //! whole store runs on it.
@@ -18,6 +18,7 @@
 //! `sslmode` and `sslrootcert` as libpq's are ([`tls`]), on every connection: the pool's,
 //! the migration's and the listener's.
 
+pub mod analytics;
 pub mod conversations;
 pub mod copilot;
 pub mod deliveries;
