@@ -7,7 +7,7 @@
 //! per period across the cluster ([`timers`]), and `LISTEN/NOTIFY` between relays
 //! ([`notify`]), and the conversations and transcripts with their searches
 //! ([`conversations`], [`transcripts`]), the Copilot sessions ([`copilot`]), the
-//! analytics' figures ([`analytics`]), and the write unit: an event's writes committed
+//! analytics' figures ([`analytics`]), retention ([`retention`]), and the write unit: an event's writes committed
 //! in one transaction with its lease-fenced mark ([`unit`]). Nothing above this crate uses it
 //! yet: the relay still opens SQLite only, and no flag selects PostgreSQL until the
 //! whole store runs on it.
@@ -26,6 +26,7 @@ pub mod inbox;
 pub mod migrate;
 pub mod notify;
 pub mod outbox;
+pub mod retention;
 mod schema;
 pub mod timers;
 pub mod tls;
@@ -51,6 +52,7 @@ pub use deliveries::PgDeliveries;
 pub use inbox::{Claimed, PgInbox};
 pub use notify::{Notice, PgListener};
 pub use outbox::PgOutbox;
+pub use retention::PgRetention;
 pub use timers::PgTimers;
 pub use tls::{SslMode, TlsSettings};
 pub use unit::{next_ids, PgUnit};
