@@ -64,12 +64,12 @@ const ADD_ENTRY: &str = "INSERT INTO messages (id, conversation_id, direction, a
 
 /// The outbox's answer to a handover's create names the 8x8 conversation (SQLite:
 /// `crate::outbox::KEY_OF_CREATED`; the `outbox_created` index).
-const KEY_OF_CREATED: &str = "SELECT ordering_key FROM outbox
+pub(super) const KEY_OF_CREATED: &str = "SELECT ordering_key FROM outbox
     WHERE operation = 'createConversation' AND status = 'delivered'
       AND (response_json::jsonb) ->> 'conversationId' = $1
     ORDER BY id DESC LIMIT 1";
 
-const CREATES_IN_FLIGHT: &str = "SELECT EXISTS(SELECT 1 FROM outbox
+pub(super) const CREATES_IN_FLIGHT: &str = "SELECT EXISTS(SELECT 1 FROM outbox
     WHERE operation = 'createConversation' AND status IN ('pending', 'sending'))";
 
 /// The write that saves `conv` whole (insert or replace), for the write unit.

@@ -17,7 +17,10 @@ use switchboard_types::OutboxStatus;
 
 use crate::outbox::{AttemptOutcome, OutboxEntry};
 
-use super::{PgDb, PgError};
+use super::{
+    conversations::{CREATES_IN_FLIGHT, KEY_OF_CREATED},
+    PgDb, PgError,
+};
 
 const NOW_MS: &str = "(extract(epoch FROM statement_timestamp()) * 1000)::BIGINT";
 
@@ -180,6 +183,59 @@ impl PgOutbox {
             )
             .await?;
         Ok(row.as_ref().map(entry))
+    }
+
+    /// Newest first; `before` an id for paging (as SQLite's `Outbox::list`, the
+    /// inspector's page).
+    pub async fn list(&self, limit: u32, before: Option<i64>) -> Result<Vec<OutboxEntry>, PgError> {
+        let before = before.unwrap_or(i64::MAX);
+        let rows = self
+            .db
+            .client()
+            .await?
+            .query(
+                &format!("SELECT {COLUMNS} FROM outbox WHERE id < $1 ORDER BY id DESC LIMIT $2"),
+                &[&before, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(entry).collect())
+    }
+
+    /// Entries not yet delivered or failed (`pending` or `sending`, whichever relay).
+    pub async fn open_count(&self) -> Result<i64, PgError> {
+        Ok(self
+            .db
+            .client()
+            .await?
+            .query_one(
+                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')",
+                &[],
+            )
+            .await?
+            .get(0))
+    }
+
+    /// The ordering key (the local conversation) of the delivered create that 8x8
+    /// answered with `conversation_id` (the `outbox_created` index).
+    pub async fn key_of_created(&self, conversation_id: &str) -> Result<Option<String>, PgError> {
+        let row = self
+            .db
+            .client()
+            .await?
+            .query_opt(KEY_OF_CREATED, &[&conversation_id])
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Whether a create is still on its way on any relay (its 8x8 id not known yet).
+    pub async fn creates_in_flight(&self) -> Result<bool, PgError> {
+        Ok(self
+            .db
+            .client()
+            .await?
+            .query_one(CREATES_IN_FLIGHT, &[])
+            .await?
+            .get(0))
     }
 }
 
