@@ -26,6 +26,7 @@ pub mod eventlog;
 mod events;
 pub mod faults;
 mod indicators;
+pub mod key_file;
 mod messages;
 mod paging;
 mod routes;

@@ -117,6 +117,22 @@ impl Keyring {
         Ok(ring)
     }
 
+    /// A keyring whose signing key is `key` under `kid` (a key kept between starts,
+    /// `crate::key_file`).
+    pub(crate) fn from_key(kid: String, key: RsaPrivateKey) -> Self {
+        Self {
+            bits: key.size() * 8,
+            keys: RwLock::new(vec![KeyEntry { kid, key }]),
+        }
+    }
+
+    /// The signing key and its `kid`.
+    pub(crate) fn current(&self) -> (String, RsaPrivateKey) {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let entry = keys.last().expect("a keyring always holds a key");
+        (entry.kid.clone(), entry.key.clone())
+    }
+
     /// Adds a new key and makes it the signing key; returns its `kid`.
     pub fn rotate(&self) -> Result<String, SigningError> {
         let key = RsaPrivateKey::new(&mut rand::thread_rng(), self.bits)?;

@@ -78,6 +78,8 @@ pub enum RelayError {
     Db(#[from] DbError),
     #[error("the sandbox (8x8 emulator) did not start: {0}")]
     Sandbox(#[from] chat_gateway_sim::SimError),
+    #[error("the sandbox (8x8 emulator) did not start: {0}")]
+    SandboxKey(#[from] chat_gateway_sim::key_file::KeyFileError),
 }
 
 fn describe(errors: &[FieldError]) -> String {
@@ -204,11 +206,23 @@ impl RelayHandle {
     }
 }
 
+/// The sandbox's signing key, kept in the data directory between starts
+/// (`chat_gateway_sim::key_file`).
+pub const SANDBOX_KEY_FILE: &str = "sandbox-signing-key.json";
+
 pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     crate::data_dir::make_private(&config.data_dir).map_err(|source| RelayError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;
+
+    // The sandbox's signing key is read (or, on the first start, generated: up to a few
+    // hundred ms) beside the rest of the start instead of before the emulator starts.
+    let run_sandbox = config.sandbox != SandboxMode::Off;
+    let sandbox_key = run_sandbox.then(|| {
+        let path = config.data_dir.join(SANDBOX_KEY_FILE);
+        tokio::task::spawn_blocking(move || chat_gateway_sim::key_file::load_or_create(&path))
+    });
 
     // Bind first: a taken port is the most common start failure, and nothing else should
     // have happened (sandbox started, files written) when it is reported.
@@ -239,18 +253,20 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let outbox = Arc::new(Outbox::new(db.clone()));
     outbox.set_attempt_observer(inbox.metrics.attempt_observer());
 
-    let run_sandbox = config.sandbox != SandboxMode::Off;
-    let sim = if run_sandbox {
-        let seed = chat_gateway_sim::Seed::sandbox();
-        Some(
-            chat_gateway_sim::start(chat_gateway_sim::SimConfig::new(
+    let sim = match sandbox_key {
+        Some(key) => {
+            // Only a panic in the key's task ends it early; it goes on as the panic.
+            let key = key
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+            let mut sim_config = chat_gateway_sim::SimConfig::new(
                 (Ipv4Addr::LOCALHOST, 0).into(),
-                seed,
-            ))
-            .await?,
-        )
-    } else {
-        None
+                chat_gateway_sim::Seed::sandbox(),
+            );
+            sim_config.keyring = Some(Arc::new(key));
+            Some(chat_gateway_sim::start(sim_config).await?)
+        }
+        None => None,
     };
 
     let (stop, stopped) = watch::channel(false);
