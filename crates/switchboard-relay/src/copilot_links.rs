@@ -193,10 +193,23 @@ pub async fn link_for(
 /// Opens the conversation's session (or reuses the one it has) and builds its link.
 /// `None` when the Copilot is off, signed links have no secret yet, or the store fails
 /// (the handover goes on without a link; the log says why).
+/// The Copilot page's sentiment lexicon and phone-number metadata (≈ 0.1 s of CPU and a
+/// few MB) load with the first link handed out, which the agent opens only after it: the
+/// first agent still does not wait for them, and a start no longer pays for them while
+/// the window loads its first page, nor keeps them in a relay that never hands over
+/// (crates/switchboard-bench/BENCHMARKS.md, "Footprint").
+fn warm_up_once() {
+    static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !STARTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tokio::task::spawn_blocking(switchboard_copilot::warm_up);
+    }
+}
+
 pub async fn open_link(state: &RelayState, conv: &Conversation) -> Option<String> {
     if !state.settings().handover.copilot.enabled {
         return None;
     }
+    warm_up_once();
     let sessions = sessions(state);
     let existing = match sessions.get(&conv.id).await {
         Ok(s) => s,

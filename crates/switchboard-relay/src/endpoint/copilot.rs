@@ -82,9 +82,6 @@ pub fn router(state: Arc<RelayState>) -> Router {
         model: Arc::default(),
     };
     spawn_limiter_cleanup(&copilot);
-    // The sentiment lexicon and phone-number metadata load now, not while the first
-    // agent waits for their page.
-    tokio::task::spawn_blocking(switchboard_copilot::warm_up);
     Router::new()
         .route("/copilot/", get(page))
         .route("/copilot", get(to_page))
