@@ -263,9 +263,10 @@ const READY = {
   const live = document.querySelector('[data-testid=live-state]');
   const ready = !!state && state.textContent.trim() === 'Running' && !!live && live.textContent.trim() === 'Live';
   const status = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/status'));
-  return { ready, timeOrigin: performance.timeOrigin, statusFetched: status ? status.responseEnd : null };`,
+  const hello = performance.getEntriesByName('switchboard:live')[0];
+  return { ready, timeOrigin: performance.timeOrigin, statusFetched: status ? status.responseEnd : null, liveAt: hello ? hello.startTime : null };`,
   empty: `
-  return { ready: document.documentElement.dataset.state === 'interactive', timeOrigin: performance.timeOrigin, statusFetched: null };`,
+  return { ready: document.documentElement.dataset.state === 'interactive', timeOrigin: performance.timeOrigin, statusFetched: null, liveAt: null };`,
 };
 
 /** Which of the three kinds of process a pid is: the program itself, WebKit's page or network process. */
@@ -390,6 +391,8 @@ async function desktopStart(kind, bin, home, withSmaps) {
     relayMs: relayStartedAt === null ? null : relayStartedAt - appStartedAt,
     navigationMs: probe.timeOrigin - appStartedAt,
     statusFetchedMs: probe.statusFetched === null ? null : probe.timeOrigin + probe.statusFetched - appStartedAt,
+    // The UI marks when its live feed said hello (ui/src/lib/api.ts).
+    liveMs: probe.liveAt === null ? null : probe.timeOrigin + probe.liveAt - appStartedAt,
     mem,
     byRole,
     smaps,
@@ -423,7 +426,9 @@ async function endAll(pids) {
 
 function describe(label, r) {
   const relay = r.relayMs === null ? "" : `relay started +${r.relayMs} ms, `;
-  const status = r.statusFetchedMs === null ? "" : `, /api/status answered +${r.statusFetchedMs.toFixed(0)} ms`;
+  const status =
+    (r.statusFetchedMs === null ? "" : `, /api/status answered +${r.statusFetchedMs.toFixed(0)} ms`) +
+    (r.liveMs === null ? "" : `, live feed +${r.liveMs.toFixed(0)} ms`);
   console.log(
     `  ${label}: interactive ${r.interactiveMs.toFixed(0)} ms after the process started ` +
       `(${relay}page navigation +${r.navigationMs.toFixed(0)} ms${status}; WebDriver session ${r.sessionMs} ms, ` +

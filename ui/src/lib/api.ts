@@ -269,7 +269,11 @@ export function subscribe(
   // An EventSource sends no headers: the live stream alone takes the token in its query.
   const source = new EventSource(`/api/events?access_token=${encodeURIComponent(accessToken())}`);
   onState("connecting");
-  source.addEventListener("hello", () => onState("live"));
+  source.addEventListener("hello", () => {
+    // When the feed first went live, for the footprint benchmark's start-up breakdown.
+    performance.mark("switchboard:live");
+    onState("live");
+  });
   source.addEventListener("relay", (e) => {
     onEvent(JSON.parse((e as MessageEvent<string>).data) as Envelope);
   });
