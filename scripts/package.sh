@@ -27,12 +27,21 @@ ensure_npm ui
 mkdir -p "$OUT"
 rm -f "$OUT"/*.deb
 
+target="${CARGO_TARGET_DIR:-$ROOT/target}"
 say "Desktop package (Tauri bundler, $profile)"
 tauri_args=(build --ci --bundles deb)
-[ "$profile" = debug ] && tauri_args+=(--debug)
-rm -rf "target/$profile/bundle/deb"
+if [ "$profile" = debug ]; then
+  tauri_args+=(--debug)
+  desktop_dir=debug
+else
+  # The desktop app is built for size (Cargo.toml's `desktop` profile: a third less code
+  # mapped at idle, BENCHMARKS.md "Footprint"); the server keeps `release`, built for speed.
+  tauri_args+=(-- --profile desktop)
+  desktop_dir=desktop
+fi
+rm -rf "$target/$desktop_dir/bundle/deb"
 ui/node_modules/.bin/tauri "${tauri_args[@]}"
-desktop_deb=$(ls "target/$profile/bundle/deb/"*.deb)
+desktop_deb=$(ls "$target/$desktop_dir/bundle/deb/"*.deb)
 # Tauri names it after productName (Switchboard_0.1.0_amd64.deb); the Debian package is
 # "switchboard", so the file is named like the server's.
 version=$(dpkg-deb -f "$desktop_deb" Version)
@@ -42,12 +51,12 @@ cp "$desktop_deb" "$OUT/switchboard_${version}_${arch}.deb"
 say "Server package ($profile)"
 if [ "$profile" = release ]; then
   cargo build --release --quiet -p switchboard-relay --bin switchboard-server
-  bash packaging/server/build-deb.sh target/release/switchboard-server "$version" "$OUT"
+  bash packaging/server/build-deb.sh "$target/release/switchboard-server" "$version" "$OUT"
 else
   # The test command's own build (cargo build --bins): with the same packages selected,
   # cargo finds it fresh instead of rebuilding with other features.
   cargo build --quiet --bins
-  bash packaging/server/build-deb.sh target/debug/switchboard-server "$version" "$OUT" fast
+  bash packaging/server/build-deb.sh "$target/debug/switchboard-server" "$version" "$OUT" fast
 fi
 
 say "Packages in $OUT ($((SECONDS - started)) s)"
