@@ -122,6 +122,8 @@ async fn start_relay(app: &tauri::AppHandle) -> Result<RelayHandle, String> {
         sandbox: env_or::<SandboxMode>("SWITCHBOARD_SANDBOX", "auto")?,
         public_base_url: std::env::var("SWITCHBOARD_PUBLIC_URL").ok(),
         shell: "desktop".into(),
+        // The desktop app keeps its embedded SQLite file; PostgreSQL is for servers.
+        database_url: None,
     };
     switchboard_relay::start(config)
         .await

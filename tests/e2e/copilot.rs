@@ -222,13 +222,19 @@ async fn wrong_expired_revoked_and_badly_signed_links_get_the_same_404() {
     );
     let long_ago = switchboard_types::now_ms() - 25 * 3_600_000;
     let id = gone.clone();
-    env.relay.handle.state.db.blocking(move |c| {
-        c.execute(
-            "UPDATE conversations SET ended_at_ms = ?1 WHERE id = ?2",
-            rusqlite::params![long_ago, id],
-        )
-        .unwrap()
-    });
+    env.relay
+        .handle
+        .state
+        .db
+        .sqlite()
+        .expect("the e2e relay runs on SQLite")
+        .blocking(move |c| {
+            c.execute(
+                "UPDATE conversations SET ended_at_ms = ?1 WHERE id = ?2",
+                rusqlite::params![long_ago, id],
+            )
+            .unwrap()
+        });
     refused("an expired link", gone_pairs).await;
 
     // Revoked from the admin API: refused at once; the admin view says when.

@@ -25,7 +25,8 @@ use std::{sync::Arc, time::Duration};
 use serde::Serialize;
 use switchboard_settings::Settings;
 use switchboard_store::{
-    ConversationStore, Db, DbError, InboxQueue, Outbox, OutboxError, QueuedEvent,
+    pg::PgError, write_unit::Completion, ConversationStore, Database, DbError, InboxQueue, Outbox,
+    OutboxError, QueuedEvent,
 };
 use switchboard_types::{now_ms, token, Direction, EventBus, Lane, RelayEvent};
 use tokio::sync::{oneshot, watch};
@@ -69,7 +70,7 @@ impl Default for EngineConfig {
 /// 8x8 connections, and the signal that the relay is stopping. The engine never sees the
 /// relay's listeners, its admin state or the sandbox itself.
 pub struct EngineContext {
-    pub db: Db,
+    pub db: Database,
     pub inbox: Arc<InboxQueue>,
     pub outbox: Arc<Outbox>,
     pub bus: Arc<EventBus>,
@@ -80,7 +81,7 @@ pub struct EngineContext {
 
 pub struct Engine {
     pub store: ConversationStore,
-    db: Db,
+    db: Database,
     inbox: Arc<InboxQueue>,
     outbox: Arc<Outbox>,
     bus: Arc<EventBus>,
@@ -127,7 +128,7 @@ pub struct ConversationView {
 impl Engine {
     pub fn new(ctx: EngineContext) -> Arc<Self> {
         Arc::new(Self {
-            store: ConversationStore::new(ctx.db.clone()),
+            store: ConversationStore::on(&ctx.db),
             db: ctx.db,
             inbox: ctx.inbox,
             outbox: ctx.outbox,
@@ -269,7 +270,7 @@ async fn dispatch(engine: &Arc<Engine>, events: Vec<QueuedEvent>) {
         if echo {
             let _ = engine
                 .inbox
-                .complete(event.delivery_id, Ok("echo ignored".into()))
+                .complete(&event, Ok("echo ignored".into()))
                 .await;
             continue;
         }
@@ -282,7 +283,7 @@ async fn dispatch(engine: &Arc<Engine>, events: Vec<QueuedEvent>) {
             None => {
                 let _ = engine
                     .inbox
-                    .complete(event.delivery_id, Ok("no conversation in the event".into()))
+                    .complete(&event, Ok("no conversation in the event".into()))
                     .await;
             }
         }
@@ -383,9 +384,26 @@ pub(crate) async fn handle_job(engine: &Arc<Engine>, key: &str, job: Job, known:
 ///
 /// The conversation's row is taken from `known` when the actor has it (no read), and
 /// left there as the committed unit stored it; after a failure it is read again.
+///
+/// On PostgreSQL the row is always read: another relay may have handled the
+/// conversation since this actor last saw it. A commit refused because the lease was
+/// lost is not retried: the relay that took the conversation over handles the event.
 async fn handle_event(engine: &Arc<Engine>, key: &str, queued: &QueuedEvent, known: &mut Known) {
+    handle_event_until_stored(engine, key, queued, known).await;
+    engine.inbox.finished(queued).await;
+}
+
+async fn handle_event_until_stored(
+    engine: &Arc<Engine>,
+    key: &str,
+    queued: &QueuedEvent,
+    known: &mut Known,
+) {
     let mut pause = Duration::from_millis(100);
     loop {
+        if engine.db.is_shared() {
+            *known = Known::Unread;
+        }
         let (outcome, unit) =
             switchboard_store::write_unit::collect(on_event::handle(engine, key, queued, known))
                 .await;
@@ -398,13 +416,14 @@ async fn handle_event(engine: &Arc<Engine>, key: &str, queued: &QueuedEvent, kno
         if let Err(e) = &outcome {
             tracing::warn!(delivery = queued.delivery_id, error = %e, "event not processed");
         }
-        let (status, text) = match outcome {
-            Ok(t) => ("processed", t),
-            Err(t) => ("failed", t),
+        let id = queued.delivery_id;
+        let done = Completion {
+            delivery_id: id,
+            outcome,
+            at_ms: now_ms(),
+            lease: queued.lease.clone(),
         };
-        let (id, at) = (queued.delivery_id, now_ms());
-        let done = switchboard_store::deliveries::completion(id, status, text, at);
-        match unit.commit(&engine.db, done).await {
+        match unit.commit_event(&engine.db, done).await {
             Ok(committed) => {
                 for event in committed.events {
                     engine.bus.publish(event);
@@ -412,6 +431,15 @@ async fn handle_event(engine: &Arc<Engine>, key: &str, queued: &QueuedEvent, kno
                 if committed.outbox_added {
                     engine.outbox.notify_added();
                 }
+                return;
+            }
+            Err(DbError::Postgres(PgError::LeaseLost { conversation })) => {
+                *known = Known::Unread;
+                tracing::warn!(
+                    delivery = id,
+                    conversation,
+                    "another relay took this conversation over; it handles the event"
+                );
                 return;
             }
             Err(e) => {

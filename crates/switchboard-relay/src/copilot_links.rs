@@ -66,13 +66,13 @@ pub struct Presented {
 /// The link key, per database file (tests run several relays in one process).
 static LINK_KEYS: Mutex<Option<HashMap<PathBuf, [u8; 32]>>> = Mutex::new(None);
 
-fn key_path(db_path: &Path) -> PathBuf {
-    db_path.with_file_name("copilot-link.key")
+fn key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("copilot-link.key")
 }
 
 /// The link key for this database, made on first use.
 fn link_key(state: &RelayState) -> std::io::Result<[u8; 32]> {
-    let path = key_path(state.db.path());
+    let path = key_path(&state.data_dir);
     let mut keys = LINK_KEYS.lock().unwrap_or_else(|p| p.into_inner());
     let keys = keys.get_or_insert_with(HashMap::new);
     if let Some(k) = keys.get(&path) {
@@ -118,7 +118,7 @@ fn hash(token: &str) -> String {
 }
 
 pub fn sessions(state: &RelayState) -> CopilotSessions {
-    CopilotSessions::new(state.db.clone())
+    CopilotSessions::on(&state.db)
 }
 
 /// Where the endpoint listener is reached from outside: the public base URL when set,

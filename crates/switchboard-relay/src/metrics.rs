@@ -320,28 +320,12 @@ const PHASES: [Phase; 6] = [
 ];
 
 async fn levels(state: &RelayState) -> Result<Levels, switchboard_store::DbError> {
-    let (counts, outbox_pending, inbox_pending, oldest) = state
-        .db
-        .call(|c| {
-            // Each on an index: conversations_phase, outbox_open, deliveries_pending.
-            let mut by_phase =
-                c.prepare_cached("SELECT phase, COUNT(*) FROM conversations GROUP BY phase")?;
-            let counts = by_phase
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            let outbox: i64 = c.query_row(
-                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')",
-                [],
-                |r| r.get(0),
-            )?;
-            let (inbox, oldest): (i64, Option<i64>) = c.query_row(
-                "SELECT COUNT(*), MIN(received_at_ms) FROM deliveries WHERE status = 'pending'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            Ok((counts, outbox, inbox, oldest))
-        })
-        .await?;
+    let switchboard_store::database::Levels {
+        phases: counts,
+        outbox_open: outbox_pending,
+        inbox_pending,
+        oldest_pending_ms: oldest,
+    } = state.db.levels().await?;
     let phases = PHASES
         .iter()
         .map(|p| {
@@ -352,7 +336,7 @@ async fn levels(state: &RelayState) -> Result<Levels, switchboard_store::DbError
             (p.as_str(), n)
         })
         .collect();
-    let database_bytes = switchboard_store::retention::database_size(&state.db)
+    let database_bytes = switchboard_store::retention::size_of(&state.db)
         .await
         .map_err(|e| tracing::warn!(error = %e, "the database's size could not be read"))
         .ok()

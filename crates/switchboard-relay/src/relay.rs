@@ -12,7 +12,7 @@ use std::{
 
 use switchboard_engine::{Engine, EngineContext};
 use switchboard_settings::{FieldError, Secrets, Settings, SettingsError, SettingsStore};
-use switchboard_store::{Db, DbError, Outbox};
+use switchboard_store::{Database, DbError, Outbox};
 use switchboard_types::{now_ms, token, EventBus};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
@@ -36,6 +36,9 @@ pub struct RelayConfig {
     pub public_base_url: Option<String>,
     /// "desktop" or "server", shown in the status.
     pub shell: String,
+    /// PostgreSQL shared with other relays (`--database`); SQLite in `data_dir` when
+    /// `None`. A secret: it may carry the password.
+    pub database_url: Option<String>,
 }
 
 impl RelayConfig {
@@ -50,6 +53,7 @@ impl RelayConfig {
             sandbox: SandboxMode::Auto,
             public_base_url: None,
             shell: "test".into(),
+            database_url: None,
         }
     }
 }
@@ -104,7 +108,9 @@ pub struct RelayState {
     pub shell: String,
     pub started_at_ms: i64,
     pub bus: Arc<EventBus>,
-    pub db: Db,
+    pub db: Database,
+    /// The settings, keys and (on SQLite) the database's file.
+    pub data_dir: std::path::PathBuf,
     pub secrets: Arc<Secrets>,
     pub settings_store: Arc<dyn SettingsStore>,
     /// The settings as saved; the engine holds a receiver of the same channel, so a save
@@ -242,7 +248,10 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let admin_addr = local_addr("admin", &admin_listener, config.endpoint_bind)?;
 
     let settings = load_settings(&*config.settings_store, config.public_base_url.as_deref())?;
-    let db = Db::open(&config.data_dir.join("switchboard.db"))?;
+    let db = match &config.database_url {
+        Some(url) => Database::connect(url).await?,
+        None => Database::open(&config.data_dir.join("switchboard.db"))?,
+    };
     // SQLite creates its files with the umask's modes (its WAL and shared-memory files
     // then copy the database's): make the new ones private too.
     crate::data_dir::make_private(&config.data_dir).map_err(|source| RelayError::DataDir {
@@ -250,7 +259,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         source,
     })?;
     let inbox = Arc::new(Inbox::open(&db)?);
-    let outbox = Arc::new(Outbox::new(db.clone()));
+    let outbox = Arc::new(Outbox::on(&db));
     outbox.set_attempt_observer(inbox.metrics.attempt_observer());
 
     let sim = match sandbox_key {
@@ -282,6 +291,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         started_at_ms: now_ms(),
         bus: bus.clone(),
         db: db.clone(),
+        data_dir: config.data_dir.clone(),
         secrets: config.secrets,
         settings_store: config.settings_store,
         settings,

@@ -11,7 +11,7 @@ use std::{
 
 use switchboard_settings::settings::RetentionSettings;
 use switchboard_store::{
-    retention::{Policy, Retention},
+    retention::{Policy, RetentionOn},
     DbError, RetentionPass,
 };
 use switchboard_types::RelayEvent;
@@ -52,7 +52,7 @@ pub fn policy(settings: &RetentionSettings) -> Policy {
 /// One pass at `now_ms` with the settings as they are now; the Status page hears of it.
 pub async fn run_pass(state: &RelayState, now_ms: i64) -> Result<RetentionPass, DbError> {
     let settings = state.settings().retention;
-    let pass = Retention::new(state.db.clone())
+    let pass = RetentionOn::on(&state.db)
         .run(now_ms, policy(&settings))
         .await?;
     if pass.removed_anything() {

@@ -108,6 +108,24 @@ pub fn parse_secrets(raw: &str) -> Result<SecretsSource, ConfigError> {
     })
 }
 
+/// A PostgreSQL URL in the form the relay takes (the server checks the rest when it
+/// connects, naming the server without the password).
+pub fn check_database_url(raw: &str) -> Result<(), ConfigError> {
+    let scheme_ok = raw.starts_with("postgres://") || raw.starts_with("postgresql://");
+    if scheme_ok && raw.len() > "postgres://".len() {
+        return Ok(());
+    }
+    let shown = switchboard_store::pg::DatabaseUrl::new(raw);
+    Err(ConfigError::Invalid {
+        field: "database",
+        message: format!(
+            "{shown} is not a PostgreSQL URL; give one like \
+             postgres://switchboard:PASSWORD@db.example.com:5432/switchboard?sslmode=verify-full \
+             (leave it out to keep the SQLite file in the data directory)"
+        ),
+    })
+}
+
 /// `$XDG_DATA_HOME/switchboard`, else `~/.local/share/switchboard`.
 pub fn default_data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
@@ -140,5 +158,12 @@ mod tests {
         assert_eq!(parse_sandbox("off").unwrap(), SandboxMode::Off);
         assert!(parse_sandbox("maybe").is_err());
         assert!(parse_secrets("vault").is_err());
+        assert!(check_database_url("postgres://u:p@db:5432/sb").is_ok());
+        assert!(check_database_url("postgresql://db/sb?sslmode=require").is_ok());
+        let err = check_database_url("mysql://u:hunter2@db/sb")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database is invalid"), "{err}");
+        assert!(!err.contains("hunter2"), "the password never shows: {err}");
     }
 }

@@ -25,7 +25,10 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::db::{Db, DbError};
+use crate::{
+    database::Database,
+    db::{Db, DbError},
+};
 use switchboard_types::Mode;
 
 /// A conversation unchanged this long without being queued counts as contained.
@@ -116,6 +119,14 @@ pub struct Analytics {
 }
 
 /// The period's figures (see the module's notes for what each counts).
+/// [`analytics`] on either backend.
+pub async fn analytics_of(db: &Database, q: AnalyticsQuery) -> Result<Analytics, DbError> {
+    match db {
+        Database::Sqlite(db) => analytics(db, q).await,
+        Database::Postgres(db) => Ok(crate::pg::analytics::analytics(db, q).await?),
+    }
+}
+
 pub async fn analytics(db: &Db, q: AnalyticsQuery) -> Result<Analytics, DbError> {
     db.call(move |c| compute(c, &q)).await
 }

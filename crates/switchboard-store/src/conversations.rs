@@ -417,13 +417,16 @@ pub struct Route {
     pub row_under_id: bool,
 }
 
+pub use crate::conversation_store::ConversationStore;
+
+/// The conversations on SQLite; [`ConversationStore`] is what the rest of the relay uses.
 #[derive(Clone)]
-pub struct ConversationStore {
+pub struct SqliteConversations {
     db: Db,
     entry_ids: crate::write_unit::IdSeq,
 }
 
-impl ConversationStore {
+impl SqliteConversations {
     pub fn new(db: Db) -> Self {
         Self {
             db,
@@ -800,9 +803,9 @@ impl ConversationStore {
 mod tests {
     use super::*;
 
-    async fn store_with(convs: &[Conversation]) -> (tempfile::TempDir, ConversationStore) {
+    async fn store_with(convs: &[Conversation]) -> (tempfile::TempDir, SqliteConversations) {
         let dir = tempfile::tempdir().unwrap();
-        let store = ConversationStore::new(Db::open(&dir.path().join("t.db")).unwrap());
+        let store = SqliteConversations::new(Db::open(&dir.path().join("t.db")).unwrap());
         for c in convs {
             store.save(c).await.unwrap();
         }
@@ -816,7 +819,7 @@ mod tests {
         c
     }
 
-    async fn all_pages(store: &ConversationStore, mut query: ListQuery) -> Vec<String> {
+    async fn all_pages(store: &SqliteConversations, mut query: ListQuery) -> Vec<String> {
         let mut ids = Vec::new();
         loop {
             let page = store.page(query.clone()).await.unwrap();

@@ -7,7 +7,7 @@
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
-use crate::{Db, DbError};
+use crate::{pg::PgCopilotSessions, Database, Db, DbError};
 
 /// The migration that adds the table and the trigger (appended to `db::MIGRATIONS`).
 pub const MIGRATION: &str = "CREATE TABLE copilot_sessions (
@@ -32,41 +32,55 @@ pub struct CopilotSession {
 }
 
 #[derive(Clone)]
-pub struct CopilotSessions {
-    db: Db,
+pub enum CopilotSessions {
+    Sqlite(Db),
+    Postgres(PgCopilotSessions),
 }
 
 impl CopilotSessions {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        CopilotSessions::Sqlite(db)
+    }
+
+    pub fn on(db: &Database) -> Self {
+        match db {
+            Database::Sqlite(db) => Self::new(db.clone()),
+            Database::Postgres(db) => CopilotSessions::Postgres(PgCopilotSessions::new(db.clone())),
+        }
     }
 
     pub async fn get(&self, conversation_id: &str) -> Result<Option<CopilotSession>, DbError> {
+        let db = match self {
+            CopilotSessions::Sqlite(db) => db,
+            CopilotSessions::Postgres(pg) => return Ok(pg.get(conversation_id).await?),
+        };
         let id = conversation_id.to_string();
-        self.db
-            .call(move |c| {
-                c.prepare_cached(
-                    "SELECT conversation_id, token_hash, created_at_ms, revoked_at_ms
+        db.call(move |c| {
+            c.prepare_cached(
+                "SELECT conversation_id, token_hash, created_at_ms, revoked_at_ms
                      FROM copilot_sessions WHERE conversation_id = ?1",
-                )?
-                .query_row([id], |r| {
-                    Ok(CopilotSession {
-                        conversation_id: r.get(0)?,
-                        token_hash: r.get(1)?,
-                        created_at_ms: r.get(2)?,
-                        revoked_at_ms: r.get(3)?,
-                    })
+            )?
+            .query_row([id], |r| {
+                Ok(CopilotSession {
+                    conversation_id: r.get(0)?,
+                    token_hash: r.get(1)?,
+                    created_at_ms: r.get(2)?,
+                    revoked_at_ms: r.get(3)?,
                 })
-                .optional()
             })
-            .await
+            .optional()
+        })
+        .await
     }
 
     /// Opens a new session for the conversation, replacing a revoked one (a revoked
     /// link never works again: the new one has a new token).
     pub async fn open(&self, session: CopilotSession) -> Result<(), DbError> {
-        self.db
-            .call(move |c| {
+        let db = match self {
+            CopilotSessions::Sqlite(db) => db,
+            CopilotSessions::Postgres(pg) => return Ok(pg.open(session).await?),
+        };
+        db.call(move |c| {
                 c.prepare_cached(
                     "INSERT INTO copilot_sessions (conversation_id, token_hash, created_at_ms, revoked_at_ms)
                      VALUES (?1, ?2, ?3, NULL)
@@ -85,17 +99,20 @@ impl CopilotSessions {
 
     /// Marks the session revoked; false when there is none (or it already was).
     pub async fn revoke(&self, conversation_id: &str, now_ms: i64) -> Result<bool, DbError> {
+        let db = match self {
+            CopilotSessions::Sqlite(db) => db,
+            CopilotSessions::Postgres(pg) => return Ok(pg.revoke(conversation_id, now_ms).await?),
+        };
         let id = conversation_id.to_string();
-        self.db
-            .call(move |c| {
-                c.prepare_cached(
-                    "UPDATE copilot_sessions SET revoked_at_ms = ?2
+        db.call(move |c| {
+            c.prepare_cached(
+                "UPDATE copilot_sessions SET revoked_at_ms = ?2
                      WHERE conversation_id = ?1 AND revoked_at_ms IS NULL",
-                )?
-                .execute(rusqlite::params![id, now_ms])
-                .map(|n| n > 0)
-            })
-            .await
+            )?
+            .execute(rusqlite::params![id, now_ms])
+            .map(|n| n > 0)
+        })
+        .await
     }
 }
 

@@ -289,6 +289,8 @@ pub enum DbError {
     Query(#[from] rusqlite::Error),
     #[error("database task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Postgres(#[from] crate::pg::PgError),
 }
 
 /// A shared handle. Async callers' queries and writes run on one thread of the

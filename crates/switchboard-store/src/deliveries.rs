@@ -143,15 +143,18 @@ impl Writer {
     }
 }
 
-/// Hands deliveries to the writer thread; the thread ends when the store and every
-/// [`Writer`] are dropped.
-pub struct DeliveryStore {
+pub use crate::delivery_store::DeliveryStore;
+
+/// The delivery ledger on SQLite ([`DeliveryStore`] is what the relay uses). Hands
+/// deliveries to the writer thread; the thread ends when the store and every [`Writer`]
+/// are dropped.
+pub struct SqliteDeliveries {
     writer: Writer,
     db: Db,
     handoff: Arc<Handoff>,
 }
 
-impl DeliveryStore {
+impl SqliteDeliveries {
     pub fn open(db: &Db, handoff: Arc<Handoff>) -> Result<Self, DbError> {
         let (tx, rx) = mpsc::channel();
         let writer_db = db.clone();
@@ -552,16 +555,16 @@ mod tests {
         }
     }
 
-    async fn store() -> (tempfile::TempDir, DeliveryStore) {
+    async fn store() -> (tempfile::TempDir, SqliteDeliveries) {
         let (dir, store, _) = store_and_db().await;
         (dir, store)
     }
 
-    async fn store_and_db() -> (tempfile::TempDir, DeliveryStore, Db) {
+    async fn store_and_db() -> (tempfile::TempDir, SqliteDeliveries, Db) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let handoff = Arc::new(crate::inbox_queue::Handoff::new());
-        let store = DeliveryStore::open(&db, handoff).unwrap();
+        let store = SqliteDeliveries::open(&db, handoff).unwrap();
         (dir, store, db)
     }
 

@@ -21,8 +21,11 @@ use chat_gateway_client::webhook::WebhookEvent;
 use switchboard_types::now_ms;
 
 use crate::{
+    database::Database,
     db::{Db, DbError},
     deliveries::Writer,
+    delivery_store::DeliveryStore,
+    pg::{inbox::Lease, PgClaims},
 };
 
 /// One event for the conversation engine.
@@ -31,9 +34,19 @@ pub struct QueuedEvent {
     pub delivery_id: i64,
     pub received_at_ms: i64,
     pub event: WebhookEvent,
+    /// On PostgreSQL, the lease on its conversation it was claimed under: its mark is
+    /// refused once another relay has taken the conversation over.
+    pub lease: Option<Lease>,
 }
 
-pub struct InboxQueue {
+/// The queue from the receiver to the engine, on either backend.
+pub enum InboxQueue {
+    Sqlite(SqliteQueue),
+    Postgres(Arc<PgClaims>),
+}
+
+/// The queue on SQLite: the `deliveries` table, a cursor and the writer's hand-off.
+pub struct SqliteQueue {
     db: Db,
     writer: Writer,
     handoff: Arc<Handoff>,
@@ -84,6 +97,15 @@ impl Handoff {
         }
     }
 
+    /// Wakes the consumer: a delivery was committed that it may take.
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+
+    pub(crate) fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify.notified()
+    }
+
     /// Called by the writer after the commit, in id order.
     pub fn push(&self, id: i64, received_at_ms: i64, body: Bytes) {
         {
@@ -103,6 +125,79 @@ impl Handoff {
 }
 
 impl InboxQueue {
+    /// On SQLite, fed by the delivery writer's hand-off.
+    pub fn new(db: Db, writer: Writer, handoff: Arc<Handoff>) -> Self {
+        InboxQueue::Sqlite(SqliteQueue::new(db, writer, handoff))
+    }
+
+    /// On the store's backend: SQLite's queue completes through the delivery writer;
+    /// PostgreSQL's claims conversations under leases (this relay's receiver wakes it
+    /// through `handoff`).
+    pub fn on(store: &DeliveryStore, db: &Database, handoff: Arc<Handoff>) -> Self {
+        match (db, store.writer()) {
+            (Database::Sqlite(db), Some(writer)) => Self::new(db.clone(), writer, handoff),
+            (Database::Postgres(db), _) => InboxQueue::Postgres(PgClaims::new(db.clone(), handoff)),
+            (Database::Sqlite(_), None) => unreachable!("a SQLite delivery store has a writer"),
+        }
+    }
+
+    /// Wakes the consumer (the writer does this itself after each commit).
+    pub fn wake(&self) {
+        match self {
+            InboxQueue::Sqlite(q) => q.wake(),
+            InboxQueue::Postgres(_) => {}
+        }
+    }
+
+    /// The next pending event (SQLite only: on PostgreSQL events come a claimed
+    /// conversation at a time, through [`InboxQueue::recv_ready`]).
+    pub async fn recv(&self) -> Result<QueuedEvent, DbError> {
+        match self {
+            InboxQueue::Sqlite(q) => q.recv().await,
+            InboxQueue::Postgres(_) => Err(DbError::Task(
+                "one event at a time is not how PostgreSQL's inbox hands them out".into(),
+            )),
+        }
+    }
+
+    /// The next pending events, at most `max` (on PostgreSQL: of at most `max`
+    /// conversations), waiting until there is one.
+    pub async fn recv_ready(&self, max: usize) -> Result<Vec<QueuedEvent>, DbError> {
+        match self {
+            InboxQueue::Sqlite(q) => q.recv_ready(max).await,
+            InboxQueue::Postgres(q) => Ok(q.recv_ready(max).await?),
+        }
+    }
+
+    /// Marks an event done that needed no unit (an echo, no conversation).
+    pub async fn complete(
+        &self,
+        event: &QueuedEvent,
+        outcome: Result<String, String>,
+    ) -> Result<(), DbError> {
+        match self {
+            InboxQueue::Sqlite(q) => q.complete(event.delivery_id, outcome).await,
+            InboxQueue::Postgres(q) => Ok(q.complete(event, outcome).await?),
+        }
+    }
+
+    /// The engine is done with `event` (its unit committed, or it was given up): on
+    /// PostgreSQL its conversation is let go once all its claimed events are.
+    pub async fn finished(&self, event: &QueuedEvent) {
+        if let InboxQueue::Postgres(q) = self {
+            q.finished(event).await
+        }
+    }
+
+    pub async fn pending_count(&self) -> Result<i64, DbError> {
+        match self {
+            InboxQueue::Sqlite(q) => q.pending_count().await,
+            InboxQueue::Postgres(q) => Ok(q.pending_count().await?),
+        }
+    }
+}
+
+impl SqliteQueue {
     pub fn new(db: Db, writer: Writer, handoff: Arc<Handoff>) -> Self {
         Self {
             db,
@@ -164,6 +259,7 @@ impl InboxQueue {
                             delivery_id: id,
                             received_at_ms,
                             event,
+                            lease: None,
                         }))
                     }
                     // The receiver only queues parsed events; a row that no longer
@@ -277,7 +373,7 @@ mod tests {
         let db = Db::open(&dir.path().join("q.db")).unwrap();
         let handoff = Arc::new(Handoff::with_capacity(3));
         let store = DeliveryStore::open(&db, handoff.clone()).unwrap();
-        let queue = InboxQueue::new(db.clone(), store.writer(), handoff);
+        let queue = InboxQueue::new(db.clone(), store.writer().unwrap(), handoff);
         let mut ids = Vec::new();
         for n in 0..150 {
             ids.push(store.record(message(n)).await.unwrap().id);
@@ -285,10 +381,7 @@ mod tests {
         let mut got = Vec::new();
         for _ in 0..150 {
             let event = queue.recv().await.unwrap();
-            queue
-                .complete(event.delivery_id, Ok("done".into()))
-                .await
-                .unwrap();
+            queue.complete(&event, Ok("done".into())).await.unwrap();
             got.push(event.delivery_id);
         }
         assert_eq!(got, ids);

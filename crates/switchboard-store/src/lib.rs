@@ -18,10 +18,13 @@
 //! never needs two stores at once, and a test uses the real SQLite store on disk.
 
 pub mod analytics;
+pub mod conversation_store;
 pub mod conversations;
 pub mod copilot;
+pub mod database;
 pub mod db;
 pub mod deliveries;
+pub mod delivery_store;
 pub mod inbox_queue;
 pub mod outbox;
 pub mod pg;
@@ -30,10 +33,10 @@ pub mod search_text;
 pub mod transcript_search;
 pub mod write_unit;
 
-pub use conversations::{
-    Conversation, ConversationStore, Entry, HandoverBookkeeping, HandoverRecord, Mode, Phase,
-};
+pub use conversation_store::ConversationStore;
+pub use conversations::{Conversation, Entry, HandoverBookkeeping, HandoverRecord, Mode, Phase};
 pub use copilot::{CopilotSession, CopilotSessions};
+pub use database::Database;
 pub use db::{Db, DbError};
 pub use deliveries::{DeliveryRecord, DeliveryStore, Recorded};
 pub use inbox_queue::{InboxQueue, QueuedEvent};

@@ -20,7 +20,11 @@ use tokio::sync::Notify;
 use chat_gateway_client::{HttpExchange, OutboundCall, RequestObserver};
 use switchboard_types::{now_ms, OutboxStatus};
 
-use crate::db::{Db, DbError};
+use crate::{
+    database::Database,
+    db::{Db, DbError},
+    pg::PgOutbox,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -125,8 +129,7 @@ pub const COLUMNS: &str = "id, ordering_key, operation, request_json, status, at
      exchange_json";
 
 pub struct Outbox {
-    db: Db,
-    ids: crate::write_unit::IdSeq,
+    backend: Backend,
     /// Wakes the worker when an entry is added.
     added: Notify,
     /// Wakes [`Outbox::wait`] callers when an entry reaches a final state.
@@ -135,6 +138,25 @@ pub struct Outbox {
     observer: Mutex<Option<RequestObserver>>,
     attempts: Mutex<Option<AttemptObserver>>,
 }
+
+/// Where the entries are: SQLite (ids from memory) or PostgreSQL shared with other
+/// relays (ids from the sequence, entries taken under a lease).
+enum Backend {
+    Sqlite {
+        db: Db,
+        ids: crate::write_unit::IdSeq,
+    },
+    Postgres(PgOutbox),
+}
+
+/// How long a relay holds an entry it is sending on PostgreSQL before another relay may
+/// send it again: longer than the client's whole attempt (connect, send, 8x8's answer)
+/// and the write of its outcome.
+const PG_SEND_LEASE: Duration = Duration::from_secs(60);
+
+/// How soon a worker on PostgreSQL looks again for due entries when it knows of none:
+/// other relays add and finish entries without waking it.
+const PG_POLL: Duration = Duration::from_millis(100);
 
 /// One attempt the worker made at an entry, as operators' metrics count it.
 #[derive(Debug, Clone)]
@@ -152,17 +174,22 @@ pub type AttemptObserver = std::sync::Arc<dyn Fn(&AttemptSeen<'_>) + Send + Sync
 impl Outbox {
     /// Entries in flight when the relay stopped (or when the worker restarted after a
     /// database error): 8x8 may or may not have them, so they go again (at least once).
+    ///
+    /// Not on PostgreSQL: another relay may be sending them right now; an entry whose
+    /// relay died goes again when its lease runs out.
     pub async fn requeue_interrupted(&self, now: i64) -> Result<(), OutboxError> {
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "UPDATE outbox SET status = 'pending', updated_at_ms = ?1,
+        let Backend::Sqlite { db, .. } = &self.backend else {
+            return Ok(());
+        };
+        db.call(move |c| {
+            c.execute(
+                "UPDATE outbox SET status = 'pending', updated_at_ms = ?1,
                         last_error = COALESCE(last_error, 'interrupted by a restart; sent again')
                      WHERE status = 'sending'",
-                    [now],
-                )
-            })
-            .await?;
+                [now],
+            )
+        })
+        .await?;
         Ok(())
     }
 
@@ -178,15 +205,21 @@ impl Outbox {
         now: i64,
         limit: usize,
     ) -> Result<(Vec<OutboxEntry>, Option<i64>), OutboxError> {
+        let db = match &self.backend {
+            Backend::Sqlite { db, .. } => db,
+            Backend::Postgres(pg) => {
+                let due = pg.take_due(now, limit).await.map_err(DbError::from)?;
+                return Ok((due, Some(now + PG_POLL.as_millis() as i64)));
+            }
+        };
         let slot = std::sync::Arc::new(Mutex::new(None));
         let out = slot.clone();
-        self.db
-            .write(Box::new(move |c| {
-                let taken = take_due_in(c, now, limit)?;
-                *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(taken);
-                Ok(())
-            }))
-            .await?;
+        db.write(Box::new(move |c| {
+            let taken = take_due_in(c, now, limit)?;
+            *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(taken);
+            Ok(())
+        }))
+        .await?;
         let taken = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         taken.ok_or_else(|| OutboxError::Db(DbError::Task("the outbox take gave nothing".into())))
     }
@@ -220,8 +253,18 @@ impl Outbox {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| OutboxError::Encode(e.to_string()))?;
-        self.db
-            .write(Box::new(move |c| {
+        let outcome = (status, next_at, error, http_status, response);
+        let db = match &self.backend {
+            Backend::Sqlite { db, .. } => db,
+            Backend::Postgres(pg) => {
+                return Ok(pg
+                    .record_attempt_on_wire(id, outcome, exchange, now)
+                    .await
+                    .map_err(DbError::from)?)
+            }
+        };
+        let (status, next_at, error, http_status, response) = outcome;
+        db.write(Box::new(move |c| {
                 c.prepare_cached(
                     "UPDATE outbox SET status = ?1, next_attempt_at_ms = ?2,
                         last_error = COALESCE(?3, last_error), last_status = COALESCE(?4, last_status),
@@ -248,9 +291,24 @@ impl Outbox {
     }
 
     pub fn new(db: Db) -> Self {
-        Self {
+        Self::with_backend(Backend::Sqlite {
             db,
             ids: crate::write_unit::IdSeq::new("outbox"),
+        })
+    }
+
+    pub fn on(db: &Database) -> Self {
+        match db {
+            Database::Sqlite(db) => Self::new(db.clone()),
+            Database::Postgres(db) => {
+                Self::with_backend(Backend::Postgres(PgOutbox::new(db.clone(), PG_SEND_LEASE)))
+            }
+        }
+    }
+
+    fn with_backend(backend: Backend) -> Self {
+        Self {
+            backend,
             added: Notify::new(),
             finished: Notify::new(),
             backoff: Mutex::new(Backoff::default()),
@@ -307,9 +365,23 @@ impl Outbox {
         let key = ordering_key.to_string();
         let operation = call.operation();
         let now = now_ms();
-        let id = self.ids.next(&self.db).await?;
+        let (db, ids) = match &self.backend {
+            Backend::Sqlite { db, ids } => (db, ids),
+            Backend::Postgres(pg) => {
+                let id = pg.db().next_ids("outbox", 1).await.map_err(DbError::from)?[0];
+                let write = PgOutbox::add_write(id, &key, operation, request, now);
+                crate::write_unit::pg_write_row(pg.db(), None, write)
+                    .await
+                    .map_err(DbError::from)?;
+                if !crate::write_unit::outbox_added() {
+                    self.added.notify_one();
+                }
+                return Ok(id);
+            }
+        };
+        let id = ids.next(db).await?;
         crate::write_unit::write(
-            &self.db,
+            db,
             Box::new(move |c| {
                 c.prepare_cached(
                     "INSERT INTO outbox (id, ordering_key, operation, request_json, status,
@@ -340,8 +412,11 @@ impl Outbox {
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<OutboxEntry>, OutboxError> {
-        Ok(self
-            .db
+        let db = match &self.backend {
+            Backend::Sqlite { db, .. } => db,
+            Backend::Postgres(pg) => return Ok(pg.get(id).await.map_err(DbError::from)?),
+        };
+        Ok(db
             .call(move |c| {
                 c.query_row(
                     &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
@@ -359,9 +434,14 @@ impl Outbox {
         limit: u32,
         before: Option<i64>,
     ) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let db = match &self.backend {
+            Backend::Sqlite { db, .. } => db,
+            Backend::Postgres(pg) => {
+                return Ok(pg.list(limit, before).await.map_err(DbError::from)?)
+            }
+        };
         let before = before.unwrap_or(i64::MAX);
-        Ok(self
-            .db
+        Ok(db
             .call(move |c| {
                 let mut stmt = c.prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM outbox WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
@@ -374,8 +454,11 @@ impl Outbox {
 
     /// Entries not yet delivered or failed.
     pub async fn open_count(&self) -> Result<i64, OutboxError> {
-        Ok(self
-            .db
+        let db = match &self.backend {
+            Backend::Sqlite { db, .. } => db,
+            Backend::Postgres(pg) => return Ok(pg.open_count().await.map_err(DbError::from)?),
+        };
+        Ok(db
             .call(|c| {
                 c.query_row(
                     "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')",
@@ -392,9 +475,17 @@ impl Outbox {
         &self,
         conversation_id: &str,
     ) -> Result<Option<String>, OutboxError> {
+        let db = match &self.backend {
+            Backend::Sqlite { db, .. } => db,
+            Backend::Postgres(pg) => {
+                return Ok(pg
+                    .key_of_created(conversation_id)
+                    .await
+                    .map_err(DbError::from)?)
+            }
+        };
         let id = conversation_id.to_string();
-        Ok(self
-            .db
+        Ok(db
             .call(move |c| {
                 c.prepare_cached(KEY_OF_CREATED)?
                     .query_row([id], |r| r.get(0))
@@ -405,8 +496,13 @@ impl Outbox {
 
     /// Whether a create is still on its way (its 8x8 id not known yet).
     pub async fn creates_in_flight(&self) -> Result<bool, OutboxError> {
-        Ok(self
-            .db
+        let db = match &self.backend {
+            Backend::Sqlite { db, .. } => db,
+            Backend::Postgres(pg) => {
+                return Ok(pg.creates_in_flight().await.map_err(DbError::from)?)
+            }
+        };
+        Ok(db
             .call(|c| {
                 c.prepare_cached(CREATES_IN_FLIGHT)?
                     .query_row([], |r| r.get(0))
@@ -426,14 +522,25 @@ impl Outbox {
                     return Ok(entry);
                 }
             }
-            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+            // On PostgreSQL another relay may finish it without waking this one.
+            let until = match self.backend {
+                Backend::Sqlite { .. } => deadline,
+                Backend::Postgres(_) => deadline.min(tokio::time::Instant::now() + PG_POLL),
+            };
+            if tokio::time::timeout_at(until, woken).await.is_err()
+                && tokio::time::Instant::now() >= deadline
+            {
                 return Err(OutboxError::Timeout(id));
             }
         }
     }
 
-    pub fn db(&self) -> &Db {
-        &self.db
+    /// The SQLite database, when the outbox is on one (tests write outcomes with it).
+    pub fn sqlite(&self) -> Option<&Db> {
+        match &self.backend {
+            Backend::Sqlite { db, .. } => Some(db),
+            Backend::Postgres(_) => None,
+        }
     }
 }
 

@@ -35,7 +35,10 @@ use ts_rs::TS;
 
 use switchboard_types::OutboxStatus;
 
-use crate::db::{Db, DbError};
+use crate::{
+    database::Database,
+    db::{Db, DbError},
+};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -126,7 +129,48 @@ pub const PAUSE: Duration = Duration::from_millis(10);
 /// Pages one incremental-vacuum step hands back (4 MiB with 4 KiB pages).
 pub const VACUUM_STEP: u32 = 1024;
 
-/// Runs retention passes over one database.
+/// The database's size on either backend (the Status page, `/metrics`).
+pub async fn size_of(db: &Database) -> Result<DatabaseSize, DbError> {
+    match db {
+        Database::Sqlite(db) => database_size(db).await,
+        Database::Postgres(db) => Ok(crate::pg::retention::database_size(db).await?),
+    }
+}
+
+/// Retention on either backend: the same policy, PostgreSQL's passes safe beside other
+/// relays' (`crate::pg::PgRetention`).
+#[derive(Clone)]
+pub enum RetentionOn {
+    Sqlite(Retention),
+    Postgres(crate::pg::PgRetention),
+}
+
+impl RetentionOn {
+    pub fn on(db: &Database) -> Self {
+        match db {
+            Database::Sqlite(db) => RetentionOn::Sqlite(Retention::new(db.clone())),
+            Database::Postgres(db) => {
+                RetentionOn::Postgres(crate::pg::PgRetention::new(db.clone()))
+            }
+        }
+    }
+
+    pub async fn run(&self, now_ms: i64, policy: Policy) -> Result<RetentionPass, DbError> {
+        match self {
+            RetentionOn::Sqlite(r) => r.run(now_ms, policy).await,
+            RetentionOn::Postgres(r) => Ok(r.run(now_ms, policy).await?),
+        }
+    }
+
+    pub async fn last_pass(&self) -> Result<Option<RetentionPass>, DbError> {
+        match self {
+            RetentionOn::Sqlite(r) => r.last_pass().await,
+            RetentionOn::Postgres(r) => Ok(r.last_pass().await?),
+        }
+    }
+}
+
+/// Runs retention passes over one SQLite database.
 #[derive(Clone)]
 pub struct Retention {
     db: Db,

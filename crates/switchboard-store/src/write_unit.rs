@@ -19,16 +19,35 @@ use switchboard_types::{EventBus, RelayEvent};
 
 use crate::{
     conversations::Entry,
+    database::Database,
     db::{Db, DbError},
+    pg::{inbox::Lease, PgDb, PgError, PgUnit, PgWrite},
 };
 
-/// A write to run inside the unit's transaction.
+/// A write to run inside the unit's transaction (SQLite).
 pub type Write = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
+
+/// A collected write of either backend; one unit only ever holds one kind, the kind of
+/// the store that collected it.
+enum UnitWrite {
+    Sqlite(Write),
+    Postgres(PgWrite),
+}
+
+/// How the event that opened the unit ends: its mark, written last in the unit's
+/// transaction. On PostgreSQL the mark is fenced by the conversation's lease.
+pub struct Completion {
+    pub delivery_id: i64,
+    /// `Ok(note)`: processed; `Err(reason)`: failed.
+    pub outcome: Result<String, String>,
+    pub at_ms: i64,
+    pub lease: Option<Lease>,
+}
 
 #[derive(Default)]
 pub struct Unit {
     /// Each with the key of what it replaces, if it writes a whole row.
-    writes: Vec<(Option<String>, Write)>,
+    writes: Vec<(Option<String>, UnitWrite)>,
     events: Vec<RelayEvent>,
     /// Transcript lines written in this unit, for reads that must see them.
     entries: Vec<Entry>,
@@ -62,18 +81,33 @@ pub async fn write(db: &Db, write: Write) -> Result<(), DbError> {
 /// it replaces an earlier write of the same row instead of adding to it. The engine saves
 /// a conversation more than once while it handles an event; only the last state counts.
 pub async fn write_row(db: &Db, key: Option<String>, write: Write) -> Result<(), DbError> {
+    match collect_write(key, UnitWrite::Sqlite(write)) {
+        None => Ok(()),
+        Some(UnitWrite::Sqlite(write)) => db.write(write).await,
+        Some(UnitWrite::Postgres(_)) => unreachable!("given a SQLite write"),
+    }
+}
+
+/// [`write_row`] on PostgreSQL: collected when a unit is open, else run now on its own.
+pub async fn pg_write_row(db: &PgDb, key: Option<String>, write: PgWrite) -> Result<(), PgError> {
+    match collect_write(key, UnitWrite::Postgres(write)) {
+        None => Ok(()),
+        Some(UnitWrite::Postgres(write)) => write.run(&**db.client().await?).await.map(|_| ()),
+        Some(UnitWrite::Sqlite(_)) => unreachable!("given a PostgreSQL write"),
+    }
+}
+
+/// Adds `write` to the open unit (replacing an earlier write of the same row); gives it
+/// back when no unit is open.
+fn collect_write(key: Option<String>, write: UnitWrite) -> Option<UnitWrite> {
     let mut write = Some(write);
-    let collected = with_unit(|u| {
+    with_unit(|u| {
         if let Some(k) = &key {
             u.writes.retain(|(earlier, _)| earlier.as_ref() != Some(k));
         }
         u.writes.extend(write.take().map(|w| (key.clone(), w)));
     });
-    if collected.is_some() {
-        return Ok(());
-    }
-    let write = write.expect("not taken without a unit");
-    db.write(write).await
+    write
 }
 
 /// Publishes `event` now, or at the unit's commit.
@@ -119,7 +153,13 @@ impl Unit {
         } = self;
         db.write(Box::new(move |c| {
             for (_, w) in writes {
-                w(c)?;
+                match w {
+                    UnitWrite::Sqlite(w) => w(c)?,
+                    UnitWrite::Postgres(w) => {
+                        tracing::error!(sql = %w.sql, "a PostgreSQL write in a SQLite unit");
+                        return Err(rusqlite::Error::InvalidQuery);
+                    }
+                }
             }
             last(c)
         }))
@@ -128,6 +168,53 @@ impl Unit {
             events,
             outbox_added,
         })
+    }
+
+    /// Commits the unit with the event's mark last, on whichever backend `db` is. On
+    /// PostgreSQL a mark whose lease is no longer this relay's is refused and the whole
+    /// unit with it ([`PgError::LeaseLost`], as `DbError::Postgres`): another relay has
+    /// the conversation now and handles the event from the start.
+    pub async fn commit_event(self, db: &Database, done: Completion) -> Result<Committed, DbError> {
+        let Completion {
+            delivery_id,
+            outcome,
+            at_ms,
+            lease,
+        } = done;
+        match db {
+            Database::Sqlite(db) => {
+                let (status, text) = match outcome {
+                    Ok(t) => ("processed", t),
+                    Err(t) => ("failed", t),
+                };
+                let last = crate::deliveries::completion(delivery_id, status, text, at_ms);
+                self.commit(db, last).await
+            }
+            Database::Postgres(db) => {
+                let Some(lease) = lease else {
+                    return Err(DbError::Task(format!(
+                        "event {delivery_id} was handed out without its conversation's lease"
+                    )));
+                };
+                let mut unit = PgUnit::new();
+                for (key, w) in self.writes {
+                    match (w, key) {
+                        (UnitWrite::Postgres(w), Some(key)) => unit.write_row(key, w),
+                        (UnitWrite::Postgres(w), None) => unit.write(w),
+                        (UnitWrite::Sqlite(_), _) => {
+                            return Err(DbError::Task("a SQLite write in a PostgreSQL unit".into()))
+                        }
+                    }
+                }
+                for event in self.events {
+                    unit.publish(event);
+                }
+                if self.outbox_added {
+                    unit.outbox_added();
+                }
+                Ok(unit.commit_event(db, &lease, delivery_id, outcome).await?)
+            }
+        }
     }
 }
 
@@ -156,6 +243,7 @@ impl IdSeq {
     }
 
     pub async fn next(&self, db: &Db) -> Result<i64, DbError> {
+        // On PostgreSQL ids come from the table's sequence instead (`pg::next_ids`).
         let mut last = self.last.lock().await;
         let current = match *last {
             Some(id) => id,

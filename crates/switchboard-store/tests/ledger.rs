@@ -39,6 +39,7 @@ impl Ledger for DeliveryStore {
     }
     async fn complete(&self, id: i64, status: &'static str, outcome: &str, at_ms: i64) {
         self.writer()
+            .expect("SQLite")
             .complete(id, status, outcome.into(), at_ms)
             .await
             .unwrap()

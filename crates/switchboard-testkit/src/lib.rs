@@ -1,6 +1,9 @@
 //! What every test suite of the workspace shares. One polling helper, so that each wait
 //! in the tests has the same shape — a hang guard that names what it waited for, never
-//! a speed bound — and a suite's support module only picks how often it asks.
+//! a speed bound — and a suite's support module only picks how often it asks. And a
+//! fresh PostgreSQL database per test ([`postgres`]).
+
+pub mod postgres;
 
 use std::{fmt, time::Duration};
 

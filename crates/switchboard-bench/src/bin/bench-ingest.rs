@@ -366,6 +366,8 @@ async fn stored_valid(relay: &RelayHandle) -> i64 {
     relay
         .state
         .db
+        .sqlite()
+        .expect("the benchmark's relay runs on SQLite")
         .call(|c| {
             c.query_row(
                 "SELECT COUNT(*) FROM deliveries WHERE signature = 'valid' AND status NOT IN ('rejected', 'duplicate')",

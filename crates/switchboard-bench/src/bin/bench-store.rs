@@ -439,7 +439,7 @@ async fn cases(state: &Arc<RelayState>, seeded: &seed::Seeded, page: u32, rare: 
                     utc_offset_min: 0,
                     now_ms: now,
                 };
-                switchboard_store::analytics::analytics(&db, q)
+                switchboard_store::analytics::analytics_of(&db, q)
                     .await
                     .expect("analytics");
             })

@@ -1,4 +1,5 @@
-//! The engine with its real parts around it — SQLite on disk in a tempdir, the real
+//! The engine with its real parts around it — SQLite on disk in a tempdir or a fresh
+//! PostgreSQL database (every case runs on both), the real
 //! inbox queue fed the way the webhook endpoint feeds it, the real outbox table, the real
 //! bus and a settings watch — and nothing else: no HTTP, no relay, no outbox worker, no
 //! 8x8. A test plays 8x8 by recording deliveries and by writing the outcome of outbox
@@ -20,8 +21,16 @@ use switchboard_settings::{Role, Settings};
 use switchboard_store::{
     deliveries::{Disposition, NewDelivery},
     inbox_queue::Handoff,
-    Db, DeliveryStore, InboxQueue, Outbox, Recorded,
+    Database, DeliveryStore, InboxQueue, Outbox, Recorded,
 };
+use switchboard_testkit::postgres::{test_database, TestDatabase};
+
+/// The database a case runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 use switchboard_types::{
     contact_center::{QueueFigures, ScheduleState},
     now_ms, EventBus, OutboxStatus,
@@ -115,20 +124,41 @@ pub struct Harness {
     settings: watch::Sender<Arc<Settings>>,
     stop: watch::Sender<bool>,
     event_ids: AtomicU64,
+    db: Database,
+    /// On PostgreSQL, the case's own database, dropped by [`Harness::finish`].
+    pg: Option<TestDatabase>,
     // Last: the database files go after everything that uses them.
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
-    pub async fn start(settings: Settings, config: EngineConfig) -> Self {
+    /// `None` when the case is for PostgreSQL and no test server is configured (the
+    /// case is skipped, saying so; under CI it fails instead).
+    pub async fn start(
+        case: &str,
+        backend: Backend,
+        settings: Settings,
+        config: EngineConfig,
+    ) -> Option<Self> {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let db = Db::open(&dir.path().join("switchboard.db")).expect("the database opens");
+        let (db, pg) = match backend {
+            Backend::Sqlite => (
+                Database::open(&dir.path().join("switchboard.db")).expect("the database opens"),
+                None,
+            ),
+            Backend::Postgres => {
+                let pg = test_database(case).await?;
+                let db = Database::connect(&pg.url)
+                    .await
+                    .expect("the test PostgreSQL connects");
+                (db, Some(pg))
+            }
+        };
         // As the relay's inbox builds them (switchboard-relay endpoint/inbox.rs).
         let handoff = Arc::new(Handoff::new());
-        let deliveries =
-            DeliveryStore::open(&db, handoff.clone()).expect("the inbox writer starts");
-        let inbox = Arc::new(InboxQueue::new(db.clone(), deliveries.writer(), handoff));
-        let outbox = Arc::new(Outbox::new(db.clone()));
+        let deliveries = DeliveryStore::on(&db, handoff.clone()).expect("the inbox writer starts");
+        let inbox = Arc::new(InboxQueue::on(&deliveries, &db, handoff));
+        let outbox = Arc::new(Outbox::on(&db));
         let (settings_tx, settings_rx) = watch::channel(Arc::new(settings));
         let (stop, stopping) = watch::channel(false);
         let connections = Arc::new(FakeConnections {
@@ -141,7 +171,7 @@ impl Harness {
             copilot_asked: Mutex::new(Vec::new()),
         });
         let engine = Engine::new(EngineContext {
-            db,
+            db: db.clone(),
             inbox,
             outbox: outbox.clone(),
             bus: Arc::new(EventBus::default()),
@@ -151,7 +181,7 @@ impl Harness {
         });
         engine.set_config(config);
         switchboard_engine::spawn(engine.clone());
-        Self {
+        Some(Self {
             engine,
             outbox,
             deliveries,
@@ -159,7 +189,18 @@ impl Harness {
             settings: settings_tx,
             stop,
             event_ids: AtomicU64::new(0),
+            db,
+            pg,
             _dir: dir,
+        })
+    }
+
+    /// Stops the engine and, on PostgreSQL, drops the case's database (a case that
+    /// panics leaves it to the test server's end).
+    pub async fn finish(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(pg) = self.pg.take() {
+            pg.drop_database().await;
         }
     }
 
@@ -274,10 +315,38 @@ impl Harness {
             Ok(body) => (OutboxStatus::Delivered, None, 202, Some(body.to_string())),
             Err(why) => (OutboxStatus::Failed, Some(why.to_string()), 400, None),
         };
-        self.outbox
-            .record_attempt(outbox_id, status, now, error, Some(http), response, now)
-            .await
-            .expect("the outcome is written");
+        match &self.db {
+            Database::Sqlite(_) => self
+                .outbox
+                .record_attempt(outbox_id, status, now, error, Some(http), response, now)
+                .await
+                .expect("the outcome is written"),
+            // The worker records only entries it took under its lease (`sending`); no
+            // worker runs here, so the outcome is written as the worker would leave it.
+            Database::Postgres(pg) => {
+                let written = pg
+                    .client()
+                    .await
+                    .expect("a PostgreSQL connection")
+                    .execute(
+                        "UPDATE outbox SET status = $1, attempts = attempts + 1,
+                            next_attempt_at_ms = $2, last_error = $3, last_status = $4,
+                            response_json = $5, updated_at_ms = $2, finished_at_ms = $2
+                         WHERE id = $6",
+                        &[
+                            &status.as_str(),
+                            &now,
+                            &error,
+                            &i32::from(http),
+                            &response,
+                            &outbox_id,
+                        ],
+                    )
+                    .await
+                    .expect("the outcome is written");
+                assert_eq!(written, 1, "outbox entry {outbox_id} exists");
+            }
+        }
         self.outbox.notify_finished();
     }
 }

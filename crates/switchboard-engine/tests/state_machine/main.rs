@@ -19,14 +19,36 @@
 mod harness;
 mod script;
 
-/// One `#[tokio::test]` per row: `name: [step, …];`, attributes (an `#[ignore]`) first.
+/// Two `#[tokio::test]`s per row, `<name>::sqlite` and `<name>::postgres`: every case on
+/// both backends. `name: [step, …];`, attributes (an `#[ignore]`) first.
 macro_rules! cases {
     ($( $(#[$meta:meta])* $name:ident: [$($step:expr),* $(,)?]; )*) => {
         $(
-            $(#[$meta])*
-            #[tokio::test]
-            async fn $name() {
-                $crate::script::run(stringify!($name), vec![$($step),*]).await;
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $(#[$meta])*
+                #[tokio::test]
+                async fn sqlite() {
+                    $crate::script::run(
+                        stringify!($name),
+                        $crate::harness::Backend::Sqlite,
+                        vec![$($step),*],
+                    )
+                    .await;
+                }
+
+                $(#[$meta])*
+                #[tokio::test]
+                async fn postgres() {
+                    $crate::script::run(
+                        stringify!($name),
+                        $crate::harness::Backend::Postgres,
+                        vec![$($step),*],
+                    )
+                    .await;
+                }
             }
         )*
     };

@@ -14,7 +14,7 @@ use switchboard_settings::Settings;
 use switchboard_types::contact_center::{QueueFigures, ScheduleState};
 use switchboard_types::now_ms;
 
-use crate::harness::{eventually, Harness, PATIENCE};
+use crate::harness::{eventually, Backend, Harness, PATIENCE};
 
 /// The test bot: short, fixed texts.
 pub const FLOW: &str = r#"
@@ -259,7 +259,7 @@ pub fn base_settings() -> Settings {
     s
 }
 
-pub async fn run(case: &str, table: Vec<Step>) {
+pub async fn run(case: &str, backend: Backend, table: Vec<Step>) {
     let mut steps = Vec::new();
     flatten(table, "", &mut steps);
     // A case about the clock shortens the minute before the engine's timer starts.
@@ -267,8 +267,11 @@ pub async fn run(case: &str, table: Vec<Step>) {
         Some((_, Step::Minute(minute))) => EngineConfig { minute: *minute },
         _ => EngineConfig::default(),
     };
+    let Some(h) = Harness::start(case, backend, base_settings(), config).await else {
+        return;
+    };
     let mut r = Runner {
-        h: Harness::start(base_settings(), config).await,
+        h,
         gateway: GW.to_string(),
         local: None,
         lines_seen: HashMap::new(),
@@ -279,6 +282,7 @@ pub async fn run(case: &str, table: Vec<Step>) {
         let at = format!("{case}, step {place} ({})", step.label());
         r.step(&at, step).await;
     }
+    r.h.finish().await;
 }
 
 struct Runner {

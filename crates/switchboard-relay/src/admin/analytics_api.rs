@@ -92,5 +92,5 @@ async fn get_analytics(
     QueryParams(p): QueryParams<Params>,
 ) -> Result<Json<Analytics>, ApiError> {
     let q = query(&p, now_ms())?;
-    Ok(Json(analytics::analytics(&state.db, q).await?))
+    Ok(Json(analytics::analytics_of(&state.db, q).await?))
 }

@@ -10,8 +10,10 @@ use ts_rs::TS;
 use crate::relay::RelayState;
 use crate::ui_assets;
 use switchboard_settings::secrets::{Backend, SecretName};
-use switchboard_store::db::Db;
-use switchboard_store::{retention, DatabaseSize, Retention, RetentionPass};
+use switchboard_store::{
+    retention::{self, RetentionOn},
+    DatabaseSize, RetentionPass,
+};
 
 /// `GET /api/status`: the relay as the first screen shows it.
 #[derive(Debug, Serialize, TS)]
@@ -113,11 +115,11 @@ pub async fn build(state: &RelayState) -> Status {
     let api_key_set = state.key_presence().endpoint;
     let sandbox_active = state.sandbox_active(&settings, switchboard_settings::Role::Endpoint);
     let target = crate::connections::target(state, &settings);
-    let size = retention::database_size(&state.db)
+    let size = retention::size_of(&state.db)
         .await
         .map_err(|e| tracing::warn!(error = %e, "the database's size could not be read"))
         .ok();
-    let last_pass = Retention::new(state.db.clone())
+    let last_pass = RetentionOn::on(&state.db)
         .last_pass()
         .await
         .map_err(|e| tracing::warn!(error = %e, "the last retention pass could not be read"))
@@ -154,8 +156,8 @@ pub async fn build(state: &RelayState) -> Status {
         },
         keychain,
         database: DatabaseStatus {
-            path: state.db.path().display().to_string(),
-            schema_version: Db::schema_version(),
+            path: state.db.location(),
+            schema_version: state.db.schema_version(),
             size,
             retention: RetentionStatus {
                 deliveries_days: settings.retention.deliveries_days,

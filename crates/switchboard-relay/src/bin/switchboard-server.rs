@@ -55,6 +55,17 @@ struct Args {
     /// Where settings.json and the database live [default: $XDG_DATA_HOME/switchboard].
     #[arg(long, env = "SWITCHBOARD_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// PostgreSQL instead of the SQLite file in the data directory, shared by several
+    /// relays (postgres://user:password@host:5432/db?sslmode=verify-full). Better from
+    /// the environment: a flag's password shows in the process list. Never in the config
+    /// file, never logged.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
     /// Address of the endpoint listener (webhooks from 8x8) [default: 127.0.0.1:8787].
     #[arg(long, env = "SWITCHBOARD_ENDPOINT_BIND", value_name = "ADDR")]
     endpoint_bind: Option<String>,
@@ -135,6 +146,10 @@ fn resolve(args: Args) -> Result<Resolved, ConfigError> {
             }
         })?;
     }
+    let database_url = args
+        .database
+        .map(|url| cfg::check_database_url(&url).map(|()| url))
+        .transpose()?;
     let data_dir = args
         .data_dir
         .or(file.data_dir)
@@ -157,6 +172,7 @@ fn resolve(args: Args) -> Result<Resolved, ConfigError> {
             sandbox,
             public_base_url,
             shell: "server".into(),
+            database_url,
         },
     })
 }

@@ -8,7 +8,7 @@ use std::sync::{
 };
 
 use chat_gateway_client::webhook::jwk;
-use switchboard_store::{Db, DbError, DeliveryStore, InboxQueue, Recorded};
+use switchboard_store::{Database, DbError, DeliveryStore, InboxQueue, Recorded};
 
 pub use super::receive::{Checks, Reply};
 
@@ -31,11 +31,11 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    pub fn open(db: &Db) -> Result<Self, DbError> {
+    pub fn open(db: &Database) -> Result<Self, DbError> {
         let handoff = Arc::new(switchboard_store::inbox_queue::Handoff::new());
-        let store = DeliveryStore::open(db, handoff.clone())?;
+        let store = DeliveryStore::on(db, handoff.clone())?;
         Ok(Self {
-            queue: Arc::new(InboxQueue::new(db.clone(), store.writer(), handoff)),
+            queue: Arc::new(InboxQueue::on(&store, db, handoff)),
             store,
             jwks: jwk::JwkCache::new(),
             freshness_window_ms: AtomicI64::new(DEFAULT_FRESHNESS_WINDOW_MS),

@@ -21,7 +21,7 @@ async fn get(env: &Env, query: &str) -> (u16, serde_json::Value) {
 #[tokio::test]
 async fn the_period_s_figures_and_bad_parameters_named() {
     let env = Env::start().await;
-    let store = ConversationStore::new(env.relay.state.db.clone());
+    let store = ConversationStore::on(&env.relay.state.db);
     let start = now_ms() - 3_600_000;
     // One the bot ended alone, one queued that an agent joined after 42 s.
     let mut alone = Conversation::new("alone".into(), Mode::Endpoint, start);

@@ -11,7 +11,7 @@ use std::{path::PathBuf, process::Command, time::Duration};
 use crate::support::*;
 use chat_gateway_client::webhook::EventKind;
 use switchboard_relay::endpoint::inbox::{Checks, Inbox};
-use switchboard_store::db::Db;
+use switchboard_store::Database;
 use switchboard_types::events::EventBus;
 
 const CHILD_DIR: &str = "SWITCHBOARD_TEST_CHILD_DIR";
@@ -31,7 +31,7 @@ async fn unprocessed_events_are_handed_out_again_after_a_restart() {
     let bus = EventBus::default();
     let mut ids = Vec::new();
     {
-        let db = Db::open(&path).unwrap();
+        let db = Database::open(&path).unwrap();
         let inbox = Inbox::open(&db).unwrap();
         for (n, text) in ["one", "two", "three"].into_iter().enumerate() {
             let mut headers = reqwest::header::HeaderMap::new();
@@ -47,7 +47,7 @@ async fn unprocessed_events_are_handed_out_again_after_a_restart() {
         assert_eq!(first.delivery_id, ids[0]);
         inbox
             .queue
-            .complete(first.delivery_id, Ok("done".into()))
+            .complete(&first, Ok("done".into()))
             .await
             .unwrap();
         // Taken but not completed when the process stops.
@@ -56,16 +56,21 @@ async fn unprocessed_events_are_handed_out_again_after_a_restart() {
         assert!(matches!(second.event.kind, EventKind::Message(_)));
     }
 
-    let db = Db::open(&path).unwrap();
+    let db = Database::open(&path).unwrap();
     let inbox = Inbox::open(&db).unwrap();
     assert_eq!(inbox.queue.pending_count().await.unwrap(), 2);
     let again = vec![
-        inbox.queue.recv().await.unwrap().delivery_id,
-        inbox.queue.recv().await.unwrap().delivery_id,
+        inbox.queue.recv().await.unwrap(),
+        inbox.queue.recv().await.unwrap(),
     ];
-    assert_eq!(again, ids[1..]);
-    for id in again {
-        inbox.queue.complete(id, Err("test".into())).await.unwrap();
+    let again_ids: Vec<i64> = again.iter().map(|e| e.delivery_id).collect();
+    assert_eq!(again_ids, ids[1..]);
+    for event in &again {
+        inbox
+            .queue
+            .complete(event, Err("test".into()))
+            .await
+            .unwrap();
     }
     assert!(
         tokio::time::timeout(Duration::from_millis(300), inbox.queue.recv())
@@ -84,7 +89,7 @@ async fn unprocessed_events_are_handed_out_again_after_a_restart() {
 #[tokio::test]
 async fn an_echo_is_settled_when_stored_and_never_queued() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("switchboard.db")).unwrap();
+    let db = Database::open(&dir.path().join("switchboard.db")).unwrap();
     let inbox = Inbox::open(&db).unwrap();
     let checks = Checks {
         verify_signatures: false,
@@ -252,7 +257,7 @@ async fn child_relay_killed_after_commit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deliveries_committed_side_by_side_all_reach_the_queue_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("switchboard.db")).unwrap();
+    let db = Database::open(&dir.path().join("switchboard.db")).unwrap();
     let inbox = std::sync::Arc::new(Inbox::open(&db).unwrap());
     let checks = std::sync::Arc::new(Checks {
         verify_signatures: false,

@@ -441,6 +441,8 @@ async fn a_failed_write_answers_503_and_the_retry_is_stored_once() {
     env.relay
         .state
         .db
+        .sqlite()
+        .expect("this relay runs on SQLite")
         .call(|c| {
             c.execute_batch(
                 "CREATE TRIGGER disk_full BEFORE INSERT ON deliveries
@@ -458,6 +460,8 @@ async fn a_failed_write_answers_503_and_the_retry_is_stored_once() {
     env.relay
         .state
         .db
+        .sqlite()
+        .expect("this relay runs on SQLite")
         .call(|c| c.execute_batch("DROP TRIGGER disk_full"))
         .await
         .unwrap();

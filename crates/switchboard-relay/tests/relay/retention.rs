@@ -40,7 +40,7 @@ async fn the_task_removes_what_is_past_its_age_and_the_status_shows_it() {
 
     // A conversation that ended 100 days ago, written before any traffic (the engine
     // hands out transcript ids above the highest one stored).
-    let store = ConversationStore::new(state.db.clone());
+    let store = ConversationStore::on(&state.db);
     let long_ago = now_ms() - 100 * DAY_MS;
     let mut old = Conversation::new("ended-long-ago".into(), Mode::Endpoint, long_ago);
     old.phase = Phase::Ended;

@@ -241,9 +241,11 @@ impl PgConversations {
     }
 
     /// Inserts or replaces the whole row ([`save_write`]).
+    /// Inserts or replaces the whole row; inside an event's unit it is collected, and a
+    /// later save of the same conversation replaces it.
     pub async fn save(&self, conv: &Conversation) -> Result<(), PgError> {
-        save_write(conv).run(&**self.db.client().await?).await?;
-        Ok(())
+        let row = format!("conversations {}", conv.id);
+        crate::write_unit::pg_write_row(&self.db, Some(row), save_write(conv)).await
     }
 
     /// `n` new transcript line ids from the table's sequence, in one query
@@ -275,9 +277,13 @@ impl PgConversations {
             payload,
             at_ms,
         };
-        add_entry_write(&entry, delivery_id, outbox_id)
-            .run(&**self.db.client().await?)
-            .await?;
+        crate::write_unit::pg_write_row(
+            &self.db,
+            None,
+            add_entry_write(&entry, delivery_id, outbox_id),
+        )
+        .await?;
+        crate::write_unit::entry_written(&entry);
         Ok(entry)
     }
 
@@ -299,7 +305,7 @@ impl PgConversations {
                 &[&conversation_id, &after, &i64::from(limit)],
             )
             .await?;
-        Ok(rows
+        let mut entries: Vec<Entry> = rows
             .iter()
             .map(|r| Entry {
                 id: r.get(0),
@@ -310,15 +316,20 @@ impl PgConversations {
                 payload: serde_json::from_str(r.get(5)).unwrap_or(Value::Null),
                 at_ms: r.get(6),
             })
-            .collect())
+            .collect();
+        // Lines the event being handled has written but not yet committed.
+        entries.extend(
+            crate::write_unit::uncommitted_entries(conversation_id)
+                .into_iter()
+                .filter(|e| e.id > after),
+        );
+        entries.truncate(limit as usize);
+        Ok(entries)
     }
 
     /// A message held back during the handover create has now been handed to the outbox.
     pub async fn mark_sent(&self, entry_id: i64, outbox_id: i64) -> Result<(), PgError> {
-        mark_sent_write(entry_id, outbox_id)
-            .run(&**self.db.client().await?)
-            .await?;
-        Ok(())
+        crate::write_unit::pg_write_row(&self.db, None, mark_sent_write(entry_id, outbox_id)).await
     }
 
     /// Newest first; `before` pages on by creation time.

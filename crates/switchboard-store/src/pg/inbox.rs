@@ -125,11 +125,15 @@ impl PgInbox {
             let (id, received_at_ms, body): (i64, i64, Vec<u8>) =
                 (row.get(1), row.get(2), row.get(3));
             match WebhookEvent::parse(&Bytes::from(body)) {
-                Ok(event) => claimed[at].events.push(QueuedEvent {
-                    delivery_id: id,
-                    received_at_ms,
-                    event,
-                }),
+                Ok(event) => {
+                    let lease = Some(claimed[at].lease.clone());
+                    claimed[at].events.push(QueuedEvent {
+                        delivery_id: id,
+                        received_at_ms,
+                        event,
+                        lease,
+                    })
+                }
                 // The receiver only queues parsed events; a row that no longer parses is
                 // marked rather than handed out forever.
                 Err(e) => {

@@ -19,6 +19,7 @@
 //! the migration's and the listener's.
 
 pub mod analytics;
+pub mod claims;
 pub mod conversations;
 pub mod copilot;
 pub mod deliveries;
@@ -46,6 +47,7 @@ use std::{
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+pub use claims::PgClaims;
 pub use conversations::PgConversations;
 pub use copilot::PgCopilotSessions;
 pub use deliveries::PgDeliveries;

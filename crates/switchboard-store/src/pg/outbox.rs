@@ -19,7 +19,7 @@ use crate::outbox::{AttemptOutcome, OutboxEntry};
 
 use super::{
     conversations::{CREATES_IN_FLIGHT, KEY_OF_CREATED},
-    PgDb, PgError,
+    PgDb, PgError, PgWrite,
 };
 
 const NOW_MS: &str = "(extract(epoch FROM statement_timestamp()) * 1000)::BIGINT";
@@ -66,6 +66,33 @@ impl PgOutbox {
             )
             .await?
             .get(0))
+    }
+
+    /// The insert of a new entry with its id (taken from the sequence beforehand), as a
+    /// write the engine's unit collects.
+    pub fn add_write(
+        id: i64,
+        ordering_key: &str,
+        operation: &str,
+        request_json: String,
+        now: i64,
+    ) -> PgWrite {
+        PgWrite::new(
+            "INSERT INTO outbox (id, ordering_key, operation, request_json, status,
+                next_attempt_at_ms, created_at_ms, updated_at_ms)
+             VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5)",
+            crate::pg_params![
+                id,
+                ordering_key.to_string(),
+                operation.to_string(),
+                request_json,
+                now
+            ],
+        )
+    }
+
+    pub fn db(&self) -> &PgDb {
+        &self.db
     }
 
     /// Marks up to `limit` due heads `sending` for this relay and returns them, oldest
@@ -139,7 +166,19 @@ impl PgOutbox {
     pub async fn record_attempt(
         &self,
         id: i64,
+        outcome: AttemptOutcome,
+        now: i64,
+    ) -> Result<(), PgError> {
+        self.record_attempt_on_wire(id, outcome, None, now).await
+    }
+
+    /// [`PgOutbox::record_attempt`] with the attempt as it looked on the wire (JSON),
+    /// kept from the last attempt that had one.
+    pub async fn record_attempt_on_wire(
+        &self,
+        id: i64,
         (status, next_at, error, http_status, response): AttemptOutcome,
+        exchange: Option<String>,
         now: i64,
     ) -> Result<(), PgError> {
         let recorded = self
@@ -152,7 +191,8 @@ impl PgOutbox {
                     response_json = $5, updated_at_ms = $6::BIGINT,
                     finished_at_ms = CASE WHEN $1::TEXT IN ('delivered', 'failed')
                         THEN $6::BIGINT END,
-                    sent_by = NULL, lease_expires_at_ms = NULL
+                    sent_by = NULL, lease_expires_at_ms = NULL,
+                    exchange_json = COALESCE($9, exchange_json)
                  WHERE id = $7 AND status = 'sending' AND sent_by = $8",
                 &[
                     &status.as_str(),
@@ -163,6 +203,7 @@ impl PgOutbox {
                     &now,
                     &id,
                     &self.db.instance(),
+                    &exchange,
                 ],
             )
             .await?;
