@@ -87,6 +87,21 @@ start_test_postgres() {
     return 1
   fi
   export SWITCHBOARD_TEST_POSTGRES_URL="postgres://switchboard:$password@127.0.0.1:$port/switchboard_test"
+  # For the outage test (tests/e2e/failure_cluster.rs): stops and starts this cluster
+  # on the same port, as the server's owner.
+  local as_owner=""
+  [ "$(id -u)" -eq 0 ] && as_owner="runuser -u postgres --"
+  cat >"$PG_TEST_DIR/ctl" <<CTL
+#!/bin/sh
+case "\$1" in
+  stop) exec $as_owner "$PG_TEST_BIN/pg_ctl" -D "$PG_TEST_DIR/data" -m fast -w stop ;;
+  start) exec $as_owner "$PG_TEST_BIN/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w -t 30 \\
+    -o "-h 127.0.0.1 -p $port -k $PG_TEST_DIR/sock -c fsync=off -c full_page_writes=off -c max_connections=200" start ;;
+  *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
+esac
+CTL
+  chmod 755 "$PG_TEST_DIR/ctl"
+  export SWITCHBOARD_TEST_POSTGRES_CTL="$PG_TEST_DIR/ctl"
   echo "== PostgreSQL $("$PG_TEST_BIN/postgres" --version | awk '{print $3}') for the tests on 127.0.0.1:$port (started in $((SECONDS - started)) s)"
 }
 

@@ -9,6 +9,7 @@ mod admin_api;
 mod contact_center;
 mod copilot;
 mod engine;
+mod failure_cluster;
 mod failure_db_locked;
 mod failure_disk_full;
 mod failure_jwk;

@@ -62,7 +62,9 @@ pub fn client() -> reqwest::Client {
 pub mod agent_chat;
 pub mod emulator;
 pub mod process;
+pub mod proxy;
 pub mod relay_db;
+pub mod relay_pg;
 pub mod small_disk;
 
 /// How often [`eventually`] asks again.

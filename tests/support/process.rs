@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub accept_active_event: bool,
     /// `--log` filter.
     pub log: String,
+    /// PostgreSQL shared with other relays (passed as `SWITCHBOARD_DATABASE_URL`);
+    /// the SQLite file in the data directory when `None`.
+    pub database_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -50,6 +53,7 @@ impl ServerConfig {
             token: switchboard_types::token::generate(),
             accept_active_event: false,
             log: "info".into(),
+            database_url: None,
         }
     }
 
@@ -152,6 +156,12 @@ impl ServerProcess {
             .arg(config.admin_port.to_string())
             .args(["--sandbox", "off", "--secrets", "env", "--log", &config.log])
             .env("SWITCHBOARD_API_KEY", &config.api_key)
+            .envs(
+                config
+                    .database_url
+                    .iter()
+                    .map(|url| ("SWITCHBOARD_DATABASE_URL", url)),
+            )
             // Plain log lines: the tests search them for words.
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -208,6 +218,11 @@ impl ServerProcess {
             admin_token: admin_token.expect("the ready lines carry the admin token"),
             log,
         }
+    }
+
+    /// Whether the process is still running (not exited or killed).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     pub fn pid(&self) -> u32 {

@@ -300,8 +300,32 @@ async fn sweeper(engine: Arc<Engine>, mut stopped: watch::Receiver<bool>) {
             (engine.config().minute / 4).clamp(Duration::from_millis(25), Duration::from_secs(1));
         tokio::select! {
             _ = async { let _ = stopped.wait_for(|s| *s).await; } => return,
-            _ = tokio::time::sleep(period) => tester::sweep_inactive(&engine).await,
+            _ = tokio::time::sleep(period) => {
+                if cluster_turn(&engine, "inactivity_sweep", period).await {
+                    tester::sweep_inactive(&engine).await
+                }
+            }
         }
+    }
+}
+
+/// Whether this relay runs the periodic job `name` this `period`: always on SQLite; on
+/// PostgreSQL only the relay that moves the job's time forward first (`PgTimers`), so
+/// the job runs once per period across the cluster and another relay takes it over when
+/// one dies. A database it cannot reach skips the turn.
+pub(crate) async fn cluster_turn(engine: &Engine, name: &str, period: Duration) -> bool {
+    match &engine.db {
+        Database::Sqlite(_) => true,
+        Database::Postgres(db) => match switchboard_store::pg::PgTimers::new(db.clone())
+            .due(name, period)
+            .await
+        {
+            Ok(turn) => turn.is_some(),
+            Err(e) => {
+                tracing::warn!(job = name, error = %e, "a periodic job could not ask for its turn");
+                false
+            }
+        },
     }
 }
 

@@ -26,7 +26,11 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stopped: watch::Receiver<bool>)
         let period = second.clamp(Duration::from_millis(10), Duration::from_secs(1));
         tokio::select! {
             _ = async { let _ = stopped.wait_for(|s| *s).await; } => return,
-            _ = tokio::time::sleep(period) => due(&engine, second).await,
+            _ = tokio::time::sleep(period) => {
+                if crate::cluster_turn(&engine, "queue_updates", period).await {
+                    due(&engine, second).await
+                }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 //! docs/decisions.md.
 
 pub mod admin;
+mod cluster;
 pub mod connections;
 pub mod contact_center_cache;
 pub mod copilot_links;

@@ -258,6 +258,20 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
         path: config.data_dir.display().to_string(),
         source,
     })?;
+    // Several relays on one PostgreSQL share their settings: the stored ones win over
+    // this relay's file (which is brought up to date), or this file seeds them.
+    let settings = match db.postgres() {
+        Some(pg) => {
+            let shared = crate::cluster::shared_settings(pg, settings.clone())
+                .await
+                .map_err(DbError::from)?;
+            if shared != settings {
+                config.settings_store.save(&shared)?;
+            }
+            shared
+        }
+        None => settings,
+    };
     let inbox = Arc::new(Inbox::open(&db)?);
     let outbox = Arc::new(Outbox::on(&db));
     outbox.set_attempt_observer(inbox.metrics.attempt_observer());
@@ -321,6 +335,7 @@ pub async fn start(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     state
         .engine
         .set_lag_observer(state.inbox.metrics.lag_observer());
+    crate::cluster::start(&state).await.map_err(DbError::from)?;
 
     let outbox_worker = {
         // Weak: the worker must not keep the relay's state alive after shutdown.

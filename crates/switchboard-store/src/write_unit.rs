@@ -206,13 +206,17 @@ impl Unit {
                         }
                     }
                 }
-                for event in self.events {
-                    unit.publish(event);
-                }
+                // The events go to this relay's bus after the commit, and from there to
+                // the other relays (`switchboard-relay`'s cluster module), as every other
+                // event does; the unit sends only the outbox's wake-up.
                 if self.outbox_added {
                     unit.outbox_added();
                 }
-                Ok(unit.commit_event(db, &lease, delivery_id, outcome).await?)
+                unit.commit_event(db, &lease, delivery_id, outcome).await?;
+                Ok(Committed {
+                    events: self.events,
+                    outbox_added: self.outbox_added,
+                })
             }
         }
     }

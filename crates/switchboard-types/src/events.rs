@@ -3,12 +3,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use tokio::sync::broadcast;
 use ts_rs::TS;
 
-/// A live event as the admin UI receives it (inside an [`Envelope`]).
-#[derive(Debug, Clone, Serialize, TS)]
+/// A live event as the admin UI receives it (inside an [`Envelope`]). Read back from JSON
+/// too: on PostgreSQL the relays pass their events to each other as `NOTIFY` payloads.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum RelayEvent {
     /// The relay's status changed (settings saved, sandbox switched, key set …).
@@ -20,7 +21,8 @@ pub enum RelayEvent {
     ConversationChanged {
         conversation_id: String,
         #[ts(as = "crate::Phase")]
-        phase: &'static str,
+        #[serde(deserialize_with = "phase_name")]
+        phase: StaticName,
     },
     /// A line was added to a transcript (user, bot, agent or system lane).
     TranscriptEntry {
@@ -33,7 +35,8 @@ pub enum RelayEvent {
     Typing {
         conversation_id: String,
         #[ts(type = "\"agent\" | \"user\"")]
-        who: &'static str,
+        #[serde(deserialize_with = "who_name")]
+        who: StaticName,
         typing: bool,
     },
     /// A webhook delivery reached the endpoint listener.
@@ -64,6 +67,27 @@ pub enum RelayEvent {
         #[serde(rename = "lastError")]
         last_error: Option<String>,
     },
+    /// Another relay's event was too large to pass on (PostgreSQL's notifications carry
+    /// 8,000 bytes): the UI is told it missed one, as when it falls behind, and fetches
+    /// again.
+    #[ts(skip)]
+    Lagged,
+}
+
+/// A name from a fixed set. Spelled as an alias so that serde's derive does not borrow
+/// it from the input (it would for a `&str`): these are read into one of the set's own
+/// `'static` names, so an event parses from a payload that goes away.
+type StaticName = &'static str;
+
+fn phase_name<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    Ok(crate::Phase::parse(&String::deserialize(d)?).as_str())
+}
+
+fn who_name<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    Ok(match String::deserialize(d)?.as_str() {
+        "agent" => "agent",
+        _ => "user",
+    })
 }
 
 /// What the admin API's live stream (`GET /api/events`, SSE event `relay`) carries.
@@ -74,6 +98,10 @@ pub struct Envelope {
     pub at_ms: i64,
     #[serde(flatten)]
     pub event: RelayEvent,
+    /// Published here from another relay's notification (PostgreSQL): not sent on again.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub remote: bool,
 }
 
 pub struct EventBus {
@@ -97,10 +125,20 @@ impl EventBus {
     }
 
     pub fn publish(&self, event: RelayEvent) {
+        self.send(event, false)
+    }
+
+    /// Publishes an event another relay sent (its UIs see it; it is not sent back out).
+    pub fn publish_remote(&self, event: RelayEvent) {
+        self.send(event, true)
+    }
+
+    fn send(&self, event: RelayEvent, remote: bool) {
         let envelope = Envelope {
             seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
             at_ms: now_ms(),
             event,
+            remote,
         };
         // No subscribers is normal (no UI open); nothing to do then.
         let _ = self.tx.send(envelope);

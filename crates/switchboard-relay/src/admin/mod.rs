@@ -93,6 +93,9 @@ async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
     let stream = BroadcastStream::new(state.bus.subscribe()).map(|item| {
         Ok(match item {
+            Ok(envelope) if matches!(envelope.event, switchboard_types::RelayEvent::Lagged) => {
+                Event::default().event("lagged").data("1")
+            }
             Ok(envelope) => Event::default()
                 .event("relay")
                 .id(envelope.seq.to_string())

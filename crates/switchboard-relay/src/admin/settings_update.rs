@@ -229,7 +229,32 @@ pub fn read_export(body: &[u8]) -> Result<Settings, ImportError> {
         .map_err(|e| ImportError::NotAnExport(e.detail()))
 }
 
+/// Saves `next` to this relay's file and, on PostgreSQL, for every relay on it.
 async fn store(state: &RelayState, next: &Settings) -> Result<(), UpdateError> {
+    store_here(state, next).await?;
+    crate::cluster::share_settings(state, next)
+        .await
+        .map_err(|e| {
+            UpdateError::Store(format!(
+                "the other relays cannot be given the settings: {e}"
+            ))
+        })
+}
+
+/// Applies settings another relay saved (PostgreSQL): kept in this relay's file too and
+/// taken into use as a save here would be. Nothing happens when they are these already.
+pub async fn take_shared(state: &RelayState, next: Settings) -> Result<(), UpdateError> {
+    let _one_save = state.settings_save.lock().await;
+    let before = state.settings.borrow().clone();
+    if *before == next {
+        return Ok(());
+    }
+    store_here(state, &next).await?;
+    commit(state, before, next).await;
+    Ok(())
+}
+
+async fn store_here(state: &RelayState, next: &Settings) -> Result<(), UpdateError> {
     let store = state.settings_store.clone();
     let next = next.clone();
     tokio::task::spawn_blocking(move || store.save(&next))

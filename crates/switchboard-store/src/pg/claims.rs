@@ -15,10 +15,11 @@ use crate::inbox_queue::{Handoff, QueuedEvent};
 
 use super::{inbox::Lease, PgDb, PgError, PgInbox};
 
-/// How long a claim holds a conversation without renewal: far above one event's
-/// handling (the bot's calls are bounded by their own timeouts); a dead relay's
-/// conversations wait this long before another relay takes them.
-pub const LEASE: Duration = Duration::from_secs(30);
+/// How long a claim holds a conversation without renewal (renewed every third of it):
+/// far above one event's handling (the bot's calls are bounded by their own timeouts)
+/// and above a short database outage; a dead relay's conversations wait this long
+/// before another relay takes them, so not longer.
+pub const LEASE: Duration = Duration::from_secs(15);
 
 /// How often an idle engine looks for events other relays received (its own wake it up
 /// at once).

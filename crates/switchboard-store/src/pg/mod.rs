@@ -29,6 +29,7 @@ pub mod notify;
 pub mod outbox;
 pub mod retention;
 mod schema;
+pub mod settings;
 pub mod timers;
 pub mod tls;
 pub mod transcripts;

@@ -53,6 +53,27 @@ pub async fn notify_in(
 }
 
 /// One relay's listening connection; stops when dropped.
+/// Sends each of `payloads` on `channel` in one statement, outside any transaction:
+/// what this relay has already committed and published (its live events) for the other
+/// relays to publish too.
+pub async fn notify_all(db: &PgDb, channel: &str, payloads: &[String]) -> Result<(), PgError> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    let tagged: Vec<String> = payloads
+        .iter()
+        .map(|p| format!("{}\n{p}", db.instance()))
+        .collect();
+    db.client()
+        .await?
+        .execute(
+            "SELECT pg_notify($1, p) FROM unnest($2::TEXT[]) AS p",
+            &[&channel, &tagged],
+        )
+        .await?;
+    Ok(())
+}
+
 pub struct PgListener {
     rx: mpsc::UnboundedReceiver<Notice>,
     task: JoinHandle<()>,

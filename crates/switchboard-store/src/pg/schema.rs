@@ -169,4 +169,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         WHERE author_type = 'bot' AND rule IS NOT NULL;
     CREATE INDEX messages_handover ON messages(conversation_id, text)
         WHERE author_type = 'system' AND substr(text, 1, 18) = 'Handover to queue ';",
+    // 7: the settings every relay on this database shares (crate::pg::settings): one
+    // row, the settings as the file would hold them (no API keys: those stay in each
+    // relay's keychain or environment).
+    "CREATE TABLE cluster_settings (
+        id            SMALLINT PRIMARY KEY CHECK (id = 1),
+        settings_json TEXT NOT NULL,
+        updated_at_ms BIGINT NOT NULL,
+        updated_by    TEXT NOT NULL
+    );",
 ];
