@@ -16,6 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use chat_gateway_sim::WebchatTarget;
 use switchboard_e2e::{
     emulator::{self, open_agent_conversations, seed_for},
     eventually, one_failure_test_at_a_time,
@@ -29,6 +30,9 @@ use switchboard_testkit::postgres::{test_database, TestDatabase};
 const CONVERSATIONS: usize = 50;
 const PER_CONVERSATION: usize = 100;
 const EVENTS: usize = CONVERSATIONS * PER_CONVERSATION;
+/// Customers talking to the bot (endpoint mode) during the kill test.
+const CUSTOMERS: usize = 20;
+const PER_CUSTOMER: usize = 10;
 /// Kill one relay once this many of the burst's deliveries are stored.
 const KILL_AFTER: i64 = (EVENTS / 3) as i64;
 /// Kill this one (not the first: it seeded the shared settings, which must not matter).
@@ -161,9 +165,14 @@ impl Cluster {
             .log()
             .iter()
             .filter(|r| r.direction == "outbound" && r.record_type == "MESSAGE")
+            .filter(|r| {
+                r.conversation_id
+                    .as_ref()
+                    .is_some_and(|c| self.conversations.contains(c))
+            })
             .filter_map(|r| r.event_id.clone())
             .collect();
-        assert_eq!(event_ids.len(), EVENTS, "8x8 sent every message");
+        assert_eq!(event_ids.len(), EVENTS, "8x8 sent every agent message");
         let rows = self.db.deliveries_by_event().await;
         let (mut lost, mut twice, mut duplicates) = (Vec::new(), Vec::new(), 0);
         for eid in &event_ids {
@@ -206,6 +215,45 @@ impl Cluster {
         duplicates
     }
 
+    /// The bot's answers to `customers` (endpoint mode, through the outbox): every call
+    /// the outbox recorded as delivered reached 8x8, and 8x8 accepted more than that
+    /// only for calls that a relay taking over sent again after the relay sending them
+    /// died (the documented at-least-once). Returns how many were sent twice.
+    async fn check_answers(&self, customers: &[String]) -> i64 {
+        let seen = Seen::new("every answer sent");
+        eventually(&seen, GUARD, async || {
+            let n = self
+                .db
+                .count("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+                .await;
+            seen.check(n == 0, n)
+        })
+        .await;
+        let log = self.sim.log();
+        let sent = self.db.messages_sent_by_key().await;
+        let mut doubled = 0;
+        for c in customers {
+            let path = format!("POST /chat-gateway/v1/conversations/{c}/messages");
+            let accepted = log
+                .iter()
+                .filter(|r| r.direction == "inbound" && r.record_type == path)
+                .filter(|r| r.status_code.is_some_and(|s| (200..300).contains(&s)))
+                .count() as i64;
+            let (delivered, interrupted) = sent.get(c).copied().unwrap_or_default();
+            assert!(
+                delivered >= PER_CUSTOMER as i64,
+                "{c}: {delivered} answers for {PER_CUSTOMER} questions"
+            );
+            assert!(
+                accepted >= delivered && accepted - delivered <= interrupted,
+                "{c}: 8x8 accepted {accepted} answers, the outbox delivered {delivered} \
+                 ({interrupted} after an interruption)"
+            );
+            doubled += accepted - delivered;
+        }
+        doubled
+    }
+
     async fn finish(mut self) {
         self.relays.clear();
         for c in &self.configs {
@@ -224,8 +272,27 @@ async fn three_relays_with_one_killed_mid_burst_lose_nothing_and_process_nothing
     let Some(mut cluster) = Cluster::start(3, "failure_cluster_kill").await else {
         return;
     };
+    // Customers talking to the bot beside the agents' burst: the bot's answers go out
+    // through the outbox, which the killed relay may have been sending.
+    let customers: Vec<String> = (0..CUSTOMERS)
+        .map(|_| {
+            cluster
+                .sim
+                .start_webchat(None, WebchatTarget::Webhook(emulator::WEBHOOK.into()), None)
+                .expect("a web chat starts")
+                .0
+        })
+        .collect();
     let burst_started = Instant::now();
     cluster.burst();
+    for i in 0..PER_CUSTOMER {
+        for c in &customers {
+            cluster
+                .sim
+                .customer_say(c, &format!("question {i}"))
+                .unwrap();
+        }
+    }
     cluster
         .wait_stored(KILL_AFTER, "a third of the burst stored")
         .await;
@@ -235,12 +302,14 @@ async fn three_relays_with_one_killed_mid_burst_lose_nothing_and_process_nothing
     let restart_took = killed_at.elapsed();
     let duplicates = cluster.check_burst().await;
     let burst_took = burst_started.elapsed();
+    let doubled = cluster.check_answers(&customers).await;
 
     println!(
         "3 relays on PostgreSQL, kill -9 of one during a burst of {EVENTS} deliveries \
          ({CONVERSATIONS} conversations × {PER_CONVERSATION}): 0 lost, 0 processed twice, \
-         every transcript in order; {duplicates} retries deduplicated; restart took {:.2} s; \
-         burst done after {:.1} s; test {:.1} s",
+         every transcript in order; {duplicates} retries deduplicated; {CUSTOMERS} customers' \
+         answers from the bot: {doubled} sent twice, each by a relay taking over an interrupted \
+         call; restart took {:.2} s; burst done after {:.1} s; test {:.1} s",
         restart_took.as_secs_f64(),
         burst_took.as_secs_f64(),
         started.elapsed().as_secs_f64()

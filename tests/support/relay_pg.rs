@@ -69,6 +69,28 @@ impl PgRelayDb {
         by_event
     }
 
+    /// Per ordering key (the conversation), the outbox's `sendMessage` entries delivered
+    /// and those of them whose relay was interrupted while sending (taken over and sent
+    /// again: the one case where 8x8 may have got the call twice).
+    pub async fn messages_sent_by_key(&self) -> HashMap<String, (i64, i64)> {
+        let rows = self
+            .client()
+            .await
+            .query(
+                "SELECT ordering_key,
+                        COUNT(*) FILTER (WHERE status = 'delivered'),
+                        COUNT(*) FILTER (WHERE status = 'delivered'
+                                           AND last_error LIKE 'interrupted%')
+                 FROM outbox WHERE operation = 'sendMessage' GROUP BY ordering_key",
+                &[],
+            )
+            .await
+            .expect("the outbox reads");
+        rows.iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2))))
+            .collect()
+    }
+
     /// The texts of a lane's transcript lines per conversation (the 8x8 id), in the
     /// order the transcript shows them (line id).
     pub async fn lines_in_order(&self, lane: &str) -> HashMap<String, Vec<String>> {

@@ -150,9 +150,10 @@ enum Backend {
 }
 
 /// How long a relay holds an entry it is sending on PostgreSQL before another relay may
-/// send it again: longer than the client's whole attempt (connect, send, 8x8's answer)
-/// and the write of its outcome.
-const PG_SEND_LEASE: Duration = Duration::from_secs(60);
+/// send it again: three times the client's whole attempt (10 s: connect, send, 8x8's
+/// answer), so the outcome is written well within it; a dead relay's call waits this
+/// long before another relay sends it again.
+const PG_SEND_LEASE: Duration = Duration::from_secs(30);
 
 /// How soon a worker on PostgreSQL looks again for due entries when it knows of none:
 /// other relays add and finish entries without waking it.

@@ -28,36 +28,45 @@ pub async fn test_database(test: &str) -> Option<TestDatabase> {
         );
         return None;
     };
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let mut label: String = test
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    label.truncate(30);
-    let name = format!(
-        "sbt_{}_{}_{label}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    admin(&admin_url, &format!("CREATE DATABASE {name}")).await;
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin_url.as_str(), String::new()),
-    };
-    let (server, _) = base
-        .rsplit_once('/')
-        .unwrap_or_else(|| panic!("{URL_VAR} must be a URL ending in a database name"));
-    Some(TestDatabase {
-        url: format!("{server}/{name}{query}"),
-        admin_url,
-        name,
-    })
+    Some(TestDatabase::create(&admin_url, test).await)
+}
+
+impl TestDatabase {
+    /// A new, empty database on the server `admin_url` names (its user needs
+    /// `CREATEDB`), labelled after `label`: for tests, and for benchmarks that give a
+    /// server of their own.
+    pub async fn create(admin_url: &str, label: &str) -> TestDatabase {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let mut label: String = label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        label.truncate(30);
+        let name = format!(
+            "sbt_{}_{}_{label}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        admin(admin_url, &format!("CREATE DATABASE {name}")).await;
+        let (base, query) = match admin_url.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (admin_url, String::new()),
+        };
+        let (server, _) = base
+            .rsplit_once('/')
+            .unwrap_or_else(|| panic!("the PostgreSQL URL must end in a database name"));
+        TestDatabase {
+            url: format!("{server}/{name}{query}"),
+            admin_url: admin_url.to_string(),
+            name,
+        }
+    }
 }
 
 impl TestDatabase {
