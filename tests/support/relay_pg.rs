@@ -38,15 +38,19 @@ impl PgRelayDb {
             .get(0)
     }
 
-    /// Every delivery with an event id, by event id, oldest first.
-    pub async fn deliveries_by_event(&self) -> HashMap<String, Vec<DeliveryRow>> {
+    /// The MESSAGE deliveries of these 8x8 conversations, by event id, oldest first.
+    pub async fn deliveries_by_event_in(
+        &self,
+        conversations: &[String],
+    ) -> HashMap<String, Vec<DeliveryRow>> {
         let rows = self
             .client()
             .await
             .query(
                 "SELECT id, event_id, event_type, status, http_status, duplicate_of, outcome
-                 FROM deliveries WHERE event_id IS NOT NULL ORDER BY id",
-                &[],
+                 FROM deliveries WHERE event_id IS NOT NULL AND event_type = 'MESSAGE'
+                   AND conversation_id = ANY($1) ORDER BY id",
+                &[&conversations],
             )
             .await
             .expect("deliveries read");
