@@ -715,7 +715,8 @@ export type Recheck = { ok: boolean, code: string | null, message: string, };
 export type RegistrationAction = "created" | "updated" | "unchanged";
 
 /**
- * A live event as the admin UI receives it (inside an [`Envelope`]).
+ * A live event as the admin UI receives it (inside an [`Envelope`]). Read back from JSON
+ * too: on PostgreSQL the relays pass their events to each other as `NOTIFY` payloads.
  */
 export type RelayEvent = { "type": "statusChanged" } | { "type": "settingsChanged" } | { "type": "conversationChanged", conversationId: string, phase: Phase, } | { "type": "transcriptEntry", 
 /**
