@@ -5,6 +5,7 @@
 //! reported as dead code in that binary, hence the `allow`.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod cpu;
 pub mod deliveries;
 pub mod emulator;

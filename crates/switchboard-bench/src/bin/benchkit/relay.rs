@@ -1,5 +1,5 @@
-//! A relay for a benchmark: a temporary database, settings and keys in memory, the
-//! sandbox off, pointed at `base_url` as 8x8.
+//! A relay for a benchmark: a temporary database (or a PostgreSQL one), settings and keys
+//! in memory, the sandbox off, pointed at `base_url` as 8x8.
 
 use std::sync::Arc;
 
@@ -12,6 +12,18 @@ use super::deliveries::TENANT;
 /// `api_key`: the endpoint role's key, for a relay that calls 8x8 (none: it only
 /// receives).
 pub async fn start(base_url: &str, api_key: Option<&str>, dir: std::path::PathBuf) -> RelayHandle {
+    start_on(base_url, api_key, dir, None).await
+}
+
+/// As [`start`], on the PostgreSQL `database_url` names when given (SQLite in `dir`
+/// otherwise). Relays after the first on one database adopt its settings, so they share
+/// its endpoint token.
+pub async fn start_on(
+    base_url: &str,
+    api_key: Option<&str>,
+    dir: std::path::PathBuf,
+    database_url: Option<&str>,
+) -> RelayHandle {
     let settings = MemorySettings::default();
     let mut s = Settings::default();
     s.connection.base_url = base_url.to_string();
@@ -29,6 +41,7 @@ pub async fn start(base_url: &str, api_key: Option<&str>, dir: std::path::PathBu
     config.settings_store = Arc::new(settings);
     config.secrets = Arc::new(secrets);
     config.sandbox = SandboxMode::Off;
+    config.database_url = database_url.map(str::to_string);
     switchboard_relay::start(config)
         .await
         .expect("the relay starts")
