@@ -376,6 +376,50 @@ pub(crate) async fn handle_job(engine: &Arc<Engine>, key: &str, job: Job, known:
     if !matches!(job, Job::Event(_)) {
         *known = Known::Unread;
     }
+    // Every job but an 8x8 event (which comes claimed) holds the conversation on a
+    // shared database, so no other relay handles its events meanwhile.
+    let held = match &job {
+        Job::Event(_) => None,
+        _ => match hold(engine, key).await {
+            Ok(held) => held,
+            Err(e) => match job {
+                // A caller waits: it hears why, and may try again.
+                Job::Start(_, reply) | Job::Input(_, reply) | Job::Leave(_, reply) => {
+                    tracing::warn!(conversation = key, error = %e, "a tester's job was not run");
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+                // Nobody would run it again: better run it unheld than lose it.
+                job => {
+                    tracing::warn!(conversation = key, error = %e, "a job runs without holding its conversation");
+                    run_job(engine, key, job, known).await;
+                    return;
+                }
+            },
+        },
+    };
+    run_job(engine, key, job, known).await;
+    engine.inbox.let_go(held).await;
+}
+
+/// On PostgreSQL, the lease on the conversation's 8x8 side (its events' key) for a job
+/// that is not one of its events; `None` on SQLite, for a conversation 8x8 has not
+/// heard of yet, and when this relay holds it already.
+async fn hold(
+    engine: &Engine,
+    key: &str,
+) -> Result<Option<switchboard_store::pg::inbox::Lease>, EngineError> {
+    if !engine.db.is_shared() {
+        return Ok(None);
+    }
+    let gateway_id = engine.store.get(key).await?.and_then(|c| c.gateway_id);
+    match gateway_id {
+        Some(id) => Ok(engine.inbox.hold(&id).await?),
+        None => Ok(None),
+    }
+}
+
+async fn run_job(engine: &Arc<Engine>, key: &str, job: Job, known: &mut Known) {
     match job {
         Job::Event(queued) => handle_event(engine, key, &queued, known).await,
         Job::Start(user, reply) => {

@@ -189,6 +189,23 @@ impl InboxQueue {
         }
     }
 
+    /// Holds the 8x8 conversation `conversation_key` for work that is not one of its
+    /// events, so that no other relay handles its events meanwhile (PostgreSQL; nothing
+    /// to do on SQLite, where this relay is alone). Hand the result to
+    /// [`InboxQueue::let_go`] when the work is done.
+    pub async fn hold(&self, conversation_key: &str) -> Result<Option<Lease>, DbError> {
+        match self {
+            InboxQueue::Sqlite(_) => Ok(None),
+            InboxQueue::Postgres(q) => Ok(q.hold(conversation_key).await?),
+        }
+    }
+
+    pub async fn let_go(&self, held: Option<Lease>) {
+        if let (InboxQueue::Postgres(q), Some(lease)) = (self, held) {
+            q.let_go(&lease).await
+        }
+    }
+
     pub async fn pending_count(&self) -> Result<i64, DbError> {
         match self {
             InboxQueue::Sqlite(q) => q.pending_count().await,

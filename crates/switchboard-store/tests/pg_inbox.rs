@@ -340,3 +340,66 @@ async fn events_of_one_conversation_become_visible_in_id_order() {
     drop((a_client, inbox, b_ledger, a_db, b_db));
     test_db.drop_database().await;
 }
+
+/// Work on a conversation that is not one of its events (a tester's message on another
+/// relay) holds it like a claim: it waits while another relay has the conversation, it
+/// does not take a relay's own claim away from it, and while it holds the conversation
+/// no relay claims its events.
+#[tokio::test]
+async fn a_hold_waits_for_another_relays_claim_and_keeps_claims_off() {
+    let Some(test_db) = common::test_database("inbox_hold").await else {
+        return;
+    };
+    let a = PgDb::connect(&test_db.url).await.unwrap();
+    let b = PgDb::connect(&test_db.url).await.unwrap();
+    let lease = Duration::from_secs(30);
+    let (inbox_a, inbox_b) = (
+        PgInbox::new(a.clone(), lease),
+        PgInbox::new(b.clone(), lease),
+    );
+    let ledger = PgDeliveries::new(a.clone());
+    let first = ledger.record(message("c1", 1)).await.unwrap().id;
+
+    let claimed = inbox_a.claim(8).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let claim = claimed[0].lease.clone();
+    match inbox_b.hold("c1", Duration::from_millis(200)).await {
+        Err(PgError::Busy { conversation }) => assert_eq!(conversation, "c1"),
+        other => panic!("relay B held a conversation relay A has: {other:?}"),
+    }
+    assert_eq!(
+        inbox_a
+            .hold("c1", Duration::from_millis(200))
+            .await
+            .unwrap(),
+        None,
+        "relay A holds it already"
+    );
+    // A's claim is still good: the hold above did not take it over.
+    inbox_a
+        .complete(&claim, first, Ok("done".into()))
+        .await
+        .unwrap();
+
+    // B waits for A to let go, then holds it.
+    let waiting = tokio::spawn({
+        let inbox_b = inbox_b.clone();
+        async move { inbox_b.hold("c1", Duration::from_secs(5)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !waiting.is_finished(),
+        "B waits while A holds the conversation"
+    );
+    inbox_a.release(&claim).await.unwrap();
+    let held = waiting.await.unwrap().unwrap().expect("B holds it now");
+
+    // While B holds it, no relay claims its events; once B lets go, they do.
+    let second = ledger.record(message("c1", 2)).await.unwrap().id;
+    assert!(inbox_a.claim(8).await.unwrap().is_empty());
+    inbox_b.release(&held).await.unwrap();
+    let claimed = inbox_a.claim(8).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].events[0].delivery_id, second);
+    test_db.drop_database().await;
+}

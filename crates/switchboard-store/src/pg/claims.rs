@@ -132,6 +132,20 @@ impl PgClaims {
         }
     }
 
+    /// Holds a conversation for work that is not one of its events (see
+    /// [`PgInbox::hold`]); `None` when this relay holds it already.
+    pub async fn hold(&self, conversation_key: &str) -> Result<Option<Lease>, PgError> {
+        self.inbox.hold(conversation_key, LEASE).await
+    }
+
+    /// Gives back what [`PgClaims::hold`] took; its conversation's events may be claimed.
+    pub async fn let_go(&self, lease: &Lease) {
+        if let Err(e) = self.inbox.release(lease).await {
+            tracing::warn!(conversation = %lease.conversation_key, error = %e, "a conversation's lease could not be released");
+        }
+        self.wake.wake();
+    }
+
     pub async fn pending_count(&self) -> Result<i64, PgError> {
         self.inbox.pending_count().await
     }

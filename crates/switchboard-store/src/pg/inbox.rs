@@ -203,6 +203,59 @@ impl PgInbox {
         Ok(())
     }
 
+    /// Holds `conversation_key` for work on it that is not one of its events (a
+    /// tester's message, a timer's job), so that no other relay handles its events
+    /// meanwhile. `Ok(None)` when this relay holds it already (its engine serialises
+    /// that work with the events it claimed); otherwise waits while another relay holds
+    /// it, at most `patience`. Give the lease back with [`PgInbox::release`].
+    pub async fn hold(
+        &self,
+        conversation_key: &str,
+        patience: Duration,
+    ) -> Result<Option<Lease>, PgError> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let client = self.db.client().await?;
+            let taken = client
+                .query_opt(
+                    &format!(
+                        "INSERT INTO inbox_leases AS l (conversation_key, holder, expires_at_ms)
+                         VALUES ($1, $2, {NOW_MS} + $3)
+                         ON CONFLICT (conversation_key) DO UPDATE
+                            SET holder = EXCLUDED.holder, generation = l.generation + 1,
+                                expires_at_ms = EXCLUDED.expires_at_ms
+                            WHERE l.expires_at_ms < {NOW_MS}
+                         RETURNING generation"
+                    ),
+                    &[&conversation_key, &self.db.instance(), &self.lease_ms],
+                )
+                .await?;
+            if let Some(row) = taken {
+                return Ok(Some(Lease {
+                    conversation_key: conversation_key.to_string(),
+                    generation: row.get(0),
+                }));
+            }
+            let holder: Option<String> = client
+                .query_opt(
+                    "SELECT holder FROM inbox_leases WHERE conversation_key = $1",
+                    &[&conversation_key],
+                )
+                .await?
+                .map(|r| r.get(0));
+            drop(client);
+            if holder.as_deref() == Some(self.db.instance()) {
+                return Ok(None);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(PgError::Busy {
+                    conversation: conversation_key.to_string(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn pending_count(&self) -> Result<i64, PgError> {
         Ok(self
             .db

@@ -109,6 +109,13 @@ pub enum PgError {
          {conversation:?} was taken over, or the event was completed already"
     )]
     LeaseLost { conversation: String },
+    /// Another relay kept the conversation for longer than this relay could wait to
+    /// act on it (a tester's message): try again.
+    #[error(
+        "another relay is handling conversation {conversation:?} and did not let it go in \
+         time; try again"
+    )]
+    Busy { conversation: String },
     /// Ids were asked of a table that has no `id` sequence.
     #[error("the PostgreSQL table {table:?} has no id sequence to take ids from")]
     NoSequence { table: String },
