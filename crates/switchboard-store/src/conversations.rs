@@ -631,7 +631,7 @@ impl SqliteConversations {
         limit: u32,
     ) -> Result<Vec<Entry>, DbError> {
         let id = conversation_id.to_string();
-        let mut entries = self
+        let entries = self
             .db
             .call(move |c| {
                 let mut stmt = c.prepare_cached(
@@ -652,14 +652,12 @@ impl SqliteConversations {
                 rows.collect::<Result<Vec<_>, _>>()
             })
             .await?;
-        // Lines the 8x8 event being handled has written but not yet committed.
-        entries.extend(
-            crate::write_unit::uncommitted_entries(conversation_id)
-                .into_iter()
-                .filter(|e| e.id > after),
-        );
-        entries.truncate(limit as usize);
-        Ok(entries)
+        Ok(crate::write_unit::with_uncommitted(
+            entries,
+            conversation_id,
+            after,
+            limit,
+        ))
     }
 
     /// A message held back during the handover create has now been handed to the outbox.

@@ -135,6 +135,23 @@ pub fn uncommitted_entries(conversation_id: &str) -> Vec<Entry> {
     .unwrap_or_default()
 }
 
+/// A transcript page read from the database, with the lines the event being handled has
+/// written but not yet committed (its reads must see them), cut to `limit`.
+pub fn with_uncommitted(
+    mut entries: Vec<Entry>,
+    conversation_id: &str,
+    after: i64,
+    limit: u32,
+) -> Vec<Entry> {
+    entries.extend(
+        uncommitted_entries(conversation_id)
+            .into_iter()
+            .filter(|e| e.id > after),
+    );
+    entries.truncate(limit as usize);
+    entries
+}
+
 /// Notes that the open unit added outbox calls (the worker is woken after the commit).
 pub fn outbox_added() -> bool {
     with_unit(|u| u.outbox_added = true).is_some()

@@ -305,7 +305,7 @@ impl PgConversations {
                 &[&conversation_id, &after, &i64::from(limit)],
             )
             .await?;
-        let mut entries: Vec<Entry> = rows
+        let entries: Vec<Entry> = rows
             .iter()
             .map(|r| Entry {
                 id: r.get(0),
@@ -317,14 +317,12 @@ impl PgConversations {
                 at_ms: r.get(6),
             })
             .collect();
-        // Lines the event being handled has written but not yet committed.
-        entries.extend(
-            crate::write_unit::uncommitted_entries(conversation_id)
-                .into_iter()
-                .filter(|e| e.id > after),
-        );
-        entries.truncate(limit as usize);
-        Ok(entries)
+        Ok(crate::write_unit::with_uncommitted(
+            entries,
+            conversation_id,
+            after,
+            limit,
+        ))
     }
 
     /// A message held back during the handover create has now been handed to the outbox.
