@@ -1,7 +1,8 @@
 //! What the relays on one PostgreSQL share while they run (`docs/postgres.md`): each
-//! relay's live events reach the admin UIs of all the others, a settings save on one
-//! is applied by all, and an outbox call added on one wakes every worker. None of this
-//! runs on SQLite, where one relay holds the database alone.
+//! relay's live events reach the admin UIs of all the others, and a settings save on
+//! one is applied by all. (An outbox call is sent by the worker of the relay that added
+//! it, woken in memory; the others find what a dead relay left by their own polling.)
+//! None of this runs on SQLite, where one relay holds the database alone.
 //!
 //! Events go out after this relay has committed and published them (its bus), one
 //! statement for whatever the bus holds at that moment, and come in on a listening
@@ -16,7 +17,7 @@ use switchboard_settings::Settings;
 use switchboard_store::pg::{
     self,
     notify::{notify_all, Notice, PgListener},
-    unit::{EVENTS_CHANNEL, EVENT_TOO_LARGE, OUTBOX_CHANNEL},
+    unit::{EVENTS_CHANNEL, EVENT_TOO_LARGE},
     PgDb, PgError,
 };
 use switchboard_types::{now_ms, RelayEvent};
@@ -82,15 +83,8 @@ pub async fn start(state: &Arc<RelayState>) -> Result<(), PgError> {
     let Some(db) = state.db.postgres().cloned() else {
         return Ok(());
     };
-    let listener = PgListener::start(
-        &db,
-        &[
-            EVENTS_CHANNEL,
-            OUTBOX_CHANNEL,
-            pg::settings::SETTINGS_CHANNEL,
-        ],
-    )
-    .await?;
+    let listener =
+        PgListener::start(&db, &[EVENTS_CHANNEL, pg::settings::SETTINGS_CHANNEL]).await?;
     tokio::spawn(send_events(Arc::downgrade(state), db));
     tokio::spawn(receive(Arc::downgrade(state), listener));
     Ok(())
@@ -154,7 +148,7 @@ fn payload(event: &RelayEvent) -> String {
     }
 }
 
-/// The other relays' events, settings saves and outbox wake-ups.
+/// The other relays' events and settings saves.
 async fn receive(state: std::sync::Weak<RelayState>, mut listener: PgListener) {
     while let Some(notice) = listener.recv().await {
         let Some(state) = state.upgrade() else { return };
@@ -175,7 +169,6 @@ async fn receive(state: std::sync::Weak<RelayState>, mut listener: PgListener) {
                         state.bus.publish_remote(RelayEvent::Lagged);
                     }
                 },
-                OUTBOX_CHANNEL => state.outbox.notify_added(),
                 pg::settings::SETTINGS_CHANNEL => apply_shared_settings(&state).await,
                 _ => {}
             },

@@ -157,7 +157,8 @@ impl PgConversations {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Conversation>, PgError> {
-        let row = self.db.client().await?.query_opt(sql, params).await?;
+        let c = self.db.client().await?;
+        let row = c.query_opt(&c.prepare_cached(sql).await?, params).await?;
         Ok(row.as_ref().map(conversation))
     }
 
@@ -166,7 +167,8 @@ impl PgConversations {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Conversation>, PgError> {
-        let rows = self.db.client().await?.query(sql, params).await?;
+        let c = self.db.client().await?;
+        let rows = c.query(&c.prepare_cached(sql).await?, params).await?;
         Ok(rows.iter().map(conversation).collect())
     }
 
@@ -202,42 +204,40 @@ impl PgConversations {
         &self,
         gateway_ids: Vec<String>,
     ) -> Result<HashMap<String, Route>, PgError> {
-        let c = self.db.client().await?;
-        let own = c
-            .prepare("SELECT id FROM conversations WHERE gateway_id = $1")
-            .await?;
-        let created = c.prepare(KEY_OF_CREATED).await?;
-        let under_id = c
-            .prepare("SELECT EXISTS(SELECT 1 FROM conversations WHERE id = $1)")
-            .await?;
-        let mut creates_in_flight = None;
-        let mut routes = HashMap::with_capacity(gateway_ids.len());
-        for id in gateway_ids {
-            let local: Option<String> = match c.query_opt(&own, &[&id]).await? {
-                Some(r) => Some(r.get(0)),
-                None => c.query_opt(&created, &[&id]).await?.map(|r| r.get(0)),
-            };
-            let in_flight = match (&local, creates_in_flight) {
-                (Some(_), _) => false,
-                (None, Some(known)) => known,
-                (None, None) => {
-                    let known: bool = c.query_one(CREATES_IN_FLIGHT, &[]).await?.get(0);
-                    creates_in_flight = Some(known);
-                    known
-                }
-            };
-            let row_under_id =
-                local.is_none() && c.query_one(&under_id, &[&id]).await?.get::<_, bool>(0);
-            routes.insert(
-                id,
-                Route {
-                    local,
-                    creates_in_flight: in_flight,
-                    row_under_id,
-                },
-            );
+        if gateway_ids.is_empty() {
+            return Ok(HashMap::new());
         }
-        Ok(routes)
+        let c = self.db.client().await?;
+        // The whole batch in one statement: per id its own row, else the handover whose
+        // create 8x8 answered with it, and whether a row has it as its own id.
+        let routes = c
+            .prepare_cached(&format!(
+                "SELECT k.id,
+                    COALESCE((SELECT c.id FROM conversations c WHERE c.gateway_id = k.id LIMIT 1),
+                             ({})),
+                    EXISTS(SELECT 1 FROM conversations c WHERE c.id = k.id)
+                 FROM unnest($1::TEXT[]) AS k(id)",
+                KEY_OF_CREATED.replace("$1", "k.id")
+            ))
+            .await?;
+        let rows = c.query(&routes, &[&gateway_ids]).await?;
+        let creates_in_flight = if rows.iter().any(|r| r.get::<_, Option<String>>(1).is_none()) {
+            c.query_one(CREATES_IN_FLIGHT, &[]).await?.get(0)
+        } else {
+            false
+        };
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let local: Option<String> = r.get(1);
+                let route = Route {
+                    creates_in_flight: local.is_none() && creates_in_flight,
+                    row_under_id: local.is_none() && r.get::<_, bool>(2),
+                    local,
+                };
+                (r.get(0), route)
+            })
+            .collect())
     }
 
     /// Inserts or replaces the whole row ([`save_write`]).

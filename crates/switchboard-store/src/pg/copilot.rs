@@ -71,14 +71,14 @@ impl PgCopilotSessions {
     /// Opens a new session for the conversation, replacing a revoked one (a revoked
     /// link never works again: the new one has a new token).
     pub async fn open(&self, session: CopilotSession) -> Result<(), PgError> {
-        open_write(&session).run(&**self.db.client().await?).await?;
+        open_write(&session).run(&self.db.client().await?).await?;
         Ok(())
     }
 
     /// Marks the session revoked; false when there is none (or it already was).
     pub async fn revoke(&self, conversation_id: &str, now_ms: i64) -> Result<bool, PgError> {
         let changed = revoke_write(conversation_id, now_ms)
-            .run(&**self.db.client().await?)
+            .run(&self.db.client().await?)
             .await?;
         Ok(changed > 0)
     }

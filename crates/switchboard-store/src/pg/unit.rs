@@ -129,9 +129,19 @@ impl PgUnit {
         let mut client = db.client().await?;
         // Dropped without a commit (any `?` below), the transaction rolls back.
         let tx = client.transaction().await?;
-        for (_, write) in &writes {
-            write.run(&*tx).await?;
-        }
+        // Prepared first (from the connection's cache, after the first time), then sent
+        // together: one round trip for the unit's writes instead of two each.
+        let statements = futures_util::future::try_join_all(
+            writes.iter().map(|(_, w)| tx.prepare_cached(&w.sql)),
+        )
+        .await?;
+        futures_util::future::try_join_all(
+            writes
+                .iter()
+                .zip(&statements)
+                .map(|((_, w), s)| w.run_prepared(&tx, s)),
+        )
+        .await?;
         for event in &events {
             notify_in(&*tx, db.instance(), EVENTS_CHANNEL, &event_payload(event)).await?;
         }

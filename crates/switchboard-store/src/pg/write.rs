@@ -8,7 +8,8 @@
 
 use std::borrow::Cow;
 
-use tokio_postgres::{types::ToSql, GenericClient};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::{types::ToSql, Statement};
 
 use super::PgError;
 
@@ -39,13 +40,28 @@ impl PgWrite {
     }
 
     /// Runs it on `client` (a pooled connection or a transaction); the rows it changed.
+    /// The statement is prepared once per connection (the pool's cache): a statement
+    /// given as text would be parsed again each time, a round trip of its own.
     pub async fn run<C: GenericClient + Sync>(&self, client: &C) -> Result<u64, PgError> {
+        let statement = client.prepare_cached(&self.sql).await?;
+        self.run_prepared(client, &statement).await
+    }
+
+    /// Runs it as `statement` (this write's SQL, prepared on `client`). Writes whose
+    /// statements are prepared go out one after another without waiting for each
+    /// other's answers when their futures are polled together (the driver pipelines
+    /// them, in the order they were first polled).
+    pub async fn run_prepared<C: GenericClient + Sync>(
+        &self,
+        client: &C,
+        statement: &Statement,
+    ) -> Result<u64, PgError> {
         let params: Vec<&(dyn ToSql + Sync)> = self
             .params
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        Ok(client.execute(self.sql.as_ref(), &params).await?)
+        Ok(client.execute(statement, &params).await?)
     }
 }
 
