@@ -50,18 +50,44 @@ async fn due(engine: &Arc<Engine>, second: Duration) {
     };
     let period_ms = (second * every).as_millis() as i64;
     let now = now_ms();
-    let mut last = engine.queue_updates.lock();
-    last.retain(|id, _| queued.iter().any(|c| &c.id == id));
-    for conv in queued {
-        let since = *last
-            .entry(conv.id.clone())
-            .or_insert_with(|| conv.queued_at_ms.unwrap_or(now).max(now - period_ms));
-        if now - since >= period_ms {
-            last.insert(conv.id.clone(), now);
-            engine.actors.send(engine, &conv.id, Job::QueueUpdate);
+    let mut due = Vec::new();
+    {
+        let mut last = engine.queue_updates.lock();
+        last.retain(|id, _| queued.iter().any(|c| &c.id == id));
+        for conv in queued {
+            let since = *last
+                .entry(conv.id.clone())
+                .or_insert_with(|| conv.queued_at_ms.unwrap_or(now).max(now - period_ms));
+            if now - since >= period_ms {
+                due.push(conv.id);
+            }
+        }
+    }
+    let period = Duration::from_millis(period_ms.max(0) as u64);
+    for id in due {
+        // On a shared database the job runs on whichever relay's tick comes first, and
+        // that relay's memory may not hold the last update another relay sent: the
+        // cluster's clock for this conversation decides (a row of its own).
+        if !crate::cluster_turn(engine, &format!("{TOLD}{id}"), period).await {
+            continue;
+        }
+        engine.queue_updates.lock().insert(id.clone(), now);
+        engine.actors.send(engine, &id, Job::QueueUpdate);
+    }
+    if let Some(db) = engine.db.postgres() {
+        let forgotten = switchboard_store::pg::PgTimers::new(db.clone())
+            .forget(TOLD, period.max(FORGET_AFTER))
+            .await;
+        if let Err(e) = forgotten {
+            tracing::debug!(error = %e, "old queue update timers could not be forgotten");
         }
     }
 }
+
+/// The name of a conversation's queue-update timer on a shared database.
+const TOLD: &str = "queue_update:";
+/// A conversation's timer is forgotten once it has not run for this long (or a period).
+const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
 impl LastTold {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {

@@ -47,4 +47,22 @@ impl PgTimers {
             .await?;
         Ok(row.map(|r| r.get(0)))
     }
+
+    /// Forgets the timers named `prefix…` that last ran `older_than` ago or more (the
+    /// per-conversation ones of conversations long gone); how many.
+    pub async fn forget(&self, prefix: &str, older_than: Duration) -> Result<u64, PgError> {
+        let older_ms = older_than.as_millis().min(i64::MAX as u128) as i64;
+        Ok(self
+            .db
+            .client()
+            .await?
+            .execute(
+                &format!(
+                    "DELETE FROM cluster_timers
+                     WHERE starts_with(name, $1) AND last_run_at_ms < {NOW_MS} - $2"
+                ),
+                &[&prefix, &older_ms],
+            )
+            .await?)
+    }
 }
