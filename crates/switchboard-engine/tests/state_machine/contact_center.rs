@@ -312,6 +312,29 @@ cases! {
         Lines(&[]),
     ];
 
+    // The same with a second relay on the database (PostgreSQL): the updates' job runs
+    // on whichever relay's tick comes first, yet a customer is told once a period, not
+    // each time the job changes relay.
+    queue_updates_once_a_period_across_two_relays: [
+        Minute(Duration::from_millis(600)),
+        Settings(|s| {
+            s.handover.contact_center.queue_update_seconds = 15;
+        }),
+        Figures(Ok(QueueFigures { waiting: 4, average_wait_seconds: 200, agents_busy: 1, ..QueueFigures::default() })),
+        SecondRelay,
+        handover_created(),
+        Event(queued("Support")),
+        Seen,
+        Sleep(Duration::from_millis(1_500)),
+        Check("one update a period (150 ms) at most", |s| {
+            let updates = s.transcript.iter()
+                .filter(|l| l["payload"]["queueUpdate"].is_object())
+                .count();
+            // 1.5 s at one per 150 ms: 9 or 10, the first 150 ms after the queueing.
+            assert!((3..=11).contains(&updates), "{updates} updates in 1.5 s at one per 150 ms");
+        }),
+    ];
+
     // Leaving the queue with the cancel word: the 8x8 side ends as a user leaving ends
     // it, the bot has the conversation again, and 8x8's closing events are history.
     cancel_while_queued_gives_the_conversation_back_to_the_bot: [

@@ -125,6 +125,9 @@ pub struct Harness {
     stop: watch::Sender<bool>,
     event_ids: AtomicU64,
     db: Database,
+    /// Engines of other relays on the same database ([`Harness::second_relay`]).
+    others: Vec<Arc<Engine>>,
+    config: EngineConfig,
     /// On PostgreSQL, the case's own database, dropped by [`Harness::finish`].
     pg: Option<TestDatabase>,
     // Last: the database files go after everything that uses them.
@@ -179,7 +182,7 @@ impl Harness {
             connections: connections.clone(),
             stopping,
         });
-        engine.set_config(config);
+        engine.set_config(config.clone());
         switchboard_engine::spawn(engine.clone());
         Some(Self {
             engine,
@@ -190,9 +193,35 @@ impl Harness {
             stop,
             event_ids: AtomicU64::new(0),
             db,
+            others: Vec::new(),
+            config,
             pg,
             _dir: dir,
         })
+    }
+
+    /// Starts another relay's engine on this case's PostgreSQL database, as a second
+    /// instance of the headless server would be: its own connections (instance id),
+    /// inbox claims and outbox, the same settings and 8x8. On SQLite it does nothing.
+    pub async fn second_relay(&mut self) {
+        let Some(pg) = &self.pg else { return };
+        let db = Database::connect(&pg.url)
+            .await
+            .expect("the second relay connects");
+        let handoff = Arc::new(Handoff::new());
+        let deliveries = DeliveryStore::on(&db, handoff.clone()).expect("a delivery store");
+        let engine = Engine::new(EngineContext {
+            db: db.clone(),
+            inbox: Arc::new(InboxQueue::on(&deliveries, &db, handoff)),
+            outbox: Arc::new(Outbox::on(&db)),
+            bus: Arc::new(EventBus::default()),
+            settings: self.settings.subscribe(),
+            connections: self.connections.clone(),
+            stopping: self.stop.subscribe(),
+        });
+        engine.set_config(self.config.clone());
+        switchboard_engine::spawn(engine.clone());
+        self.others.push(engine);
     }
 
     /// Stops the engine and, on PostgreSQL, drops the case's database (a case that

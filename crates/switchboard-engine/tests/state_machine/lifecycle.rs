@@ -290,6 +290,24 @@ cases! {
         InPhase(Phase::Agent),
     ];
 
+    // The same with a second relay on the database (PostgreSQL): the sweep runs on one
+    // relay per period and the conversation is ended once, with one leave to 8x8.
+    inactivity_timeout_ends_a_quiet_handover_once_across_two_relays: [
+        Minute(Duration::from_millis(40)),
+        Settings(|s| s.handover.inactivity_timeout_minutes = 1000),
+        SecondRelay,
+        Focus("gw-e"),
+        Event(customer("I need an agent")),
+        Event(agent_joined("agent-1")),
+        InPhase(Phase::Agent),
+        handover_with_agent(),
+        Settings(|s| s.handover.inactivity_timeout_minutes = 1),
+        ReachesPhase(Phase::Ended),
+        Sleep(Duration::from_millis(300)),
+        Lines(&[("system/local", "Ended after 1 minute(s) without a message from the user.")]),
+        Calls(vec![user_leave("gw-h1")]),
+    ];
+
     // ---- out of order (P12) ----
 
     // A late QUEUED does not demote a conversation an agent already has.

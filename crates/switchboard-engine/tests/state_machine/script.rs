@@ -52,6 +52,10 @@ pub enum Step {
     Minute(Duration),
     /// Let this much time pass (the clock's own steps: queue updates).
     Sleep(Duration),
+    /// A second relay's engine joins on the same database (PostgreSQL; on SQLite, where
+    /// one relay holds the file alone, nothing happens): the periodic jobs must still
+    /// act once across the two.
+    SecondRelay,
     /// The id of this relay's webhook in 8x8, for a handback.
     HandbackWebhook(Option<&'static str>),
     /// Look at another 8x8 conversation (and its local conversation) from here on.
@@ -124,6 +128,7 @@ impl Step {
             Step::Focus(gw) => format!("Focus({gw})"),
             Step::Figures(f) => format!("Figures({f:?})"),
             Step::Sleep(d) => format!("Sleep({d:?})"),
+            Step::SecondRelay => "SecondRelay".into(),
             Step::Schedule(st) => format!("Schedule({st:?})"),
             Step::Tap(title, payload) => format!("Tap({title:?}, {payload:?})"),
             Step::Event(e) | Step::Twice(e) => {
@@ -369,6 +374,7 @@ impl Runner {
                 self.local = None;
             }
             Step::Sleep(d) => tokio::time::sleep(d).await,
+            Step::SecondRelay => self.h.second_relay().await,
             Step::Figures(answer) => {
                 *h.connections.figures.lock().unwrap() = answer.map_err(str::to_string)
             }
