@@ -402,9 +402,10 @@ pub(crate) async fn handle_job(engine: &Arc<Engine>, key: &str, job: Job, known:
     engine.inbox.let_go(held).await;
 }
 
-/// On PostgreSQL, the lease on the conversation's 8x8 side (its events' key) for a job
-/// that is not one of its events; `None` on SQLite, for a conversation 8x8 has not
-/// heard of yet, and when this relay holds it already.
+/// On PostgreSQL, the lease on the conversation for a job that is not one of its
+/// events: under its 8x8 id (its events' key), or its own id while 8x8 has not named it
+/// yet (two relays resuming one handover's create after a restart take turns). `None`
+/// on SQLite, for a conversation not stored yet, and when this relay holds it already.
 async fn hold(
     engine: &Engine,
     key: &str,
@@ -412,9 +413,11 @@ async fn hold(
     if !engine.db.is_shared() {
         return Ok(None);
     }
-    let gateway_id = engine.store.get(key).await?.and_then(|c| c.gateway_id);
-    match gateway_id {
-        Some(id) => Ok(engine.inbox.hold(&id).await?),
+    match engine.store.get(key).await? {
+        Some(conv) => Ok(engine
+            .inbox
+            .hold(conv.gateway_id.as_deref().unwrap_or(&conv.id))
+            .await?),
         None => Ok(None),
     }
 }
