@@ -22,11 +22,11 @@ use std::{
 };
 
 use benchkit::{
-    cluster::{self, PgStats},
+    cluster::PgStats,
     cpu,
     deliveries::{self, Delivery},
     proxy::Posted,
-    stand_in,
+    senders, stand_in,
     table::{ms, Samples, Table},
 };
 use chat_gateway_sim::{Keyring, Seed, SimConfig};
@@ -263,7 +263,7 @@ async fn configuration(rig: &Rig, n: usize, relays: usize, admin: Option<&str>) 
     cpu::settle().await;
     let (own0, pg0) = (cpu::own(), pg_cpu(&stats));
     let (answers, took) =
-        cluster::closed_loop_over(&rig.http, &urls, &echoes, 0..rig.messages, rig.concurrency)
+        senders::closed_loop_over(&rig.http, &urls, &echoes, 0..rig.messages, rig.concurrency)
             .await;
     cpu::settle().await;
     let ingest_cpu = per(
@@ -440,7 +440,7 @@ async fn whole_path(
         );
         let concurrency = rig.concurrency;
         tokio::spawn(async move {
-            cluster::closed_loop_over(&http, &urls, &customers, range, concurrency).await
+            senders::closed_loop_over(&http, &urls, &customers, range, concurrency).await
         })
     };
     let prefix = format!("bc-{run}-");

@@ -1,68 +1,10 @@
 //! What bench-cluster needs beside the rest of benchkit: the load spread over several
 //! relays, the PostgreSQL server's CPU, and its transaction count for one database.
 
-use std::{
-    ops::Range,
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
-    time::{Duration, Instant},
-};
-
-use super::{
-    deliveries::{self, Delivery},
-    senders::Answer,
-};
+use std::time::Duration;
 
 /// Linux's USER_HZ (see cpu.rs).
 const TICKS_PER_SECOND: u64 = 100;
-
-/// As `senders::closed_loop`, with sender `k` posting to `urls[k % urls.len()]`: a load
-/// balancer's round robin, one sender's connection staying on one relay.
-pub async fn closed_loop_over(
-    http: &reqwest::Client,
-    urls: &[String],
-    deliveries: &Arc<Vec<Delivery>>,
-    range: Range<usize>,
-    concurrency: usize,
-) -> (Vec<Answer>, Duration) {
-    let next = Arc::new(AtomicUsize::new(range.start));
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|k| {
-            let (http, url, deliveries, next) = (
-                http.clone(),
-                urls[k % urls.len()].clone(),
-                deliveries.clone(),
-                next.clone(),
-            );
-            let end = range.end;
-            tokio::spawn(async move {
-                let mut answers = Vec::new();
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= end {
-                        return answers;
-                    }
-                    let t = Instant::now();
-                    let status = deliveries::send(&http, &url, &deliveries[index]).await;
-                    answers.push(Answer {
-                        index,
-                        status,
-                        took: t.elapsed(),
-                        at: Instant::now(),
-                    });
-                }
-            })
-        })
-        .collect();
-    let mut answers = Vec::with_capacity(range.len());
-    for t in tasks {
-        answers.extend(t.await.expect("a sender runs to its end"));
-    }
-    (answers, started.elapsed())
-}
 
 /// CPU time of one PostgreSQL server: its postmaster and every process it started (the
 /// backends, the checkpointer, the WAL writer …), utime + stime, plus the postmaster's

@@ -35,13 +35,25 @@ pub async fn closed_loop(
     range: Range<usize>,
     concurrency: usize,
 ) -> (Vec<Answer>, Duration) {
+    closed_loop_over(http, &[url.to_string()], deliveries, range, concurrency).await
+}
+
+/// As [`closed_loop`], with sender `k` posting to `urls[k % urls.len()]`: a load
+/// balancer's round robin, one sender's connection staying on one relay.
+pub async fn closed_loop_over(
+    http: &reqwest::Client,
+    urls: &[String],
+    deliveries: &Arc<Vec<Delivery>>,
+    range: Range<usize>,
+    concurrency: usize,
+) -> (Vec<Answer>, Duration) {
     let next = Arc::new(AtomicUsize::new(range.start));
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
+        .map(|k| {
             let (http, url, deliveries, next) = (
                 http.clone(),
-                url.to_string(),
+                urls[k % urls.len()].clone(),
                 deliveries.clone(),
                 next.clone(),
             );
