@@ -93,6 +93,8 @@ start_test_postgres() {
   [ "$(id -u)" -eq 0 ] && as_owner="runuser -u postgres --"
   cat >"$PG_TEST_DIR/ctl" <<CTL
 #!/bin/sh
+# The server's owner may not enter the caller's directory.
+cd /
 case "\$1" in
   stop) exec $as_owner "$PG_TEST_BIN/pg_ctl" -D "$PG_TEST_DIR/data" -m fast -w stop ;;
   start) exec $as_owner "$PG_TEST_BIN/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w -t 30 \\
