@@ -40,11 +40,13 @@
 //!   transcript lane (`user`, `bot`, `agent`, `system`) and `direction` is `in` (from
 //!   8x8), `out` (to 8x8) or `local`.
 //! - `transcript_search` (version 11): an FTS5 index of every transcript line, folded like
-//!   `search_text`, contentless (the text stays in `messages`), kept in step by triggers on
-//!   `messages` that call `search_fold` (registered on every connection this crate opens;
-//!   a bare `sqlite3` shell cannot add or delete transcript lines). `transcript_keys(key,
+//!   `search_text`, contentless (the text stays in `messages`). `transcript_keys(key,
 //!   conversation_id)` numbers the conversations that have lines; a line's rowid in the
-//!   index is `line id << 27 | key` (`crate::transcript_search`).
+//!   index is `line id << 27 | key` (`crate::transcript_search`). Since version 16 a
+//!   thread of every `Db` indexes new lines in batches, and `transcript_indexed.upto` says
+//!   how far; triggers on `messages` that call `search_fold` (registered on every
+//!   connection this crate opens, so a bare `sqlite3` shell cannot delete or edit an
+//!   indexed line) keep indexed lines in step.
 //!
 //! - `copilot_sessions(conversation_id, token_hash, created_at_ms, revoked_at_ms)`
 //!   (version 14): the agent's Copilot link per conversation, only its token's SHA-256
@@ -214,6 +216,9 @@ const MIGRATIONS: &[&str] = &[
     // its own (kept by a trigger) with a partial index, and a partial index of the
     // handover notes (crate::analytics).
     crate::analytics::MIGRATION,
+    // Transcript lines indexed for search behind the writers, in batches, rather than by
+    // a trigger in every transaction that stores one (crate::transcript_search).
+    crate::transcript_search::DEFERRED,
 ];
 
 /// A file brought up to `version` only, as an older build left it (tests of a migration).
@@ -337,6 +342,7 @@ impl Db {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let conn = Arc::new(Mutex::new(conn));
         spawn_checkpointer(path, Arc::downgrade(&conn));
+        crate::transcript_search::spawn_indexer(Arc::downgrade(&conn));
         let work = spawn_worker(conn.clone()).map_err(|e| DbError::Task(e.to_string()))?;
         Ok(Self {
             conn,

@@ -4,8 +4,14 @@
 //!
 //! The index (`transcript_search`) is contentless: it holds the folded words, not the
 //! text (the text stays in `messages`), and `contentless_delete=1` lets a line be removed
-//! by rowid. Triggers on `messages` keep it in step with every insert, delete and edit of
-//! a line, so no writer — the engine, retention, a seeder — can forget it.
+//! by rowid. Lines are indexed behind the writers, not by them ([`DEFERRED`], version 16):
+//! an insert trigger made every transaction that stored a line write a new FTS5 segment
+//! (and merge them), a quarter of the database thread's work for each conversation under
+//! load (bench-whole-path). The indexer ([`spawn_indexer`], started with every `Db`)
+//! indexes the lines above `transcript_indexed.upto` in batches of up to [`BATCH`], so
+//! no writer (the engine, a seeder) can forget it. Until then a search tests those lines
+//! one by one ([`Matches::find_with`]), so a line is found the moment it is stored.
+//! Triggers still keep indexed lines in step when a line is deleted or edited.
 //!
 //! A row's rowid says which line it is and which conversation the line belongs to,
 //! without reading the line: `line id << 27 | key`, where `key` is the conversation's
@@ -76,6 +82,140 @@ pub const MIGRATION: &str = "
         FROM messages m JOIN transcript_keys k ON k.conversation_id = m.conversation_id
         WHERE m.text IS NOT NULL AND m.text <> '' ORDER BY m.id;
     INSERT INTO transcript_search (transcript_search) VALUES ('optimize');";
+
+/// Lines are indexed behind the writers from here on (db.rs, version 16): the insert
+/// trigger goes, the delete and edit triggers act only on lines already indexed, and
+/// `transcript_indexed.upto` says which those are (every line stored so far, indexed by
+/// the trigger being dropped). SQLite hands the id of a deleted top line out again, so
+/// deleting the top lines brings the mark down to the top that is left: an id above
+/// the mark is always a line still to index.
+pub const DEFERRED: &str = "
+    CREATE TABLE transcript_indexed (
+        only INTEGER PRIMARY KEY CHECK (only = 1),
+        upto INTEGER NOT NULL
+    );
+    INSERT INTO transcript_indexed (only, upto) SELECT 1, COALESCE(MAX(id), 0) FROM messages;
+    DROP TRIGGER transcript_search_insert;
+    DROP TRIGGER transcript_search_delete;
+    DROP TRIGGER transcript_search_update;
+    CREATE TRIGGER transcript_search_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM transcript_search WHERE old.text IS NOT NULL AND old.text <> ''
+            AND old.id <= (SELECT upto FROM transcript_indexed) AND rowid =
+            (old.id << 27) | (SELECT key FROM transcript_keys WHERE conversation_id = old.conversation_id);
+        UPDATE transcript_indexed SET upto = (SELECT COALESCE(MAX(id), 0) FROM messages)
+            WHERE upto > (SELECT COALESCE(MAX(id), 0) FROM messages);
+    END;
+    CREATE TRIGGER transcript_search_update AFTER UPDATE OF text, conversation_id ON messages
+    WHEN old.id <= (SELECT upto FROM transcript_indexed) BEGIN
+        DELETE FROM transcript_search WHERE old.text IS NOT NULL AND old.text <> '' AND rowid =
+            (old.id << 27) | (SELECT key FROM transcript_keys WHERE conversation_id = old.conversation_id);
+        INSERT INTO transcript_keys (conversation_id)
+            SELECT new.conversation_id WHERE new.text IS NOT NULL AND new.text <> '' AND NOT EXISTS
+                (SELECT 1 FROM transcript_keys WHERE conversation_id = new.conversation_id);
+        INSERT INTO transcript_search (rowid, text)
+            SELECT (new.id << 27) | (SELECT key FROM transcript_keys WHERE conversation_id = new.conversation_id),
+                search_fold(new.text)
+            WHERE new.text IS NOT NULL AND new.text <> '';
+    END;";
+
+/// Most lines one indexing step takes: one FTS5 segment each, ~10 ms of the connection,
+/// so writers waiting behind it are not held long.
+pub const BATCH: i64 = 2_000;
+
+/// How long the indexer rests once it has caught up: a few hundred lines per step under
+/// load, one segment for all of them, and a search tests at most this long's lines itself.
+const REST: std::time::Duration = std::time::Duration::from_millis(250);
+const RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Indexes the lines stored since the last step, up to `batch` line ids past it, in one
+/// transaction: their conversations' keys first (in line order), then the lines, then the
+/// mark. Gives how many line ids it went past (`batch` when there may be more).
+pub fn index_step(c: &mut Connection, batch: i64) -> rusqlite::Result<i64> {
+    let waiting = |c: &Connection| -> rusqlite::Result<(i64, i64)> {
+        c.prepare_cached(
+            "SELECT upto, (SELECT COALESCE(MAX(id), 0) FROM messages) FROM transcript_indexed",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+    };
+    // Looked at before taking the write lock: an idle relay's indexer writes nothing.
+    let (from, top) = waiting(c)?;
+    if top <= from {
+        return Ok(0);
+    }
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (from, top) = waiting(&tx)?;
+    let upto = top.min(from.saturating_add(batch));
+    if upto <= from {
+        return Ok(0);
+    }
+    tx.prepare_cached(
+        "INSERT INTO transcript_keys (conversation_id)
+         SELECT conversation_id FROM messages
+         WHERE id > ?1 AND id <= ?2 AND text IS NOT NULL AND text <> ''
+           AND conversation_id NOT IN (SELECT conversation_id FROM transcript_keys)
+         GROUP BY conversation_id ORDER BY MIN(id)",
+    )?
+    .execute(params![from, upto])?;
+    tx.prepare_cached(
+        "INSERT INTO transcript_search (rowid, text)
+         SELECT (m.id << 27) | k.key, search_fold(m.text)
+         FROM messages m JOIN transcript_keys k ON k.conversation_id = m.conversation_id
+         WHERE m.id > ?1 AND m.id <= ?2 AND m.text IS NOT NULL AND m.text <> ''
+         ORDER BY m.id",
+    )?
+    .execute(params![from, upto])?;
+    tx.prepare_cached("UPDATE transcript_indexed SET upto = ?1")?
+        .execute([upto])?;
+    tx.commit()?;
+    Ok(upto - from)
+}
+
+/// Indexes every line stored so far (the benchmarks after seeding, tests).
+pub fn index_all(c: &mut Connection) -> rusqlite::Result<()> {
+    while index_step(c, BATCH)? == BATCH {}
+    Ok(())
+}
+
+/// The indexer's thread: a step whenever lines are waiting, a rest once it has caught up;
+/// it takes the connection between the database thread's turns. Ends with the last `Db`
+/// handle. A step that fails is logged and tried again after a rest (its transaction
+/// rolled back: nothing half-indexed).
+pub(crate) fn spawn_indexer(alive: std::sync::Weak<std::sync::Mutex<Connection>>) {
+    let mut failing = false;
+    let run = move || loop {
+        let Some(conn) = alive.upgrade() else { return };
+        let went = {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            index_step(&mut guard, BATCH)
+        };
+        drop(conn);
+        match went {
+            Ok(n) => {
+                failing = false;
+                if n == BATCH {
+                    std::thread::yield_now();
+                } else {
+                    std::thread::sleep(REST);
+                }
+            }
+            // A full disk or a file made read-only: said once, tried again now and then
+            // (searches still find the waiting lines one by one meanwhile).
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "indexing transcript lines for search failed; trying again every 5 s");
+                }
+                failing = true;
+                std::thread::sleep(RETRY);
+            }
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("sqlite-index".into())
+        .spawn(run)
+    {
+        tracing::error!(error = %e, "the transcript search indexer did not start; new lines are searched one by one");
+    }
+}
 
 /// Bits of a rowid that hold the conversation's key (the line id is above them).
 const KEY_BITS: u32 = 27;
@@ -177,9 +317,13 @@ pub fn fts_query(typed: &str) -> Option<String> {
 
 /// The condition a list query adds for a search whose lines were read from the index:
 /// the conversation's own fields hold the folded words (`?` 1), or it is one of the
-/// conversations whose lines matched (`?` 2, a JSON array of their keys).
+/// conversations whose lines matched (`?` 2, a JSON array of their keys in the index and
+/// the ids of those whose lines matched before they were indexed).
 const LINES_CONDITION: &str = " AND (instr(search_text, ?) > 0 OR id IN (
-    SELECT conversation_id FROM transcript_keys WHERE key IN (SELECT value FROM json_each(?))))";
+    SELECT CASE j.type WHEN 'integer'
+        THEN (SELECT conversation_id FROM transcript_keys WHERE key = j.value)
+        ELSE j.value END
+    FROM json_each(?) j))";
 
 /// The condition for a common word's search: the conversation's own fields, or one of its
 /// lines (`?` 2, what was typed). The list walks conversations newest first and stops when
@@ -213,7 +357,12 @@ pub enum Matches {
     /// matching line. One FTS5 query rather than one per conversation shown: a prefix
     /// word ("parcel" also finds "parcels") makes FTS5 merge the lists of every word it
     /// starts, and that is the cost of each query.
-    Lines { newest: HashMap<i64, i64> },
+    /// `recent`: lines not indexed yet that match, by conversation id, the newest of each
+    /// (newer than any line in the index).
+    Lines {
+        newest: HashMap<i64, i64>,
+        recent: HashMap<String, i64>,
+    },
     /// More than [`COMMON_AFTER`] lines matched: reading them all would cost more than
     /// the page (half a million rowids for "the", ~100 ms), so the list query tests lines
     /// of the conversations it walks instead ([`Wanted`], the same test FTS5 makes).
@@ -253,16 +402,31 @@ impl Matches {
             let rowid: i64 = r.get(0)?;
             newest.insert(rowid & KEY_MASK, rowid);
         }
-        Ok(Self::Lines { newest })
+        // The lines stored since the indexer's last step (a few hundred under load), each
+        // tested as FTS5 would: in id order, so the last one kept is the newest.
+        let mut recent = HashMap::new();
+        let mut stmt = c.prepare_cached(
+            "SELECT id, conversation_id FROM messages
+             WHERE id > (SELECT upto FROM transcript_indexed)
+               AND text IS NOT NULL AND text <> '' AND transcript_match(text, ?1)
+             ORDER BY id",
+        )?;
+        let mut rows = stmt.query([typed])?;
+        while let Some(r) = rows.next()? {
+            recent.insert(r.get::<_, String>(1)?, r.get::<_, i64>(0)?);
+        }
+        Ok(Self::Lines { newest, recent })
     }
 
     /// The condition for the list query and its parameter.
     pub fn condition(&self) -> (&'static str, rusqlite::types::Value) {
         use rusqlite::types::Value as P;
         match self {
-            Self::Lines { newest } => {
-                let keys: Vec<String> = newest.keys().map(i64::to_string).collect();
-                (LINES_CONDITION, P::Text(format!("[{}]", keys.join(","))))
+            Self::Lines { newest, recent } => {
+                let keys = newest.keys().map(|k| serde_json::Value::from(*k));
+                let ids = recent.keys().map(|id| serde_json::Value::from(id.as_str()));
+                let all = serde_json::Value::Array(keys.chain(ids).collect());
+                (LINES_CONDITION, P::Text(all.to_string()))
             }
             Self::Common { typed } => (COMMON_CONDITION, P::Text(typed.clone())),
         }
@@ -282,22 +446,31 @@ impl Matches {
                 at_ms: r.get(3)?,
             })
         };
+        let by_id = |line: i64| {
+            c.prepare_cached(
+                "SELECT id, author_type, text, created_at_ms FROM messages
+                 WHERE id = ?1 AND conversation_id = ?2",
+            )?
+            .query_row(params![line, conversation_id], read)
+            .optional()
+        };
         match self {
-            Self::Lines { newest } => {
-                let key: Option<i64> = c
-                    .prepare_cached("SELECT key FROM transcript_keys WHERE conversation_id = ?1")?
-                    .query_row([conversation_id], |r| r.get(0))
-                    .optional()?;
-                let Some(rowid) = key.and_then(|k| newest.get(&k)) else {
-                    return Ok(None);
-                };
-                c.prepare_cached(
-                    "SELECT id, author_type, text, created_at_ms FROM messages
-                     WHERE id = ?1 AND conversation_id = ?2",
-                )?
-                .query_row(params![rowid >> KEY_BITS, conversation_id], read)
-                .optional()
-            }
+            // A line not indexed yet is newer than every indexed one.
+            Self::Lines { recent, newest } => match recent.get(conversation_id) {
+                Some(line) => by_id(*line),
+                None => {
+                    let key: Option<i64> = c
+                        .prepare_cached(
+                            "SELECT key FROM transcript_keys WHERE conversation_id = ?1",
+                        )?
+                        .query_row([conversation_id], |r| r.get(0))
+                        .optional()?;
+                    match key.and_then(|k| newest.get(&k)) {
+                        Some(rowid) => by_id(rowid >> KEY_BITS),
+                        None => Ok(None),
+                    }
+                }
+            },
             Self::Common { typed } => c
                 .prepare_cached(
                     "SELECT id, author_type, text, created_at_ms FROM messages
@@ -583,6 +756,7 @@ mod tests {
                 .unwrap()
             })
         };
+        db.blocking(index_all).unwrap();
         assert_eq!(indexed(&db), (2, "old,new".to_string()));
         let policy = Policy {
             deliveries_days: 14,
@@ -606,6 +780,143 @@ mod tests {
         .unwrap();
         assert_eq!(search(&store, "parcel").await, []);
         assert_eq!(search(&store, "letter").await.len(), 1);
+    }
+
+    /// (lines in the index, how far the index goes)
+    fn index_state(db: &Db) -> (i64, i64) {
+        db.blocking(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM transcript_search WHERE transcript_search MATCH 'parcel OR letter OR hello'),
+                        (SELECT upto FROM transcript_indexed)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        })
+    }
+
+    // A line is searchable the moment it is stored, before the indexer has taken it, and
+    // the same after; an unindexed line edited or deleted leaves nothing wrong behind.
+    #[tokio::test]
+    async fn a_line_is_found_before_and_after_it_is_indexed() {
+        let (_dir, db, store) = store().await;
+        talk(
+            &store,
+            "c1",
+            100,
+            Phase::Bot,
+            &["Hello", "my parcel is late"],
+        )
+        .await;
+        talk(&store, "c2", 200, Phase::Bot, &["where is the parcel"]).await;
+        // The indexer runs on its own too: holding the connection from the write to the
+        // search keeps it out, so these lines are certainly not indexed yet.
+        let found = db.blocking(|c| {
+            c.execute_batch(
+                "INSERT INTO messages (conversation_id, direction, author_type, text, created_at_ms)
+                 VALUES ('c1', 'in', 'user', 'parcel here', 150), ('c3', 'in', 'user', 'parcels', 160)",
+            )
+            .unwrap();
+            let upto: i64 = c
+                .query_row("SELECT upto FROM transcript_indexed", [], |r| r.get(0))
+                .unwrap();
+            match Matches::find(c, &fts_query("parcel").unwrap(), "parcel").unwrap() {
+                Matches::Lines { recent, .. } => {
+                    // (the first lines may or may not have been indexed meanwhile)
+                    let mut recent: Vec<_> = recent.into_iter().filter(|(_, id)| *id > 3).collect();
+                    recent.sort();
+                    (upto < 4, recent)
+                }
+                Matches::Common { .. } => panic!("a rare word read as common"),
+            }
+        });
+        assert_eq!(
+            found,
+            (true, vec![("c1".to_string(), 4), ("c3".to_string(), 5)])
+        );
+        db.blocking(|c| c.execute("DELETE FROM messages WHERE id >= 4", []))
+            .unwrap();
+        let both = vec![
+            ("c2".to_string(), Some("where is the parcel".to_string())),
+            ("c1".to_string(), Some("my parcel is late".to_string())),
+        ];
+        assert_eq!(search(&store, "parcel").await, both);
+        db.blocking(index_all).unwrap();
+        assert_eq!(index_state(&db), (3, 3));
+        assert_eq!(search(&store, "parcel").await, both);
+
+        // A conversation with lines on both sides of the mark: its newest match is shown.
+        db.blocking(|c| {
+            c.execute_batch(
+                "INSERT INTO messages (conversation_id, direction, author_type, text, created_at_ms)
+                 VALUES ('c1', 'in', 'user', 'parcel again', 300),
+                        ('c1', 'in', 'user', 'a parcel typo', 301),
+                        ('c2', 'in', 'user', 'gone soon: parcel', 302)",
+            )
+        })
+        .unwrap();
+        // Edited and deleted before the indexer saw them: the edit is what gets indexed.
+        db.blocking(|c| {
+            c.execute_batch(
+                "UPDATE messages SET text = 'a letter' WHERE text = 'a parcel typo';
+                 DELETE FROM messages WHERE text = 'gone soon: parcel';",
+            )
+        })
+        .unwrap();
+        let found = vec![
+            ("c2".to_string(), Some("where is the parcel".to_string())),
+            ("c1".to_string(), Some("parcel again".to_string())),
+        ];
+        assert_eq!(search(&store, "parcel").await, found);
+        assert_eq!(search(&store, "letter").await.len(), 1);
+        db.blocking(index_all).unwrap();
+        // Ids 4 and 5 were handed out again after the first delete; the deleted top line
+        // (6) was never indexed, and the mark stays at the top that is left.
+        assert_eq!(index_state(&db), (5, 5));
+        assert_eq!(search(&store, "parcel").await, found);
+        assert_eq!(
+            search(&store, "letter").await,
+            [("c1".to_string(), Some("a letter".to_string()))]
+        );
+        // The top lines deleted, their ids are handed out again: the new line is indexed.
+        db.blocking(|c| {
+            c.execute_batch(
+                "DELETE FROM messages WHERE id >= 5;
+                 INSERT INTO messages (conversation_id, direction, author_type, text, created_at_ms)
+                 VALUES ('c2', 'in', 'user', 'hello parcel', 303);",
+            )
+        })
+        .unwrap();
+        assert_eq!(index_state(&db).1, 4);
+        db.blocking(index_all).unwrap();
+        assert_eq!(index_state(&db), (5, 5));
+        assert_eq!(
+            search(&store, "hello parcel").await,
+            [("c2".to_string(), Some("hello parcel".to_string()))]
+        );
+    }
+
+    // Nobody has to ask: the `Db`'s own indexer takes new lines within its rest.
+    #[tokio::test]
+    async fn the_indexer_takes_new_lines_by_itself() {
+        let (_dir, db, store) = store().await;
+        talk(
+            &store,
+            "c1",
+            100,
+            Phase::Bot,
+            &["Hello", "my parcel", "a letter"],
+        )
+        .await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while index_state(&db) != (3, 3) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not indexed in 10 s: {:?}",
+                index_state(&db)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test]

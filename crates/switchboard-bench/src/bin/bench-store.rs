@@ -71,7 +71,12 @@ async fn seed_into(args: &Args, dir: &std::path::Path) -> seed::Seeded {
     std::fs::create_dir_all(dir).expect("the data directory");
     let db = Db::open(&dir.join("switchboard.db")).expect("the database opens and migrates");
     let plan = seed::Plan::new(args.conversations, args.messages, now_ms());
-    seed::seed(&db, &plan).await.expect("seeding")
+    let seeded = seed::seed(&db, &plan).await.expect("seeding");
+    // Indexed for search now, as a relay that has run a while has them (its indexer takes
+    // new lines within a quarter of a second).
+    db.blocking(switchboard_store::transcript_search::index_all)
+        .expect("the transcript lines indexed");
+    seeded
 }
 
 async fn seed_only(args: &Args, dir: &std::path::Path) {
@@ -235,15 +240,16 @@ fn rebuild_transcript_index(path: &std::path::Path) -> String {
     let mut c = rusqlite::Connection::open(path).expect("the database");
     transcript_search::register(&c).expect("search_fold");
     c.execute_batch(
-        "DROP TRIGGER transcript_search_insert; DROP TRIGGER transcript_search_delete;
-         DROP TRIGGER transcript_search_update; DROP TABLE transcript_search;
-         DROP TABLE transcript_keys;",
+        "DROP TRIGGER transcript_search_delete; DROP TRIGGER transcript_search_update;
+         DROP TABLE transcript_search; DROP TABLE transcript_keys; DROP TABLE transcript_indexed;",
     )
     .expect("the index dropped");
     let t = Instant::now();
     let tx = c.transaction().expect("a transaction");
     tx.execute_batch(transcript_search::MIGRATION)
         .expect("the migration's statements");
+    tx.execute_batch(transcript_search::DEFERRED)
+        .expect("the later migration's statements");
     tx.commit().expect("commit");
     let took = t.elapsed();
     let (lines, bytes): (i64, i64) = c
