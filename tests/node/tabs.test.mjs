@@ -14,6 +14,22 @@ const env = sandboxAndBrowser();
 
 test("twenty tabs all load, are live, and all see a new conversation", async () => {
   const { context, page: first } = await signedIn(env.browser, env.server, "/conversations");
+  // Every later tab counts the event streams it holds open: each opens one at once, in
+  // case it is the only tab, and must close it on hearing that the first tab holds one.
+  await context.addInitScript(() => {
+    const Base = window.EventSource;
+    window.openStreams = 0;
+    window.EventSource = class extends Base {
+      constructor(...args) {
+        super(...args);
+        window.openStreams += 1;
+      }
+      close() {
+        if (this.readyState !== Base.CLOSED) window.openStreams -= 1;
+        super.close();
+      }
+    };
+  });
   const pages = [first];
   let slowest = 0;
   for (let i = 1; i < 20; i++) {
@@ -27,6 +43,8 @@ test("twenty tabs all load, are live, and all see a new conversation", async () 
     pages.push(page);
   }
   console.log(`20 tabs: the slowest loaded and went live in ${slowest} ms`);
+  const held = await Promise.all(pages.slice(1).map((p) => p.evaluate(() => window.openStreams)));
+  assert.deepEqual(held, Array(19).fill(0), "tabs 2–20 hold no stream of their own");
 
   // One event, seen live in every tab (the ones not holding the stream hear it relayed).
   const name = "Tabitha Twenty";

@@ -27,8 +27,13 @@ export function sharedSubscribe(
 ): () => void {
   if (typeof BroadcastChannel === "undefined" || !navigator.locks) return subscribe(onEvent, onState, onLagged);
 
+  /** A stream this tab opened; `shared` once it holds the lock and passes what it hears on. */
+  type Held = { state: LiveState; close: () => void; release: () => void; shared: boolean };
+
   let channel: BroadcastChannel | null = null;
-  let leading: { close: () => void; release: () => void; state: LiveState } | null = null;
+  let leading: Held | null = null;
+  /** The stream opened before the lock said whether another tab holds one. */
+  let early: Held | null = null;
   let waiting: AbortController | null = null;
 
   const post = (m: Message) => channel?.postMessage(m);
@@ -36,44 +41,74 @@ export function sharedSubscribe(
     const m = e.data;
     if (m.t === "state?") {
       if (leading) post({ t: "state", state: leading.state });
-    } else if (!leading) {
+    } else if (!leading && !early) {
       if (m.t === "event") onEvent(m.event);
       else if (m.t === "state") onState(m.state);
       else if (m.t === "lagged") onLagged();
     }
   };
 
-  /** Queue for the stream; until this tab holds it, the holder's messages are what it hears. */
+  function open(): Held {
+    const held: Held = { state: "connecting", close: () => {}, release: () => {}, shared: false };
+    // subscribe reports its first state before it returns: `held` must exist by then.
+    held.close = subscribe(
+      (event) => {
+        if (held.shared) post({ t: "event", event });
+        onEvent(event);
+      },
+      (state) => {
+        held.state = state;
+        if (held.shared) post({ t: "state", state });
+        onState(state);
+      },
+      () => {
+        if (held.shared) post({ t: "lagged" });
+        onLagged();
+      },
+    );
+    return held;
+  }
+
+  /** This tab holds the lock: its stream serves every tab until it leaves. */
+  function lead(held: Held, release: () => void) {
+    waiting = null;
+    early = null;
+    held.release = release;
+    held.shared = true;
+    leading = held;
+    post({ t: "state", state: held.state });
+  }
+
+  /**
+   * Joins: most often this is the only tab, so its stream opens at once rather than when
+   * the lock is granted (in the desktop window that took 40–100 ms of a start, a third of
+   * the page's time to live; BENCHMARKS.md "Footprint"). Until the lock answers, what this
+   * tab hears is its own stream's alone. If another tab holds the lock, the early stream
+   * closes, the tab follows that one and queues to take over.
+   */
   function join() {
     if (waiting || leading) return;
     channel = new BroadcastChannel(NAME);
     channel.onmessage = hear;
     const abort = new AbortController();
     waiting = abort;
-    onState("connecting");
-    post({ t: "state?" });
+    const mine = open();
+    early = mine;
+    let got = false;
     navigator.locks
-      .request(NAME, { signal: abort.signal }, () => {
-        waiting = null;
-        return new Promise<void>((release) => {
-          const held = { state: "connecting" as LiveState, release, close: () => {} };
-          leading = held;
-          // subscribe reports its first state before it returns: `held` must exist by then.
-          held.close = subscribe(
-            (event) => {
-              post({ t: "event", event });
-              onEvent(event);
-            },
-            (state) => {
-              held.state = state;
-              post({ t: "state", state });
-              onState(state);
-            },
-            () => {
-              post({ t: "lagged" });
-              onLagged();
-            },
-          );
+      .request(NAME, { ifAvailable: true }, (lock) => {
+        if (!lock || abort.signal.aborted) return;
+        got = true;
+        return new Promise<void>((release) => lead(mine, release));
+      })
+      .then(() => {
+        if (got || abort.signal.aborted) return;
+        mine.close();
+        early = null;
+        onState("connecting");
+        post({ t: "state?" });
+        return navigator.locks.request(NAME, { signal: abort.signal }, () => {
+          return new Promise<void>((release) => lead(open(), release));
         });
       })
       .catch(() => {
@@ -88,6 +123,8 @@ export function sharedSubscribe(
   function leave() {
     waiting?.abort();
     waiting = null;
+    early?.close();
+    early = null;
     if (leading) {
       const held = leading;
       leading = null;
