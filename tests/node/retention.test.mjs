@@ -68,6 +68,11 @@ test("retention: the days are edited with the other settings, the Status page sh
     /deliveries 7 days, outbox history 30 days,\s+ended conversations 365 days/,
   );
   await page.getByTestId("retention-last-pass").getByText("nothing was old enough to remove").waitFor({ timeout: 10_000 });
+  // When, in local time, written the same in every locale.
+  const when = (await page.getByTestId("retention-last-pass").innerText()).split(": ")[0];
+  assert.match(when, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  const shown = new Date(when.replace(" ", "T")).getTime();
+  assert.ok(Math.abs(Date.now() - shown) < 60_000, `the pass shown at ${when}, not just now`);
 
   assert.deepEqual(pageErrors.map((e) => e.message), []);
 });
