@@ -254,19 +254,30 @@ async function serverFigures() {
 
 // ---- the desktop app and the empty window it is measured against ----------------------------
 
+// The page's own timeline (ms since its navigation began), the same for both kinds: when
+// its document arrived, when its DOM was ready, its first paint with content, its load
+// event, and when this probe ran.
+const PAGE_TIMELINE = `const PAGE = (() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    return { page: { document: nav ? nav.responseEnd : null, domReady: nav ? nav.domContentLoadedEventEnd : null, loaded: nav ? nav.loadEventEnd : null, firstPaint: fcp ? fcp.startTime : null, probe: performance.now() } };
+  })();`;
+
 // The app is interactive when the status page shows the relay "Running" and the live
 // indicator "Live"; the empty window when its one script has run (its page marks the
 // document). Both probes also answer a WebDriver script, so the two are timed alike.
 const READY = {
   app: `
+  ${PAGE_TIMELINE}
   const state = document.querySelector('[data-testid=relay-state]');
   const live = document.querySelector('[data-testid=live-state]');
   const ready = !!state && state.textContent.trim() === 'Running' && !!live && live.textContent.trim() === 'Live';
   const status = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/status'));
   const hello = performance.getEntriesByName('switchboard:live')[0];
-  return { ready, timeOrigin: performance.timeOrigin, statusFetched: status ? status.responseEnd : null, liveAt: hello ? hello.startTime : null };`,
+  return { ready, timeOrigin: performance.timeOrigin, statusFetched: status ? status.responseEnd : null, liveAt: hello ? hello.startTime : null, ...PAGE };`,
   empty: `
-  return { ready: document.documentElement.dataset.state === 'interactive', timeOrigin: performance.timeOrigin, statusFetched: null, liveAt: null };`,
+  ${PAGE_TIMELINE}
+  return { ready: document.documentElement.dataset.state === 'interactive', timeOrigin: performance.timeOrigin, statusFetched: null, liveAt: null, ...PAGE };`,
 };
 
 /** Which of the three kinds of process a pid is: the program itself, WebKit's page or network process. */
@@ -393,6 +404,7 @@ async function desktopStart(kind, bin, home, withSmaps) {
     statusFetchedMs: probe.statusFetched === null ? null : probe.timeOrigin + probe.statusFetched - appStartedAt,
     // The UI marks when its live feed said hello (ui/src/lib/api.ts).
     liveMs: probe.liveAt === null ? null : probe.timeOrigin + probe.liveAt - appStartedAt,
+    page: probe.page,
     mem,
     byRole,
     smaps,
@@ -429,10 +441,13 @@ function describe(label, r) {
   const status =
     (r.statusFetchedMs === null ? "" : `, /api/status answered +${r.statusFetchedMs.toFixed(0)} ms`) +
     (r.liveMs === null ? "" : `, live feed +${r.liveMs.toFixed(0)} ms`);
+  const p = r.page;
+  const at = (v) => (v === null || v === 0 ? "–" : `+${v.toFixed(0)}`);
+  const timeline = p ? `; the page: document ${at(p.document)}, DOM ready ${at(p.domReady)}, first paint ${at(p.firstPaint)}, load event ${at(p.loaded)}, ready seen ${at(p.probe)} ms after its navigation` : "";
   console.log(
     `  ${label}: interactive ${r.interactiveMs.toFixed(0)} ms after the process started ` +
       `(${relay}page navigation +${r.navigationMs.toFixed(0)} ms${status}; WebDriver session ${r.sessionMs} ms, ` +
-      `request → interactive ${r.requestToInteractiveMs} ms); idle RSS ${mb(r.mem.rss)}, PSS ${mb(r.mem.pss)} ` +
+      `request → interactive ${r.requestToInteractiveMs} ms${timeline}); idle RSS ${mb(r.mem.rss)}, PSS ${mb(r.mem.pss)} ` +
       `(own ${mb(r.byRole.own)}, web ${mb(r.byRole.web)}, network ${mb(r.byRole.network)}` +
       `${r.byRole.other ? `, other ${mb(r.byRole.other)}` : ""})`,
   );

@@ -65,7 +65,7 @@ const theme = EditorView.theme({
     height: "100%",
   },
   "&.cm-focused": { outline: "2px solid var(--accent)", outlineOffset: "1px" },
-  ".cm-scroller": { fontFamily: 'ui-monospace, "SFMono-Regular", Menlo, monospace', lineHeight: "1.45" },
+  ".cm-scroller": { fontFamily: "monospace, monospace", lineHeight: "1.45" },
   ".cm-content": { padding: "0.45rem 0", caretColor: "var(--fg)" },
   ".cm-cursor, .cm-dropCursor": { borderLeftColor: "var(--fg)" },
   "&.cm-focused > .cm-scroller > .cm-selectionLayer .cm-selectionBackground, .cm-selectionBackground":
