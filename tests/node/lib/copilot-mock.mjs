@@ -15,6 +15,8 @@ export async function startCopilotMock({ dist = join(root, "ui/dist"), workspace
     knowledge,
     /** Status codes (with headers) the next API requests get instead of an answer. */
     faults: [],
+    /** Run once as the next event stream is asked for, before it is answered. */
+    beforeStream: null,
     streams: new Set(),
     requests: [],
     sessionId: "conv-1",
@@ -44,6 +46,11 @@ export async function startCopilotMock({ dist = join(root, "ui/dist"), workspace
         return json(state.knowledge.filter((h) => `${h.title} ${h.text}`.toLowerCase().includes(q)));
       }
       case "/copilot/api/events":
+        if (state.beforeStream) {
+          const run = state.beforeStream;
+          state.beforeStream = null;
+          run();
+        }
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store" });
         res.write(": hello\n\n");
         state.streams.add(res);

@@ -146,7 +146,6 @@ export class CopilotSession {
   /** Follows the event stream for as long as the page lives, reconnecting with backoff. */
   private async follow(): Promise<void> {
     let backoff = 500;
-    let first = true;
     while (!this.stopped) {
       this.stream = new AbortController();
       try {
@@ -155,9 +154,10 @@ export class CopilotSession {
         this.streamUp = true;
         this.live = true;
         backoff = 500;
-        // Whatever changed while the stream was down (or a first fetch that failed).
-        if (!first || this.workspace === null) void this.refetch();
-        first = false;
+        // The relay tells only the streams open at the time: whatever changed before this
+        // one was up (since the first fetch, or while the stream was down) is fetched now.
+        // The relay subscribes before it answers, so nothing falls between the two.
+        void this.refetch();
         await readEvents(response.body, (name, data) => (name === "typing" ? this.onTyping(data) : this.scheduleRefetch()));
       } catch (e) {
         if (e instanceof InvalidLink || this.stopped) return;
