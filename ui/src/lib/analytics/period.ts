@@ -1,5 +1,7 @@
 // The analytics page's periods, as [from, to) in milliseconds, in the browser's time zone.
 
+import { localDate } from "../when";
+
 export type PeriodChoice = "today" | "7d" | "30d" | "custom";
 
 const DAY_MS = 86_400_000;
@@ -30,11 +32,8 @@ export function periodRange(choice: PeriodChoice, now: Date, from: string, to: s
   }
 }
 
-export function dateInput(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
-}
+/** A date input's value for the local day of `ms`. */
+export const dateInput = localDate;
 
 /** "1 m 5 s", "42 s", "—" for none. */
 export function duration(ms: number | null): string {
