@@ -15,8 +15,16 @@ pub fn make_private(dir: &Path) -> io::Result<()> {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
-            if entry.file_type()?.is_file() {
-                fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o600))?;
+            // Other start work writes into the directory meanwhile (the sandbox key is
+            // saved through a temporary file renamed into place, SQLite drops its
+            // journal): a file gone between the listing and its chmod needs none.
+            let made_private = entry.file_type().and_then(|kind| match kind.is_file() {
+                true => fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o600)),
+                false => Ok(()),
+            });
+            match made_private {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
             }
         }
     }
@@ -45,6 +53,32 @@ mod tests {
         make_private(&dir).unwrap();
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&db), 0o600);
+    }
+
+    #[test]
+    fn files_that_go_away_meanwhile_do_not_fail_the_start() {
+        // As at start, where the sandbox key's temporary file is renamed away while the
+        // directory is being made private. Many files, removed from the end of the
+        // listing backwards, so the chmods are sure to reach some that are gone.
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().to_path_buf();
+        for round in 0..5 {
+            for i in 0..2_000 {
+                fs::write(dir.join(format!("{round}-{i}.tmp")), b"k").unwrap();
+            }
+            let listed: Vec<_> = fs::read_dir(&dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .collect();
+            let remover = std::thread::spawn(move || {
+                for path in listed.iter().rev() {
+                    let _ = fs::remove_file(path);
+                }
+            });
+            let outcome = make_private(&dir);
+            remover.join().unwrap();
+            outcome.unwrap();
+        }
     }
 
     #[tokio::test]
