@@ -55,28 +55,33 @@ def main():
     write("trace", "")
     write("uprobe_events", "")
     write("buffer_size_kb", "300000")
-    # One write per probe: the file takes one definition per write(2).
-    fd = os.open(os.path.join(TRACING, "uprobe_events"), os.O_WRONLY | os.O_APPEND)
-    for offset, name in functions(binary, link_map):
-        os.write(fd, f"p:{GROUP}/f{len(names)} {binary}:0x{offset:x}\n".encode())
-        names.append(name)
-    os.close(fd)
-    print(f"{len(names)} functions probed", file=sys.stderr)
-    write(f"events/{GROUP}/enable", "1")
-    write("tracing_on", "1")
-    subprocess.run(command)
-    write("tracing_on", "0")
-    first, hit = [], set()
-    probe = re.compile(rf" f(\d+): \(")
-    with open(os.path.join(TRACING, "trace")) as trace:
-        for line in trace:
-            m = probe.search(line)
-            if m and m.group(1) not in hit:
-                hit.add(m.group(1))
-                first.append(names[int(m.group(1))])
-    write(f"events/{GROUP}/enable", "0")
-    write("uprobe_events", "")
-    write("trace", "")
+    # Probes left behind would slow every later run of the binary: removed whatever happens.
+    try:
+        # One write per probe: the file takes one definition per write(2).
+        fd = os.open(os.path.join(TRACING, "uprobe_events"), os.O_WRONLY | os.O_APPEND)
+        for offset, name in functions(binary, link_map):
+            os.write(fd, f"p:{GROUP}/f{len(names)} {binary}:0x{offset:x}\n".encode())
+            names.append(name)
+        os.close(fd)
+        print(f"{len(names)} functions probed", file=sys.stderr)
+        write(f"events/{GROUP}/enable", "1")
+        write("tracing_on", "1")
+        subprocess.run(command)
+        write("tracing_on", "0")
+        first, hit = [], set()
+        probe = re.compile(r" f(\d+): \(")
+        with open(os.path.join(TRACING, "trace")) as trace:
+            for line in trace:
+                m = probe.search(line)
+                if m and m.group(1) not in hit:
+                    hit.add(m.group(1))
+                    first.append(names[int(m.group(1))])
+    finally:
+        write("tracing_on", "0")
+        write(f"events/{GROUP}/enable", "0")
+        write("uprobe_events", "")
+        write("trace", "")
+        write("tracing_on", "1")
     with open(out, "w") as f:
         f.writelines(name + "\n" for name in first)
     print(f"{len(first)} functions run, written to {out}", file=sys.stderr)

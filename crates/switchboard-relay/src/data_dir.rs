@@ -18,10 +18,12 @@ pub fn make_private(dir: &Path) -> io::Result<()> {
             // Other start work writes into the directory meanwhile (the sandbox key is
             // saved through a temporary file renamed into place, SQLite drops its
             // journal): a file gone between the listing and its chmod needs none.
-            let made_private = entry.file_type().and_then(|kind| match kind.is_file() {
-                true => fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o600)),
-                false => Ok(()),
-            });
+            let made_private = match entry.file_type() {
+                Ok(kind) if kind.is_file() => {
+                    fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o600))
+                }
+                other => other.map(drop),
+            };
             match made_private {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                 _ => {}
