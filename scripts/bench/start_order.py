@@ -78,7 +78,8 @@ def main():
                     first.append(names[int(m.group(1))])
     finally:
         write("tracing_on", "0")
-        write(f"events/{GROUP}/enable", "0")
+        if os.path.isdir(os.path.join(TRACING, "events", GROUP)):
+            write(f"events/{GROUP}/enable", "0")
         write("uprobe_events", "")
         write("trace", "")
         write("tracing_on", "1")
