@@ -18,27 +18,37 @@ GROUP = "swbstart"
 
 
 def functions(binary, link_map):
-    """(file offset, name) of each function, from the linker's map (one section per
-    function) and the code segment's place in the file."""
+    """(file offset, name) of each function symbol, from the linker's map and the code
+    segment's place in the file."""
     segments = []
     headers = subprocess.run(["readelf", "-lW", binary], capture_output=True, text=True, check=True)
     for line in headers.stdout.splitlines():
         f = line.split()
         if f and f[0] == "LOAD" and "E" in f[6:-1]:
             segments.append((int(f[2], 16), int(f[1], 16), int(f[4], 16)))
-    # LLD's map: "VMA LMA Size Align  <object>:(.text.<symbol>)" for each input section.
-    section = re.compile(r"^\s*([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+\s+\S.*:\(\.text\.(\S+)\)$")
+    # LLD's map, one line each: "VMA LMA Size Align" then, one space in, an output section;
+    # nine spaces in, an input section ("<object>:(.text.<symbol>)"); seventeen spaces in, a
+    # symbol of it. The symbols are what the linker orders by, and they name the functions
+    # of sections that hold several (assembly, C start-up code) too. Mangled, as the
+    # ordering file wants them: the map is written with --no-demangle (src-tauri/build.rs).
+    line_re = re.compile(r"^\s*([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+( +)(\S.*)$")
     seen = set()
+    output = None
     with open(link_map) as lines:
         for line in lines:
-            m = section.match(line)
-            if not m or int(m.group(2), 16) == 0:
+            m = line_re.match(line)
+            if not m:
+                continue
+            depth, name = len(m.group(3)), m.group(4)
+            if depth == 1:
+                output = name
+            if depth < 17 or output != ".text" or int(m.group(2), 16) == 0:
                 continue
             addr = int(m.group(1), 16)
             for vaddr, offset, size in segments:
                 if vaddr <= addr < vaddr + size and addr not in seen:
                     seen.add(addr)
-                    yield addr - vaddr + offset, m.group(3)
+                    yield addr - vaddr + offset, name
 
 
 def write(path, text):
