@@ -35,8 +35,10 @@ fn main() {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_store::Builder::default().build())
         // Used from Rust only: the window (the relay's admin UI, an http origin) is given
-        // no permission to call it, so no capability names it.
-        .plugin(tauri_plugin_notification::init())
+        // no permission to call it, so no capability names it, and it gets no page script.
+        .plugin(notifications::WithoutScript(
+            tauri_plugin_notification::init(),
+        ))
         .setup(|app| {
             let log_dir = app.path().app_log_dir().map_err(|e| e.to_string());
             log_file::init(log_dir.as_deref().map_err(Clone::clone));

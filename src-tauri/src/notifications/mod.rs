@@ -7,6 +7,7 @@
 
 mod compose;
 mod transitions;
+mod without_script;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use tokio::sync::broadcast::{error::RecvError, Receiver};
 
 use compose::Notice;
 use transitions::{Entered, Transitions};
+pub use without_script::WithoutScript;
 
 /// The key of the conversation id in a notification's extra data (read back on a click).
 const CONVERSATION: &str = "conversationId";
