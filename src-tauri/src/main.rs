@@ -5,6 +5,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod log_file;
+mod malloc;
 mod notifications;
 mod rendering;
 mod settings_store;
@@ -22,7 +23,7 @@ use tauri_plugin_store::StoreExt;
 struct Relay(Mutex<Option<RelayHandle>>);
 
 fn main() {
-    limit_malloc_arenas();
+    malloc::limit_arenas();
     rendering::configure_before_start();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -76,11 +77,10 @@ fn main() {
                     }
                 };
                 match target {
-                    Ok(url) => {
-                        if let Err(e) = window.navigate(url) {
-                            eprintln!("switchboard: the window cannot show the relay: {e}");
-                        }
-                    }
+                    Ok(url) => match window.navigate(url) {
+                        Ok(()) => malloc::give_back_after_start(),
+                        Err(e) => eprintln!("switchboard: the window cannot show the relay: {e}"),
+                    },
                     Err(e) => eprintln!("switchboard: the window cannot show the relay: {e}"),
                 }
             });
@@ -130,27 +130,6 @@ async fn start_relay(app: &tauri::AppHandle) -> Result<RelayHandle, String> {
     switchboard_relay::start(config)
         .await
         .map_err(|e| e.to_string())
-}
-
-/// glibc gives each thread that allocates an arena of its own (up to 8 per core), each
-/// keeping the pages it touched; the app's process runs some twenty threads (GTK, WebKit's
-/// UI side, D-Bus, the relay's runtime), nearly all idle. Two arenas: 1–2.5 MB less
-/// idle PSS (crates/switchboard-bench/BENCHMARKS.md, "Footprint"). Called before any
-/// thread exists; MALLOC_ARENA_MAX in the environment still wins.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        use std::os::raw::c_int;
-        extern "C" {
-            fn mallopt(param: c_int, value: c_int) -> c_int;
-        }
-        // From glibc's malloc.h.
-        const M_ARENA_MAX: c_int = -8;
-        // SAFETY: mallopt only sets an allocator parameter; no other thread runs yet.
-        unsafe {
-            mallopt(M_ARENA_MAX, 2);
-        }
-    }
 }
 
 /// The desktop app takes the same environment overrides as the headless server.
