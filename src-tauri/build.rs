@@ -11,8 +11,9 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SWITCHBOARD_LINK_MAP");
     let optimised = std::env::var("PROFILE").as_deref() == Ok("release");
     let wanted = std::env::var_os("SWITCHBOARD_NO_START_ORDER").is_none();
-    // The flag is LLD's, which rustc links x86_64 Linux binaries with by default; another
-    // linker set up there would refuse it: SWITCHBOARD_NO_START_ORDER=1 then.
+    // The flags below are LLD's, which rustc links x86_64 Linux binaries with by default;
+    // another linker set up there may refuse them: SWITCHBOARD_NO_START_ORDER=1 turns off
+    // both the ordering and the packed relocations then.
     let lld = std::env::var("TARGET").as_deref() == Ok("x86_64-unknown-linux-gnu");
     if optimised && wanted && lld {
         let order = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("start.order");
