@@ -528,6 +528,10 @@ fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Statement journals in memory: every write of a shared transaction runs in a
+    // savepoint, which copies each page it touches first into the statement journal.
+    // On a file (the default past 64 kB) that was a write system call per page.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Every statement the relay runs stays prepared: with rusqlite's default of 16 the
     // ~60 distinct statements pushed each other out and were parsed again and again.
     conn.set_prepared_statement_cache_capacity(256);
