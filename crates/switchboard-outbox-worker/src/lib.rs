@@ -76,6 +76,16 @@ type Attempt = (
     Option<HttpExchange>,
 );
 
+/// What one visit to the database brought back: whether every outcome it carried was
+/// stored (false: the relay stops), and the due heads it took, if it asked for any.
+struct Visited {
+    stored: bool,
+    asked: usize,
+    took: Option<(Vec<OutboxEntry>, Option<i64>)>,
+}
+
+type Visit<'a> = Pin<Box<dyn Future<Output = Result<Visited, OutboxError>> + Send + 'a>>;
+
 async fn run(
     outbox: Arc<Outbox>,
     resolve: Resolver,
@@ -88,43 +98,45 @@ async fn run(
     let http = http_client(&RetryPolicy::once());
     let mut connection = CachedConnection::default();
     let mut in_flight = FuturesUnordered::new();
+    // Visits to the database under way: outcomes being stored, heads being taken. The
+    // worker never waits for one before starting the calls it already has: a wave's
+    // outcomes waited for a commit behind the turn's other writes, and while they did,
+    // the slots its calls had freed stayed empty (a 5,000-message burst's replies queued
+    // for 1 s with 8x8 answering at once; bench-whole-path).
+    let mut visits: FuturesUnordered<Visit<'_>> = FuturesUnordered::new();
+    // Slots promised to heads still being taken.
+    let mut asked = 0_usize;
+    // Whether an entry may be due that no visit is looking for yet.
+    let mut look = true;
+    let mut next_at: Option<i64> = None;
     // Until when 8x8 asked us to hold off (ms since the epoch), after a 429.
     let mut paused_until = 0_i64;
-    // Heads already taken beside the last wave's outcomes (see below).
-    let mut taken: Option<(Vec<OutboxEntry>, Option<i64>)> = None;
     loop {
         if *stop.borrow() {
             return Ok(());
         }
-        let free = CONCURRENCY - in_flight.len();
         let paused = paused_until > now_ms();
-        let mut next_at = paused.then_some(paused_until);
-        let took = match taken.take() {
-            Some(took) => Some(took),
-            None if free > 0 && !paused => Some(outbox.take_due(now_ms(), free).await?),
-            None => None,
-        };
-        if let Some((due, next)) = took {
-            if !paused {
-                next_at = next;
-            }
-            if !due.is_empty() {
-                for entry in &due {
-                    publish(updated(entry));
-                }
-                let conn = connection.get(&resolve).await;
-                for entry in due {
-                    in_flight.push(attempt(entry, conn.clone(), http.clone(), &outbox));
-                }
-            }
+        let free = CONCURRENCY.saturating_sub(in_flight.len() + asked);
+        if look && free > 0 && !paused {
+            look = false;
+            asked += free;
+            let outbox = &outbox;
+            visits.push(Box::pin(async move {
+                Ok(Visited {
+                    stored: true,
+                    asked: free,
+                    took: Some(outbox.take_due(now_ms(), free).await?),
+                })
+            }));
         }
-        let wait = next_at
+        let wake_at = if paused { Some(paused_until) } else { next_at };
+        let wait = wake_at
             .map(|t| Duration::from_millis((t - now_ms()).max(0) as u64))
             .unwrap_or(IDLE);
         tokio::select! {
             Some(done) = in_flight.next(), if !in_flight.is_empty() => {
-                // Record every answer already back before looking for the next heads:
-                // one query for a wave of answers rather than one each.
+                // Every answer already back is recorded in one visit rather than one
+                // each: the database commits a wave's outcomes together.
                 let mut answers = vec![done];
                 while let Some(Some(more)) = in_flight.next().now_or_never() {
                     answers.push(more);
@@ -134,36 +146,60 @@ async fn run(
                         paused_until = paused_until.max(until);
                     }
                 }
-                // Side by side: the database commits the wave's outcomes together, where
-                // one after another each waited for a commit of its own. The next heads
-                // are taken in the same visit, after the outcomes (the database thread
-                // runs writes in the order they come), so that a conversation's next call,
-                // due once this one is recorded, is found at once.
-                let recorded = futures_util::future::join_all(answers.into_iter().map(
-                    |(entry, result, exchange)| {
-                        let mut stop = stop.clone();
-                        let (outbox, publish) = (&outbox, &publish);
-                        async move { record(outbox, publish, entry, result, exchange, &mut stop).await }
-                    },
-                ));
-                let free = CONCURRENCY - in_flight.len();
-                let take = async {
-                    if free > 0 && paused_until <= now_ms() {
-                        Some(outbox.take_due(now_ms(), free).await)
-                    } else {
-                        None
+                // The next heads are taken in the same visit, after the outcomes (the
+                // database thread runs writes in the order they come), so that a
+                // conversation's next call, due once this one is recorded, is found.
+                let free = CONCURRENCY.saturating_sub(in_flight.len() + asked);
+                let ask = if paused_until <= now_ms() { free } else { 0 };
+                asked += ask;
+                let (outbox, publish, stop) = (&outbox, &publish, stop.clone());
+                visits.push(Box::pin(async move {
+                    let recorded = futures_util::future::join_all(answers.into_iter().map(
+                        |(entry, result, exchange)| {
+                            let mut stop = stop.clone();
+                            async move { record(outbox, publish, entry, result, exchange, &mut stop).await }
+                        },
+                    ));
+                    let take = async {
+                        if ask > 0 {
+                            Some(outbox.take_due(now_ms(), ask).await)
+                        } else {
+                            None
+                        }
+                    };
+                    let (recorded, took) = tokio::join!(recorded, take);
+                    let mut stored = true;
+                    for r in recorded {
+                        stored &= r?;
                     }
-                };
-                let (recorded, took) = tokio::join!(recorded, take);
-                for r in recorded {
-                    if !r? {
-                        return Ok(());
+                    Ok(Visited { stored, asked: ask, took: took.transpose()? })
+                }));
+            }
+            Some(visited) = visits.next(), if !visits.is_empty() => {
+                let visited = visited?;
+                asked -= visited.asked;
+                if !visited.stored {
+                    return Ok(());
+                }
+                if let Some((due, next)) = visited.took {
+                    next_at = next;
+                    // All it asked for were due: more may be.
+                    if visited.asked > 0 && due.len() == visited.asked {
+                        look = true;
+                    }
+                    if !due.is_empty() {
+                        for entry in &due {
+                            publish(updated(entry));
+                        }
+                        let conn = connection.get(&resolve).await;
+                        for entry in due {
+                            in_flight.push(attempt(entry, conn.clone(), http.clone(), &outbox));
+                        }
                     }
                 }
-                taken = took.transpose()?;
             }
-            _ = outbox.added() => {}
-            _ = tokio::time::sleep(wait) => {}
+            _ = outbox.added() => look = true,
+            _ = tokio::time::sleep(wait) => look = true,
             // Unfinished sends stay `sending` and go again after the restart.
             _ = stop.changed() => return Ok(()),
         }
