@@ -106,6 +106,9 @@ async fn run(
     let mut visits: FuturesUnordered<Visit<'_>> = FuturesUnordered::new();
     // Slots promised to heads still being taken.
     let mut asked = 0_usize;
+    // Heads that came back from a visit while 8x8 had asked us to hold off (a visit
+    // asked before the 429 arrived): they start when the pause is over.
+    let mut held: Vec<OutboxEntry> = Vec::new();
     // Whether an entry may be due that no visit is looking for yet.
     let mut look = true;
     let mut next_at: Option<i64> = None;
@@ -116,7 +119,14 @@ async fn run(
             return Ok(());
         }
         let paused = paused_until > now_ms();
-        let free = CONCURRENCY.saturating_sub(in_flight.len() + asked);
+        if !paused && !held.is_empty() {
+            let conn = connection.get(&resolve).await;
+            for entry in held.drain(..) {
+                publish(updated(&entry));
+                in_flight.push(attempt(entry, conn.clone(), http.clone(), &outbox));
+            }
+        }
+        let free = CONCURRENCY.saturating_sub(in_flight.len() + asked + held.len());
         if look && free > 0 && !paused {
             look = false;
             asked += free;
@@ -149,7 +159,7 @@ async fn run(
                 // The next heads are taken in the same visit, after the outcomes (the
                 // database thread runs writes in the order they come), so that a
                 // conversation's next call, due once this one is recorded, is found.
-                let free = CONCURRENCY.saturating_sub(in_flight.len() + asked);
+                let free = CONCURRENCY.saturating_sub(in_flight.len() + asked + held.len());
                 let ask = if paused_until <= now_ms() { free } else { 0 };
                 asked += ask;
                 let (outbox, publish, stop) = (&outbox, &publish, stop.clone());
@@ -187,7 +197,9 @@ async fn run(
                     if visited.asked > 0 && due.len() == visited.asked {
                         look = true;
                     }
-                    if !due.is_empty() {
+                    if paused_until > now_ms() {
+                        held.extend(due);
+                    } else if !due.is_empty() {
                         for entry in &due {
                             publish(updated(entry));
                         }
