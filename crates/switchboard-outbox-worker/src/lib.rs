@@ -106,9 +106,10 @@ async fn run(
     let mut visits: FuturesUnordered<Visit<'_>> = FuturesUnordered::new();
     // Slots promised to heads still being taken.
     let mut asked = 0_usize;
-    // Heads that came back from a visit while 8x8 had asked us to hold off (a visit
-    // asked before the 429 arrived): they start when the pause is over.
-    let mut held: Vec<OutboxEntry> = Vec::new();
+    // Heads taken and not started yet. They start at the top of the loop unless 8x8
+    // asked us to hold off: a visit asked for before a 429 came back may bring heads
+    // during the pause, and those wait for its end.
+    let mut ready: Vec<OutboxEntry> = Vec::new();
     // Whether an entry may be due that no visit is looking for yet.
     let mut look = true;
     let mut next_at: Option<i64> = None;
@@ -119,25 +120,18 @@ async fn run(
             return Ok(());
         }
         let paused = paused_until > now_ms();
-        if !paused && !held.is_empty() {
+        if !paused && !ready.is_empty() {
             let conn = connection.get(&resolve).await;
-            for entry in held.drain(..) {
+            for entry in ready.drain(..) {
                 publish(updated(&entry));
                 in_flight.push(attempt(entry, conn.clone(), http.clone(), &outbox));
             }
         }
-        let free = CONCURRENCY.saturating_sub(in_flight.len() + asked + held.len());
+        let free = CONCURRENCY.saturating_sub(in_flight.len() + asked + ready.len());
         if look && free > 0 && !paused {
             look = false;
             asked += free;
-            let outbox = &outbox;
-            visits.push(Box::pin(async move {
-                Ok(Visited {
-                    stored: true,
-                    asked: free,
-                    took: Some(outbox.take_due(now_ms(), free).await?),
-                })
-            }));
+            visits.push(visit(&outbox, &publish, &stop, Vec::new(), free));
         }
         let wake_at = if paused { Some(paused_until) } else { next_at };
         let wait = wake_at
@@ -159,31 +153,10 @@ async fn run(
                 // The next heads are taken in the same visit, after the outcomes (the
                 // database thread runs writes in the order they come), so that a
                 // conversation's next call, due once this one is recorded, is found.
-                let free = CONCURRENCY.saturating_sub(in_flight.len() + asked + held.len());
+                let free = CONCURRENCY.saturating_sub(in_flight.len() + asked + ready.len());
                 let ask = if paused_until <= now_ms() { free } else { 0 };
                 asked += ask;
-                let (outbox, publish, stop) = (&outbox, &publish, stop.clone());
-                visits.push(Box::pin(async move {
-                    let recorded = futures_util::future::join_all(answers.into_iter().map(
-                        |(entry, result, exchange)| {
-                            let mut stop = stop.clone();
-                            async move { record(outbox, publish, entry, result, exchange, &mut stop).await }
-                        },
-                    ));
-                    let take = async {
-                        if ask > 0 {
-                            Some(outbox.take_due(now_ms(), ask).await)
-                        } else {
-                            None
-                        }
-                    };
-                    let (recorded, took) = tokio::join!(recorded, take);
-                    let mut stored = true;
-                    for r in recorded {
-                        stored &= r?;
-                    }
-                    Ok(Visited { stored, asked: ask, took: took.transpose()? })
-                }));
+                visits.push(visit(&outbox, &publish, &stop, answers, ask));
             }
             Some(visited) = visits.next(), if !visits.is_empty() => {
                 let visited = visited?;
@@ -197,17 +170,7 @@ async fn run(
                     if visited.asked > 0 && due.len() == visited.asked {
                         look = true;
                     }
-                    if paused_until > now_ms() {
-                        held.extend(due);
-                    } else if !due.is_empty() {
-                        for entry in &due {
-                            publish(updated(entry));
-                        }
-                        let conn = connection.get(&resolve).await;
-                        for entry in due {
-                            in_flight.push(attempt(entry, conn.clone(), http.clone(), &outbox));
-                        }
-                    }
+                    ready.extend(due);
                 }
             }
             _ = outbox.added() => look = true,
@@ -216,6 +179,42 @@ async fn run(
             _ = stop.changed() => return Ok(()),
         }
     }
+}
+
+/// One visit to the database: `answers`' outcomes stored side by side (committed
+/// together), then, if `ask` > 0, up to `ask` due heads taken in the same turn.
+fn visit<'a>(
+    outbox: &'a Outbox,
+    publish: &'a Publisher,
+    stop: &watch::Receiver<bool>,
+    answers: Vec<Attempt>,
+    ask: usize,
+) -> Visit<'a> {
+    let stop = stop.clone();
+    Box::pin(async move {
+        let recorded =
+            futures_util::future::join_all(answers.into_iter().map(|(entry, result, exchange)| {
+                let mut stop = stop.clone();
+                async move { record(outbox, publish, entry, result, exchange, &mut stop).await }
+            }));
+        let take = async {
+            if ask > 0 {
+                Some(outbox.take_due(now_ms(), ask).await)
+            } else {
+                None
+            }
+        };
+        let (recorded, took) = tokio::join!(recorded, take);
+        let mut stored = true;
+        for r in recorded {
+            stored &= r?;
+        }
+        Ok(Visited {
+            stored,
+            asked: ask,
+            took: took.transpose()?,
+        })
+    })
 }
 
 /// After a 429: until when no call should start (ms since the epoch).
